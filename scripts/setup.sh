@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the build and tests need; skips what is already present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly.
+want_wb=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+have_wb=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have_wb" != "$want_wb" ]; then
+  log "installing wasm-bindgen-cli $want_wb (have: ${have_wb:-none})"
+  cargo install wasm-bindgen-cli --version "$want_wb" --force
+fi
+
+want_wbuild=$(awk '/^name = "worker"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+have_wbuild=$(worker-build --version 2>/dev/null || true)
+if [ "$have_wbuild" != "$want_wbuild" ]; then
+  log "installing worker-build $want_wbuild (have: ${have_wbuild:-none})"
+  cargo install worker-build --version "$want_wbuild" --force
+fi
+
+# npm tools, pinned in package.json / package-lock.json, into ./node_modules.
+if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] \
+   || [ ! -x node_modules/.bin/esbuild ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dev dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,240 @@
+//! Loading the site config: size bound, version check, validation, and
+//! compilation of rules into selectors and templates.
+
+use crate::schema::{Config, Limits, CONFIG_KEY, MAX_CONFIG_BYTES, SCHEMA_VERSION};
+use crate::template::Template;
+use lol_html::Selector;
+use serde::Deserialize;
+use std::fmt;
+
+/// A config that passed validation, with its rules compiled.
+#[derive(Debug)]
+pub struct SiteConfig {
+    pub doc: Config,
+    pub rules: Vec<CompiledRule>,
+}
+
+#[derive(Debug)]
+pub struct CompiledRule {
+    pub selector: Selector,
+    pub attrs: Vec<(String, Template)>,
+    pub text: Option<Template>,
+}
+
+/// Why a config was refused; the worker then serves the origin untouched.
+#[derive(Debug, PartialEq)]
+pub enum ConfigError {
+    Missing,
+    TooLarge(usize),
+    Unparsable(String),
+    UnknownVersion(u32),
+    Invalid(String),
+}
+
+impl ConfigError {
+    /// Short machine-readable kind for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConfigError::Missing => "config_missing",
+            ConfigError::TooLarge(_) => "config_too_large",
+            ConfigError::Unparsable(_) => "config_unparsable",
+            ConfigError::UnknownVersion(_) => "config_unknown_version",
+            ConfigError::Invalid(_) => "config_invalid",
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Missing => write!(f, "KV key {CONFIG_KEY:?} is missing"),
+            ConfigError::TooLarge(n) => write!(f, "config is {n} bytes, limit {MAX_CONFIG_BYTES}"),
+            ConfigError::Unparsable(e) => write!(f, "config is not valid JSON for schema: {e}"),
+            ConfigError::UnknownVersion(v) => {
+                write!(f, "config version {v} is not {SCHEMA_VERSION}")
+            }
+            ConfigError::Invalid(e) => write!(f, "config is invalid: {e}"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct VersionProbe {
+    version: u32,
+}
+
+/// Parses and validates a config document.
+pub fn parse(text: &str) -> Result<SiteConfig, ConfigError> {
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge(text.len()));
+    }
+    let probe: VersionProbe =
+        serde_json::from_str(text).map_err(|e| ConfigError::Unparsable(e.to_string()))?;
+    if probe.version != SCHEMA_VERSION {
+        return Err(ConfigError::UnknownVersion(probe.version));
+    }
+    let doc: Config =
+        serde_json::from_str(text).map_err(|e| ConfigError::Unparsable(e.to_string()))?;
+    compile(doc).map_err(ConfigError::Invalid)
+}
+
+fn compile(doc: Config) -> Result<SiteConfig, String> {
+    if !is_token(&doc.bundle, 64) {
+        return Err(format!("bundle {:?} must be 1-64 of [A-Za-z0-9._-]", doc.bundle));
+    }
+    if !is_locale(&doc.site.default_locale) {
+        return Err(format!("site.default_locale {:?} is not a BCP 47 tag", doc.site.default_locale));
+    }
+    if !is_currency(&doc.site.currency) {
+        return Err(format!("site.currency {:?} is not an ISO 4217 code", doc.site.currency));
+    }
+    if let Some(p) = doc.exclude_paths.iter().find(|p| !p.starts_with('/')) {
+        return Err(format!("exclude_paths entry {p:?} must start with '/'"));
+    }
+    let mem = doc.limits.rewriter_memory;
+    if !(Limits::MIN_REWRITER_MEMORY..=Limits::MAX_REWRITER_MEMORY).contains(&mem) {
+        return Err(format!(
+            "limits.rewriter_memory {mem} is outside {}..={}",
+            Limits::MIN_REWRITER_MEMORY,
+            Limits::MAX_REWRITER_MEMORY
+        ));
+    }
+    let mut rules = Vec::with_capacity(doc.rules.len());
+    for (i, rule) in doc.rules.iter().enumerate() {
+        let selector: Selector = rule
+            .select
+            .parse()
+            .map_err(|e| format!("rules[{i}].select {:?}: {e}", rule.select))?;
+        let mut attrs = Vec::with_capacity(rule.set_attr.len());
+        for (name, value) in &rule.set_attr {
+            if !is_settable_attr(name) {
+                return Err(format!("rules[{i}].set_attr: attribute {name:?} is not allowed"));
+            }
+            let t = Template::parse(value).map_err(|e| format!("rules[{i}].set_attr.{name}: {e}"))?;
+            attrs.push((name.clone(), t));
+        }
+        let text = match &rule.set_text {
+            Some(s) => Some(Template::parse(s).map_err(|e| format!("rules[{i}].set_text: {e}"))?),
+            None => None,
+        };
+        if attrs.is_empty() && text.is_none() {
+            return Err(format!("rules[{i}] changes nothing"));
+        }
+        rules.push(CompiledRule { selector, attrs, text });
+    }
+    Ok(SiteConfig { doc, rules })
+}
+
+fn is_token(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// A well-formed BCP 47 tag: a 2-3 letter language and alphanumeric subtags.
+pub fn is_locale(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let lang_ok = parts
+        .next()
+        .is_some_and(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic()));
+    lang_ok
+        && s.len() <= 35
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+pub fn is_currency(s: &str) -> bool {
+    s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// Attributes a config may set: inert ones only (no `on*`, `href`, `src`,
+/// `style`), so a config can never turn markup into script.
+fn is_settable_attr(name: &str) -> bool {
+    const PLAIN: [&str; 8] = ["lang", "dir", "class", "title", "alt", "placeholder", "hreflang", "translate"];
+    let custom = |prefix: &str| {
+        name.strip_prefix(prefix).is_some_and(|rest| {
+            !rest.is_empty()
+                && rest.len() <= 64
+                && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+        })
+    };
+    PLAIN.contains(&name) || custom("data-") || custom("aria-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{"version":1,"bundle":"b1","site":{"default_locale":"en-GB","currency":"GBP"}}"#;
+
+    #[test]
+    fn minimal_config_has_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.doc.site.currency, "GBP");
+        assert!(c.rules.is_empty());
+        assert_eq!(c.doc.limits.rewriter_memory, 1 << 20);
+    }
+
+    #[test]
+    fn compiles_rules() {
+        let c = parse(
+            r#"{"version":1,"bundle":"b1","site":{"default_locale":"en-GB","currency":"GBP"},
+            "rules":[{"select":"html","set_attr":{"data-country":"{country}"}},
+                     {"select":"[data-borderless-greeting]","set_text":"Good {daypart}"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.rules.len(), 2);
+        assert_eq!(c.rules[0].attrs[0].0, "data-country");
+        assert!(c.rules[1].text.is_some());
+    }
+
+    #[test]
+    fn unknown_version_and_garbage() {
+        assert_eq!(
+            parse(r#"{"version":2,"anything":true}"#).unwrap_err(),
+            ConfigError::UnknownVersion(2)
+        );
+        assert!(matches!(parse("not json").unwrap_err(), ConfigError::Unparsable(_)));
+        assert!(matches!(parse("{}").unwrap_err(), ConfigError::Unparsable(_)));
+        assert!(matches!(
+            parse(&MINIMAL.replace("}}", "},\"surprise\":1}")).unwrap_err(),
+            ConfigError::Unparsable(_)
+        ));
+        let big = MINIMAL.to_string() + &" ".repeat(MAX_CONFIG_BYTES);
+        assert!(matches!(parse(&big).unwrap_err(), ConfigError::TooLarge(_)));
+    }
+
+    #[test]
+    fn rejects_dangerous_or_broken_rules() {
+        let with_rule = |rule: &str| {
+            parse(&MINIMAL.replace("}}", &format!("}},\"rules\":[{rule}]}}"))).unwrap_err()
+        };
+        for bad in [
+            r#"{"select":"a","set_attr":{"onclick":"x"}}"#,
+            r#"{"select":"a","set_attr":{"href":"javascript:x"}}"#,
+            r#"{"select":"a","set_attr":{"style":"x"}}"#,
+            r#"{"select":"a[","set_text":"x"}"#,
+            r#"{"select":"a","set_text":"{nope}"}"#,
+            r#"{"select":"a"}"#,
+        ] {
+            assert!(matches!(with_rule(bad), ConfigError::Invalid(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn validates_site_fields() {
+        for (from, to) in [("en-GB", "english"), ("GBP", "gbp"), ("\"b1\"", "\"../x\"")] {
+            let doc = MINIMAL.replace(from, to);
+            assert!(matches!(parse(&doc).unwrap_err(), ConfigError::Invalid(_)), "{doc}");
+        }
+    }
+
+    #[test]
+    fn locale_syntax() {
+        for ok in ["en", "en-GB", "zh-Hant-TW", "es-419", "fil"] {
+            assert!(is_locale(ok), "{ok}");
+        }
+        for bad in ["", "e", "english", "en_GB", "en-", "en--GB", "<script>"] {
+            assert!(!is_locale(bad), "{bad}");
+        }
+    }
+}

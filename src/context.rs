@@ -1,0 +1,337 @@
+//! The per-request `Context`: who and where the visitor is, on what device,
+//! at what local time. Built from `request.cf`, a few headers and the clock;
+//! every field has a defined default.
+
+use crate::clock::LocalTime;
+use crate::device::{self, Device};
+use crate::preview::Overrides;
+use serde::{Deserialize, Serialize};
+
+/// Geo facts from `request.cf`, validated.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Geo {
+    /// ISO 3166-1 alpha-2, upper case; `XX` when unknown (Cloudflare's own value).
+    pub country: String,
+    pub region: Option<String>,
+    pub region_code: Option<String>,
+    /// IANA time zone; `None` means UTC.
+    pub timezone: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub continent: Option<String>,
+    pub is_eu: bool,
+    /// Cloudflare Bot Management says this is a verified crawler.
+    pub verified_bot: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct CfJson {
+    country: Option<String>,
+    region: Option<String>,
+    region_code: Option<String>,
+    timezone: Option<String>,
+    latitude: Option<serde_json::Value>,
+    longitude: Option<serde_json::Value>,
+    continent: Option<String>,
+    #[serde(rename = "isEUCountry")]
+    is_eu_country: Option<serde_json::Value>,
+    bot_management: Option<BotManagement>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct BotManagement {
+    verified_bot: Option<bool>,
+}
+
+pub const UNKNOWN_COUNTRY: &str = "XX";
+
+impl Geo {
+    /// Reads the JSON of `request.cf`. Bad or missing fields fall back to defaults.
+    pub fn from_cf_json(json: Option<&str>) -> Geo {
+        let cf: CfJson = json
+            .filter(|j| j.len() <= 64 << 10)
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default();
+        let coord = |v: Option<serde_json::Value>, max: f64| {
+            let f = match v? {
+                serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+                serde_json::Value::Number(n) => n.as_f64()?,
+                _ => return None,
+            };
+            (f.is_finite() && f.abs() <= max).then_some(f)
+        };
+        let is_eu = matches!(
+            cf.is_eu_country,
+            Some(serde_json::Value::String(ref s)) if s == "1"
+        ) || matches!(cf.is_eu_country, Some(serde_json::Value::Bool(true)));
+        Geo {
+            country: cf
+                .country
+                .filter(|c| valid_country(c))
+                .unwrap_or_else(|| UNKNOWN_COUNTRY.to_string()),
+            region: cf.region.filter(|r| valid_label(r)),
+            region_code: cf.region_code.filter(|r| valid_label(r) && r.len() <= 8),
+            timezone: cf.timezone.filter(|t| valid_timezone(t)),
+            latitude: coord(cf.latitude, 90.0),
+            longitude: coord(cf.longitude, 180.0),
+            continent: cf
+                .continent
+                .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())),
+            is_eu,
+            verified_bot: cf.bot_management.and_then(|b| b.verified_bot).unwrap_or(false),
+        }
+    }
+
+    /// Whether the visitor is south of the equator (latitude, else country).
+    pub fn southern(&self) -> bool {
+        match self.latitude {
+            Some(lat) => lat < 0.0,
+            None => SOUTHERN.contains(&self.country.as_str()),
+        }
+    }
+}
+
+/// Countries wholly or mostly south of the equator.
+const SOUTHERN: &[&str] = &[
+    "AR", "AU", "BO", "BR", "BW", "CL", "FJ", "LS", "MG", "MU", "MW", "MZ", "NA", "NZ", "PE",
+    "PY", "SZ", "TZ", "UY", "ZA", "ZM", "ZW", "AO", "ID", "PG", "NC", "PF", "RE", "SB", "TO",
+    "VU", "WS",
+];
+
+/// EU member states (for a previewed country, where `cf` has no flag).
+const EU: &[&str] = &[
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+];
+
+pub fn valid_country(c: &str) -> bool {
+    c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+fn valid_label(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && !s.chars().any(char::is_control)
+}
+
+pub fn valid_timezone(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 64
+        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b))
+}
+
+/// The request headers the context reads.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Head<'a> {
+    pub user_agent: Option<&'a str>,
+    pub ch_ua_mobile: Option<&'a str>,
+    pub accept_language: Option<&'a str>,
+    pub cookie: Option<&'a str>,
+    pub path: &'a str,
+}
+
+const MAX_ACCEPT_LANGUAGE: usize = 512;
+const MAX_COOKIE: usize = 8 << 10;
+
+/// Everything known about one request before any decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    #[serde(flatten)]
+    pub geo: Geo,
+    pub device: Device,
+    pub time: LocalTime,
+    /// Raw `Accept-Language`, bounded; empty when absent.
+    pub accept_language: String,
+    /// Raw `Cookie` header, bounded; read with [`Context::cookie`].
+    #[serde(skip)]
+    pub cookies: String,
+    pub path: String,
+}
+
+/// Resolves the UTC offset in minutes of an IANA zone at an instant.
+pub type TzOffset<'a> = &'a dyn Fn(&str, i64) -> Option<i32>;
+
+impl Context {
+    pub fn new(mut geo: Geo, head: &Head, now_ms: i64, ov: &Overrides, tz: TzOffset) -> Context {
+        if let Some(c) = &ov.country {
+            if *c != geo.country {
+                // A previewed country must not inherit the real visitor's place.
+                geo = Geo {
+                    is_eu: EU.contains(&c.as_str()),
+                    country: c.clone(),
+                    ..Geo::default()
+                };
+            }
+        }
+        if ov.region.is_some() {
+            geo.region.clone_from(&ov.region);
+            geo.region_code = None;
+        }
+        if ov.timezone.is_some() {
+            geo.timezone.clone_from(&ov.timezone);
+        }
+        if ov.latitude.is_some() {
+            geo.latitude = ov.latitude;
+        }
+        let now = ov.now_ms.unwrap_or(now_ms);
+        let offset = match &geo.timezone {
+            Some(z) => match tz(z, now) {
+                Some(o) if o.abs() <= 18 * 60 => o,
+                _ => {
+                    geo.timezone = None;
+                    0
+                }
+            },
+            None => 0,
+        };
+        let time = LocalTime::at(now, offset, &geo.country, geo.southern());
+        let device = ov
+            .device
+            .unwrap_or_else(|| device::classify(head.user_agent, head.ch_ua_mobile));
+        Context {
+            time,
+            device,
+            accept_language: bounded(head.accept_language, MAX_ACCEPT_LANGUAGE),
+            cookies: bounded(head.cookie, MAX_COOKIE),
+            path: bounded(Some(head.path), 2048),
+            geo,
+        }
+    }
+
+    /// The value of cookie `name`, if present (first wins).
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.split(';').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            (k.trim() == name).then(|| v.trim().trim_matches('"'))
+        })
+    }
+
+    /// The time zone name in effect (`UTC` when unknown).
+    pub fn timezone(&self) -> &str {
+        self.geo.timezone.as_deref().unwrap_or("UTC")
+    }
+}
+
+/// Copies at most `max` bytes (cut at a char boundary); longer input is
+/// dropped to its prefix rather than rejected, since these are hints.
+fn bounded(s: Option<&str>, max: usize) -> String {
+    let s = s.unwrap_or("");
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{parse_rfc3339, Daypart, Season};
+
+    const CF_DE: &str = r#"{"country":"DE","region":"Berlin","regionCode":"BE","timezone":"Europe/Berlin",
+        "latitude":"52.52000","longitude":"13.40500","continent":"EU","isEUCountry":"1","colo":"FRA",
+        "botManagement":{"verifiedBot":false,"score":99}}"#;
+
+    fn fixed_tz(zone: &str, _at: i64) -> Option<i32> {
+        match zone {
+            "Europe/Berlin" => Some(60),
+            "Asia/Tokyo" => Some(540),
+            "Australia/Sydney" => Some(660),
+            _ => None,
+        }
+    }
+
+    fn ctx(cf: Option<&str>, head: Head, ov: &Overrides) -> Context {
+        let now = parse_rfc3339("2026-12-24T18:30:00Z").unwrap();
+        Context::new(Geo::from_cf_json(cf), &head, now, ov, &fixed_tz)
+    }
+
+    #[test]
+    fn reads_cf() {
+        let g = Geo::from_cf_json(Some(CF_DE));
+        assert_eq!(g.country, "DE");
+        assert_eq!(g.region.as_deref(), Some("Berlin"));
+        assert_eq!(g.region_code.as_deref(), Some("BE"));
+        assert_eq!(g.timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(g.latitude, Some(52.52));
+        assert_eq!(g.continent.as_deref(), Some("EU"));
+        assert!(g.is_eu && !g.verified_bot && !g.southern());
+    }
+
+    #[test]
+    fn missing_or_bad_cf_gives_defaults() {
+        for cf in [None, Some("{}"), Some("not json"), Some("[1,2]")] {
+            let g = Geo::from_cf_json(cf);
+            assert_eq!(g, Geo { country: "XX".into(), ..Geo::default() }, "{cf:?}");
+        }
+        let g = Geo::from_cf_json(Some(
+            r#"{"country":"<script>","timezone":"../../etc","latitude":"999","longitude":"nan","continent":"Europe","isEUCountry":"0"}"#,
+        ));
+        assert_eq!(g.country, "XX");
+        assert_eq!((g.timezone, g.latitude, g.longitude, g.continent), (None, None, None, None));
+        assert!(!g.is_eu);
+    }
+
+    #[test]
+    fn context_from_cf_and_headers() {
+        let head = Head {
+            user_agent: Some("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148"),
+            accept_language: Some("de-DE,de;q=0.9,en;q=0.8"),
+            cookie: Some("a=1; borderless_locale=de-DE; b=\"x\""),
+            path: "/p/85123A",
+            ..Head::default()
+        };
+        let c = ctx(Some(CF_DE), head, &Overrides::default());
+        assert_eq!(c.device, Device::Mobile);
+        assert_eq!(c.time.local, "2026-12-24T19:30:00+01:00");
+        assert_eq!((c.time.daypart, c.time.season), (Daypart::Evening, Season::Winter));
+        assert_eq!(c.cookie("borderless_locale"), Some("de-DE"));
+        assert_eq!(c.cookie("b"), Some("x"));
+        assert_eq!(c.cookie("missing"), None);
+        assert_eq!(c.accept_language, "de-DE,de;q=0.9,en;q=0.8");
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains(r#""country":"DE""#) && json.contains(r#""daypart":"evening""#), "{json}");
+    }
+
+    #[test]
+    fn no_cf_means_utc_unknown_country_desktop_default() {
+        let c = ctx(None, Head { user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)"), path: "/", ..Head::default() }, &Overrides::default());
+        assert_eq!(c.geo.country, "XX");
+        assert_eq!(c.timezone(), "UTC");
+        assert_eq!(c.time.utc_offset_minutes, 0);
+        assert_eq!(c.device, Device::Desktop);
+    }
+
+    #[test]
+    fn unknown_zone_falls_back_to_utc() {
+        let c = ctx(Some(r#"{"country":"DE","timezone":"Mars/Olympus"}"#), Head::default(), &Overrides::default());
+        assert_eq!((c.timezone(), c.time.utc_offset_minutes), ("UTC", 0));
+    }
+
+    #[test]
+    fn overrides_replace_the_place() {
+        let ov = Overrides {
+            country: Some("AU".into()),
+            timezone: Some("Australia/Sydney".into()),
+            device: Some(Device::Tablet),
+            ..Overrides::default()
+        };
+        let c = ctx(Some(CF_DE), Head::default(), &ov);
+        assert_eq!(c.geo.country, "AU");
+        assert_eq!(c.geo.region, None, "real region must not leak into the previewed country");
+        assert!(!c.geo.is_eu);
+        assert_eq!(c.device, Device::Tablet);
+        assert_eq!(c.time.season, Season::Summer);
+        assert_eq!(c.time.local, "2026-12-25T05:30:00+11:00");
+        let fr = ctx(Some(CF_DE), Head::default(), &Overrides { country: Some("FR".into()), ..Overrides::default() });
+        assert!(fr.geo.is_eu);
+    }
+
+    #[test]
+    fn inputs_are_bounded() {
+        let big = "x=".to_string() + &"y".repeat(100_000);
+        let al = "de,".repeat(10_000);
+        let c = ctx(None, Head { cookie: Some(&big), accept_language: Some(&al), path: "/", ..Head::default() }, &Overrides::default());
+        assert!(c.cookies.len() <= MAX_COOKIE && c.accept_language.len() <= MAX_ACCEPT_LANGUAGE);
+    }
+}

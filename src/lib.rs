@@ -1,0 +1,20 @@
+//! Borderless: localizes and personalizes a shop's HTML at the edge while it
+//! streams. A request flows one way: request → [`context::Context`] →
+//! [`decision::Decisions`] → [`plan::Plan`] → [`rewrite::Rewriter`]. All of it
+//! is plain Rust; only `glue` (wasm32) touches the Workers runtime.
+
+pub mod charset;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod decision;
+pub mod device;
+pub mod plan;
+pub mod preview;
+pub mod proxy;
+pub mod rewrite;
+pub mod schema;
+pub mod template;
+
+#[cfg(target_arch = "wasm32")]
+mod glue;

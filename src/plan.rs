@@ -1,0 +1,71 @@
+//! The rewrite plan: what this request's page gets, resolved from the config,
+//! the context and the decisions before the first byte is rewritten.
+
+use crate::config::SiteConfig;
+use crate::context::Context;
+use crate::decision::Decisions;
+use crate::template::Var;
+use std::rc::Rc;
+
+/// Edits for one rule, with values already expanded for this request.
+#[derive(Debug)]
+pub struct Edit {
+    /// Index into `SiteConfig::rules` (its selector).
+    pub rule: usize,
+    /// Attribute name and value; the value is plain text (escaped on output).
+    pub attrs: Vec<(String, String)>,
+    pub text: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub site: Rc<SiteConfig>,
+    pub edits: Vec<Edit>,
+}
+
+impl Plan {
+    pub fn new(site: Rc<SiteConfig>, ctx: &Context, d: &Decisions) -> Plan {
+        let value = |v: Var| -> &str {
+            match v {
+                Var::Country => &ctx.geo.country,
+                Var::Region => ctx.geo.region.as_deref().unwrap_or(""),
+                Var::Timezone => ctx.timezone(),
+                Var::Continent => ctx.geo.continent.as_deref().unwrap_or(""),
+                Var::Device => ctx.device.as_str(),
+                Var::Daypart => ctx.time.daypart.as_str(),
+                Var::DayKind => ctx.time.day_kind.as_str(),
+                Var::Weekday => ctx.time.weekday,
+                Var::Season => ctx.time.season.as_str(),
+                Var::Locale => &d.locale,
+                Var::Currency => &d.currency,
+            }
+        };
+        let edits = site
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Edit {
+                rule: i,
+                attrs: r
+                    .attrs
+                    .iter()
+                    .map(|(name, t)| {
+                        let mut s = String::new();
+                        t.render_into(value, &mut s);
+                        (name.clone(), s)
+                    })
+                    .collect(),
+                text: r.text.as_ref().map(|t| {
+                    let mut s = String::new();
+                    t.render_into(value, &mut s);
+                    s
+                }),
+            })
+            .collect();
+        Plan { site, edits }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+    }
+}

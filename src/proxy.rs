@@ -1,0 +1,142 @@
+//! Whether a response body goes through the rewriter or passes untouched,
+//! and how headers change when it is rewritten.
+
+use crate::charset;
+
+/// Why a response passes through unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    Method,
+    Status,
+    NotHtml,
+    Range,
+    NoTransform,
+    ContentEncoding,
+    ExcludedPath,
+    Charset,
+    Config,
+}
+
+impl Skip {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Skip::Method => "method",
+            Skip::Status => "status",
+            Skip::NotHtml => "not_html",
+            Skip::Range => "range",
+            Skip::NoTransform => "no_transform",
+            Skip::ContentEncoding => "content_encoding",
+            Skip::ExcludedPath => "excluded_path",
+            Skip::Charset => "charset",
+            Skip::Config => "config",
+        }
+    }
+}
+
+/// The parts of the request and the origin response that decide.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Exchange<'a> {
+    pub method: &'a str,
+    pub status: u16,
+    pub content_type: Option<&'a str>,
+    pub content_encoding: Option<&'a str>,
+    pub content_range: Option<&'a str>,
+    pub cache_control: Option<&'a str>,
+}
+
+/// `Ok` when the body should be rewritten.
+pub fn check(x: &Exchange) -> Result<(), Skip> {
+    if x.method != "GET" {
+        return Err(Skip::Method);
+    }
+    // 200 and 203 carry a full representation; everything else (3xx, 304,
+    // 206, errors) passes byte-identical.
+    if !matches!(x.status, 200 | 203) {
+        return Err(Skip::Status);
+    }
+    if x.content_range.is_some() {
+        return Err(Skip::Range);
+    }
+    if !x.content_type.is_some_and(charset::is_html) {
+        return Err(Skip::NotHtml);
+    }
+    if x.cache_control.is_some_and(|cc| {
+        cc.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-transform"))
+    }) {
+        return Err(Skip::NoTransform);
+    }
+    // The runtime decodes these on fetch; anything else reaches us encoded.
+    let decodable = |e: &str| {
+        e.split(',')
+            .map(str::trim)
+            .all(|c| c.is_empty() || ["gzip", "x-gzip", "br", "identity"].iter().any(|k| c.eq_ignore_ascii_case(k)))
+    };
+    if !x.content_encoding.is_none_or(decodable) {
+        return Err(Skip::ContentEncoding);
+    }
+    Ok(())
+}
+
+/// Whether `path` falls under one of the excluded prefixes.
+pub fn excluded(path: &str, prefixes: &[String]) -> bool {
+    prefixes.iter().any(|p| path.starts_with(p.as_str()))
+}
+
+/// A strong `ETag` no longer names the rewritten bytes; weaken it.
+pub fn weaken_etag(etag: &str) -> Option<String> {
+    let t = etag.trim();
+    (t.starts_with('"') && t.len() >= 2).then(|| format!("W/{t}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok_html() -> Exchange<'static> {
+        Exchange {
+            method: "GET",
+            status: 200,
+            content_type: Some("text/html; charset=utf-8"),
+            ..Exchange::default()
+        }
+    }
+
+    #[test]
+    fn rewrites_plain_html_get() {
+        assert_eq!(check(&ok_html()), Ok(()));
+        assert_eq!(check(&Exchange { content_encoding: Some("gzip"), ..ok_html() }), Ok(()));
+        assert_eq!(check(&Exchange { cache_control: Some("public, max-age=60"), ..ok_html() }), Ok(()));
+    }
+
+    #[test]
+    fn passes_everything_else() {
+        let cases = [
+            (Exchange { method: "HEAD", ..ok_html() }, Skip::Method),
+            (Exchange { method: "POST", ..ok_html() }, Skip::Method),
+            (Exchange { status: 304, ..ok_html() }, Skip::Status),
+            (Exchange { status: 301, ..ok_html() }, Skip::Status),
+            (Exchange { status: 206, ..ok_html() }, Skip::Status),
+            (Exchange { status: 500, ..ok_html() }, Skip::Status),
+            (Exchange { status: 404, ..ok_html() }, Skip::Status),
+            (Exchange { content_range: Some("bytes 0-9/100"), ..ok_html() }, Skip::Range),
+            (Exchange { content_type: Some("application/json"), ..ok_html() }, Skip::NotHtml),
+            (Exchange { content_type: None, ..ok_html() }, Skip::NotHtml),
+            (Exchange { cache_control: Some("max-age=0, No-Transform"), ..ok_html() }, Skip::NoTransform),
+            (Exchange { content_encoding: Some("zstd"), ..ok_html() }, Skip::ContentEncoding),
+            (Exchange { content_encoding: Some("gzip, compress"), ..ok_html() }, Skip::ContentEncoding),
+        ];
+        for (x, want) in cases {
+            assert_eq!(check(&x), Err(want), "{x:?}");
+        }
+    }
+
+    #[test]
+    fn paths_and_etags() {
+        let ex = vec!["/api/".to_string(), "/checkout".to_string()];
+        assert!(excluded("/api/cart", &ex));
+        assert!(excluded("/checkout/pay", &ex));
+        assert!(!excluded("/p/123", &ex));
+        assert_eq!(weaken_etag("\"abc\"").as_deref(), Some("W/\"abc\""));
+        assert_eq!(weaken_etag("W/\"abc\""), None);
+    }
+}

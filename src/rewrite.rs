@@ -1,0 +1,198 @@
+//! The streaming rewriter: bytes in, bytes out, chunk by chunk, applying a
+//! [`Plan`] with lol_html. It never fails: past its memory cap or on any
+//! rewriter error the rest of the page passes through untouched.
+
+use crate::plan::Plan;
+use encoding_rs::Encoding;
+use lol_html::html_content::{ContentType, Element};
+use lol_html::{AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, MemorySettings, OutputSink, Settings};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+struct Sink(Rc<RefCell<Vec<u8>>>);
+
+impl OutputSink for Sink {
+    fn handle_chunk(&mut self, chunk: &[u8]) {
+        self.0.borrow_mut().extend_from_slice(chunk);
+    }
+}
+
+pub struct Rewriter {
+    inner: Option<HtmlRewriter<'static, Sink>>,
+    out: Rc<RefCell<Vec<u8>>>,
+    bail_out: Option<String>,
+}
+
+impl Rewriter {
+    /// `encoding` must be ASCII compatible (see [`crate::charset`]); otherwise
+    /// the rewriter passes everything through.
+    pub fn new(plan: Rc<Plan>, encoding: &'static Encoding, memory_cap: usize, adjust_charset: bool) -> Rewriter {
+        let out = Rc::new(RefCell::new(Vec::with_capacity(16 << 10)));
+        let Some(encoding) = AsciiCompatibleEncoding::new(encoding) else {
+            return Rewriter { inner: None, out, bail_out: Some("encoding".into()) };
+        };
+        let mut settings = Settings::new()
+            .with_encoding(encoding)
+            .with_strict(false)
+            .with_adjust_charset_on_meta_tag(adjust_charset)
+            .with_memory_settings(
+                MemorySettings::new()
+                    .with_max_allowed_memory_usage(memory_cap)
+                    .with_preallocated_parsing_buffer_size(memory_cap.min(4096))
+                    .with_graceful_bail_out_on_memory_limit_exceeded(true),
+            )
+            .with_graceful_bail_out_on_content_handler_error(true);
+        for (i, edit) in plan.edits.iter().enumerate() {
+            let selector = &plan.site.rules[edit.rule].selector;
+            let plan = Rc::clone(&plan);
+            let handler = move |el: &mut Element| {
+                let edit = &plan.edits[i];
+                for (name, value) in &edit.attrs {
+                    el.set_attribute(name, &escape_attr(value))?;
+                }
+                if let Some(text) = &edit.text {
+                    el.set_inner_content(text, ContentType::Text);
+                }
+                Ok(())
+            };
+            settings = settings.append_element_content_handler((
+                Cow::Borrowed(selector),
+                ElementContentHandlers::default().element(handler),
+            ));
+        }
+        let inner = HtmlRewriter::new(settings, Sink(Rc::clone(&out)));
+        Rewriter { inner: Some(inner), out, bail_out: None }
+    }
+
+    /// Feeds one chunk; returns the bytes ready to send (possibly empty).
+    pub fn write(&mut self, chunk: &[u8]) -> Vec<u8> {
+        match self.inner.as_mut() {
+            Some(r) => {
+                if let Err(e) = r.write(chunk) {
+                    // Graceful bail-out: the sink already holds every input byte.
+                    self.inner = None;
+                    self.bail_out = Some(e.to_string());
+                }
+                self.take()
+            }
+            None => chunk.to_vec(),
+        }
+    }
+
+    /// Ends the input; returns the last bytes.
+    pub fn end(&mut self) -> Vec<u8> {
+        if let Some(r) = self.inner.take() {
+            if let Err(e) = r.end() {
+                self.bail_out = Some(e.to_string());
+            }
+        }
+        self.take()
+    }
+
+    /// Why the rewriter stopped rewriting, if it did.
+    pub fn bail_out(&self) -> Option<&str> {
+        self.bail_out.as_deref()
+    }
+
+    fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut *self.out.borrow_mut())
+    }
+}
+
+/// lol_html escapes quotes in attribute values but keeps `&`; escape it (and
+/// angle brackets) so a value always shows as the literal text.
+fn escape_attr(v: &str) -> Cow<'_, str> {
+    if !v.contains(['&', '<', '>']) {
+        return Cow::Borrowed(v);
+    }
+    let mut s = String::with_capacity(v.len() + 8);
+    for c in v.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            c => s.push(c),
+        }
+    }
+    Cow::Owned(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::context::{Context, Geo, Head};
+    use crate::decision::Decisions;
+    use crate::preview::Overrides;
+    use encoding_rs::{SHIFT_JIS, UTF_8, WINDOWS_1252};
+
+    fn plan_for(rules: &str, country: &str) -> Rc<Plan> {
+        let doc = format!(
+            r#"{{"version":1,"bundle":"t","site":{{"default_locale":"en-GB","currency":"GBP"}},"rules":{rules},
+            "limits":{{"rewriter_memory":65536}}}}"#
+        );
+        let site = Rc::new(config::parse(&doc).unwrap());
+        let geo = Geo::from_cf_json(Some(&format!(r#"{{"country":"{country}"}}"#)));
+        let ctx = Context::new(geo, &Head::default(), 0, &Overrides::default(), &|_, _| None);
+        Rc::new(Plan::new(site, &ctx, &Decisions::origin("en-GB", "GBP")))
+    }
+
+    fn run(plan: Rc<Plan>, enc: &'static Encoding, input: &[u8], chunk: usize) -> (Vec<u8>, Option<String>) {
+        let mut rw = Rewriter::new(plan, enc, 65536, true);
+        let mut out = Vec::new();
+        for c in input.chunks(chunk.max(1)) {
+            out.extend(rw.write(c));
+        }
+        out.extend(rw.end());
+        (out, rw.bail_out().map(str::to_string))
+    }
+
+    const GREET: &str = r#"[{"select":"[data-greet]","set_text":"Hello {country} <b>&"},
+        {"select":"html","set_attr":{"data-country":"{country}\"><script>x</script>"}}]"#;
+
+    #[test]
+    fn applies_rules_across_any_chunking() {
+        let input = b"<!doctype html><html lang=en><body><p data-greet>Hi</p><p>keep</p></body></html>";
+        let want = "<!doctype html><html lang=en data-country=\"FR&quot;&gt;&lt;script&gt;x&lt;/script&gt;\"><body><p data-greet>Hello FR &lt;b&gt;&amp;</p><p>keep</p></body></html>";
+        for chunk in [1, 2, 3, 7, 64, 4096] {
+            let (out, bail) = run(plan_for(GREET, "FR"), UTF_8, input, chunk);
+            assert_eq!(String::from_utf8(out).unwrap(), want, "chunk {chunk}");
+            assert_eq!(bail, None);
+        }
+    }
+
+    #[test]
+    fn untargeted_page_is_byte_identical() {
+        let input = "<html><body>\u{0}<p>caf\u{e9} \u{1F600}</p><img src=x onerror=alert(1)><!-- c --></body>".as_bytes();
+        let (out, _) = run(plan_for(GREET.replace("html", "nav").as_str(), "DE"), UTF_8, input, 5);
+        assert_eq!(out, input);
+    }
+
+    #[test]
+    fn legacy_encodings_stream() {
+        let (page, _, _) = SHIFT_JIS.encode("<html><p data-greet>こんにちは</p><p>価格</p></html>");
+        let (out, _) = run(plan_for(GREET.replace("html", "nav").as_str(), "JP"), SHIFT_JIS, &page, 3);
+        let (text, _, bad) = SHIFT_JIS.decode(&out);
+        assert!(!bad);
+        assert_eq!(text, "<html><p data-greet>Hello JP &lt;b&gt;&amp;</p><p>価格</p></html>");
+        let latin = b"<p>Gr\xFC\xDFe</p><p data-greet>x</p>";
+        let (out, _) = run(plan_for(GREET, "AT"), WINDOWS_1252, latin, 4);
+        assert_eq!(out, b"<p>Gr\xFC\xDFe</p><p data-greet>Hello AT &lt;b&gt;&amp;</p>");
+    }
+
+    #[test]
+    fn over_the_memory_cap_continues_untouched() {
+        // A start tag bigger than the cap must be buffered whole, so it trips the cap.
+        let mut input = b"<html><p data-greet>a</p><div title=\"".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 200_000));
+        input.extend_from_slice(b"\">tail</div><p data-greet>b</p></html>");
+        let (out, bail) = run(plan_for(GREET.replace("\"html\"", "\"nav\"").as_str(), "DE"), UTF_8, &input, 1000);
+        assert!(bail.is_some(), "expected a bail-out");
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("<html><p data-greet>Hello DE"), "rewritten before the cap");
+        let rest = &input[input.len() - 200_040..];
+        assert!(s.as_bytes().ends_with(rest), "untouched after the cap, nothing lost");
+        assert_eq!(s.len(), input.len() + "Hello DE &lt;b&gt;&amp;".len() - 1);
+    }
+}
