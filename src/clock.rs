@@ -195,6 +195,11 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some((secs - offset_min * 60) * 1000 + ms)
 }
 
+/// Milliseconds since the epoch of a UTC wall-clock time (no validation).
+pub fn civil_to_ms(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> i64 {
+    (days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1000
+}
+
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,

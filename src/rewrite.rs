@@ -65,6 +65,11 @@ impl Rewriter {
         Rewriter { inner: Some(inner), out, bail_out: None }
     }
 
+    /// A rewriter that passes every byte through (unsupported encodings).
+    pub fn passthrough() -> Rewriter {
+        Rewriter { inner: None, out: Rc::new(RefCell::new(Vec::new())), bail_out: None }
+    }
+
     /// Feeds one chunk; returns the bytes ready to send (possibly empty).
     pub fn write(&mut self, chunk: &[u8]) -> Vec<u8> {
         match self.inner.as_mut() {

@@ -1,0 +1,56 @@
+# Borderless: `make dev` serves the demo store through the worker on
+# http://127.0.0.1:8787; `make test` runs every test. Both install what is missing.
+
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# worker-build would download these from GitHub; use the local ones.
+export WASM_BINDGEN_BIN := $(HOME)/.cargo/bin/wasm-bindgen
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
+
+ORIGIN_PORT ?= 8790
+WORKER_PORT ?= 8787
+RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+
+.PHONY: setup worker dist seed dev test test-native test-e2e fmt lint clean
+
+setup:
+	@scripts/setup.sh
+
+# The Wasm worker (build/index.js + build/index_bg.wasm); rebuilt only when sources change.
+worker: build/index.js
+build/index.js: $(RUST_SRC)
+	worker-build --release
+	@touch build/index.js
+
+# The exact bundle wrangler would upload, for the end-to-end tests.
+dist: dist/entry.js
+dist/entry.js: build/index.js worker/entry.mjs wrangler.toml
+	wrangler deploy --dry-run --outdir dist --env dev >/dev/null
+	@touch dist/entry.js
+
+# Local KV for `wrangler dev --env dev`.
+seed: setup
+	node scripts/seed.mjs
+
+dev: setup worker seed
+	@scripts/dev.sh $(ORIGIN_PORT) $(WORKER_PORT)
+
+test: setup test-native dist test-e2e
+
+test-native:
+	cargo test --all-targets
+
+test-e2e: dist
+	node --test --test-concurrency=1 tests/e2e/
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -- -D warnings
+
+clean:
+	rm -rf build dist .wrangler target/wasm32-unknown-unknown

@@ -1,0 +1,348 @@
+//! The thin Workers glue: reads the request and env, calls the pure modules,
+//! and wires the origin body through the rewriter as a stream. Any fault
+//! before the body starts means the origin response is returned as it came.
+
+use crate::charset::{self, Charset};
+use crate::config::{self, ConfigError, SiteConfig};
+use crate::context::{Context, Geo, Head};
+use crate::decision::{Decisions, KvRead, Source};
+use crate::plan::Plan;
+use crate::preview::{self, Overrides};
+use crate::proxy::{self, Exchange, Skip};
+use crate::rewrite::Rewriter;
+use crate::schema::CONFIG_KEY;
+use futures_util::StreamExt;
+use js_sys::{Array, Function, Object, Reflect};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{
+    console_error, console_log, event, ByteStream, Env, Fetch, Headers, Method, Request, RequestInit,
+    RequestRedirect, Response, Result,
+};
+
+const KV_BINDING: &str = "BORDERLESS";
+/// In-isolate config lifetime, ms. KV's own edge cache (`cacheTtl`) sits behind it.
+const CONFIG_TTL_MS: f64 = 30_000.0;
+const KV_CACHE_TTL_S: u64 = 60;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
+    let preview_on = preview::enabled(
+        var(&env, "PREVIEW").as_deref(),
+        env.secret("PREVIEW_TOKEN").ok().map(|s| s.to_string()).as_deref(),
+        header(req.headers(), preview::TOKEN_HEADER).as_deref(),
+    );
+    let origin_req = origin_request(&req, &env)?;
+    let method = req.method();
+    if !matches!(method, Method::Get) {
+        // Only GET bodies are rewritten; everything else is a plain proxy.
+        return Fetch::Request(origin_req).send().await;
+    }
+    let fetch = Fetch::Request(origin_req);
+    let (origin, site) = futures_util::join!(fetch.send(), site_config(&env));
+    let origin = origin?;
+    let (site, kv_read) = site;
+
+    let ov = if preview_on {
+        Overrides::from_headers(|n| header(req.headers(), n))
+    } else {
+        Overrides::default()
+    };
+    let ctx = build_context(&req, &ov);
+    let mut decisions = match &site {
+        Ok(s) => Decisions::origin(&s.doc.site.default_locale, &s.doc.site.currency),
+        Err(_) => Decisions::origin("und", "XXX"),
+    };
+    decisions.kv.extend(kv_read);
+
+    let plan_site = match &site {
+        Ok(s) => exchange_check(&origin, &ctx, s).map(|()| Rc::clone(s)),
+        Err(e) => {
+            log_error(e.kind(), &e.to_string(), &ctx.path);
+            Err(Skip::Config)
+        }
+    };
+    match plan_site {
+        Ok(s) => {
+            let plan = Rc::new(Plan::new(s, &ctx, &decisions));
+            let report = preview_on.then(|| preview::report(&ctx, &decisions, &ov));
+            rewrite(origin, plan, report, ctx.path)
+        }
+        Err(skip) => {
+            decisions.body = format!("passthrough: {}", skip.as_str());
+            if !preview_on {
+                return Ok(origin);
+            }
+            let report = preview::report(&ctx, &decisions, &ov);
+            let headers = origin.headers().clone();
+            headers.set(preview::REPORT_HEADER, &report)?;
+            let (builder, body) = origin.into_parts();
+            Ok(builder.with_headers(headers).body(body))
+        }
+    }
+}
+
+fn exchange_check(origin: &Response, ctx: &Context, site: &SiteConfig) -> std::result::Result<(), Skip> {
+    let h = origin.headers();
+    let (ct, ce, cr, cc) = (
+        header(h, "content-type"),
+        header(h, "content-encoding"),
+        header(h, "content-range"),
+        header(h, "cache-control"),
+    );
+    proxy::check(&Exchange {
+        method: "GET",
+        status: origin.status_code(),
+        content_type: ct.as_deref(),
+        content_encoding: ce.as_deref(),
+        content_range: cr.as_deref(),
+        cache_control: cc.as_deref(),
+    })?;
+    if proxy::excluded(&ctx.path, &site.doc.exclude_paths) {
+        return Err(Skip::ExcludedPath);
+    }
+    if ct.as_deref().and_then(charset::from_content_type) == Some(Charset::Unsupported) {
+        return Err(Skip::Charset);
+    }
+    Ok(())
+}
+
+/// Streams the origin body through the rewriter with the origin's status and headers.
+fn rewrite(mut origin: Response, plan: Rc<Plan>, report: Option<String>, path: String) -> Result<Response> {
+    let headers = origin.headers().clone();
+    let declared = header(&headers, "content-type").as_deref().and_then(charset::from_content_type);
+    headers.delete("content-length")?;
+    if let Some(weak) = header(&headers, "etag").as_deref().and_then(proxy::weaken_etag) {
+        headers.set("etag", &weak)?;
+    }
+    if let Some(r) = report {
+        headers.set(preview::REPORT_HEADER, &r)?;
+    }
+    let status = origin.status_code();
+    let body = origin.stream()?;
+    let pump = Pump {
+        body,
+        plan,
+        memory: 0,
+        declared,
+        sniff: Vec::new(),
+        rw: None,
+        done: false,
+        path,
+    };
+    let stream = futures_util::stream::unfold(pump, |mut p| async move { p.next().await.map(|r| (r, p)) });
+    Ok(Response::from_stream(stream)?.with_status(status).with_headers(headers))
+}
+
+/// Pulls origin chunks, rewrites them, and yields what is ready.
+struct Pump {
+    body: ByteStream,
+    plan: Rc<Plan>,
+    memory: usize,
+    declared: Option<Charset>,
+    sniff: Vec<u8>,
+    rw: Option<Rewriter>,
+    done: bool,
+    path: String,
+}
+
+impl Pump {
+    async fn next(&mut self) -> Option<Result<Vec<u8>>> {
+        while !self.done {
+            let out = match self.body.next().await {
+                Some(Ok(chunk)) => match self.rw.as_mut() {
+                    Some(rw) => rw.write(&chunk),
+                    None => {
+                        self.sniff.extend_from_slice(&chunk);
+                        if self.sniff.len() < charset::PRESCAN_BYTES {
+                            continue;
+                        }
+                        self.start()
+                    }
+                },
+                Some(Err(e)) => {
+                    // The origin broke off: pass the error on, never fake an ending.
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                None => {
+                    self.done = true;
+                    let mut out = if self.rw.is_none() { self.start() } else { Vec::new() };
+                    if let Some(rw) = self.rw.as_mut() {
+                        out.extend(rw.end());
+                        if let Some(why) = rw.bail_out() {
+                            log_error("rewriter_bail_out", why, &self.path);
+                        }
+                    }
+                    out
+                }
+            };
+            if !out.is_empty() {
+                return Some(Ok(out));
+            }
+        }
+        None
+    }
+
+    /// Picks the encoding from the first bytes and starts the rewriter on them.
+    fn start(&mut self) -> Vec<u8> {
+        let head = std::mem::take(&mut self.sniff);
+        let charset = charset::from_bom(&head)
+            .or(self.declared)
+            .unwrap_or_else(|| charset::sniff(&head));
+        let memory = if self.memory == 0 { self.plan.site.doc.limits.rewriter_memory } else { self.memory };
+        let mut rw = match charset {
+            // Only when the header named no charset may a <meta> change it.
+            Charset::Stream(enc) => Rewriter::new(Rc::clone(&self.plan), enc, memory, self.declared.is_none()),
+            Charset::Unsupported => Rewriter::passthrough(),
+        };
+        let out = rw.write(&head);
+        self.rw = Some(rw);
+        out
+    }
+}
+
+/// The site config from the in-isolate cache, else KV (with `cacheTtl`).
+async fn site_config(env: &Env) -> (std::result::Result<Rc<SiteConfig>, Rc<ConfigError>>, Option<KvRead>) {
+    thread_local! {
+        static CACHE: RefCell<Option<(f64, std::result::Result<Rc<SiteConfig>, Rc<ConfigError>>)>> =
+            const { RefCell::new(None) };
+    }
+    let now = js_sys::Date::now();
+    if let Some(hit) = CACHE.with_borrow(|c| c.as_ref().filter(|(at, _)| now - at < CONFIG_TTL_MS).map(|(_, r)| r.clone())) {
+        return (hit, Some(KvRead { key: CONFIG_KEY.into(), source: Source::Isolate }));
+    }
+    let text = match env.kv(KV_BINDING) {
+        Ok(kv) => kv.get(CONFIG_KEY).cache_ttl(KV_CACHE_TTL_S).text().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let result = match text {
+        Ok(Some(t)) => config::parse(&t).map(Rc::new).map_err(Rc::new),
+        Ok(None) => Err(Rc::new(ConfigError::Missing)),
+        // A KV outage is not cached: the next request tries again.
+        Err(e) => return (Err(Rc::new(ConfigError::Unparsable(format!("KV read failed: {e}")))), None),
+    };
+    CACHE.with_borrow_mut(|c| *c = Some((now, result.clone())));
+    (result, Some(KvRead { key: CONFIG_KEY.into(), source: Source::Kv }))
+}
+
+fn build_context(req: &Request, ov: &Overrides) -> Context {
+    let h = req.headers();
+    let (ua, mobile, al, cookie) = (
+        header(h, "user-agent"),
+        header(h, "sec-ch-ua-mobile"),
+        header(h, "accept-language"),
+        header(h, "cookie"),
+    );
+    let path = req.path();
+    let head = Head {
+        user_agent: ua.as_deref(),
+        ch_ua_mobile: mobile.as_deref(),
+        accept_language: al.as_deref(),
+        cookie: cookie.as_deref(),
+        path: &path,
+    };
+    let cf = Reflect::get(req.inner(), &JsValue::from_str("cf"))
+        .ok()
+        .filter(|v| v.is_object())
+        .and_then(|v| js_sys::JSON::stringify(&v).ok())
+        .and_then(|s| s.as_string());
+    let geo = Geo::from_cf_json(cf.as_deref());
+    Context::new(geo, &head, js_sys::Date::now() as i64, ov, &tz_offset)
+}
+
+/// The request to send to the origin: same method, headers (minus preview
+/// ones) and body; `ORIGIN` replaces scheme and host when set; redirects are
+/// returned to the visitor, not followed.
+fn origin_request(req: &Request, env: &Env) -> Result<Request> {
+    let mut url = req.url()?;
+    if let Some(origin) = var(env, "ORIGIN").filter(|o| !o.is_empty()) {
+        let o = worker::Url::parse(&origin).map_err(|e| worker::Error::RustError(format!("ORIGIN: {e}")))?;
+        url.set_scheme(o.scheme()).ok();
+        url.set_host(o.host_str()).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        url.set_port(o.port()).ok();
+    }
+    let headers = req.headers().clone();
+    for name in preview::OVERRIDE_HEADERS.iter().chain([&preview::TOKEN_HEADER]) {
+        headers.delete(name)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(req.method())
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual)
+        .with_body(req.inner().body().map(JsValue::from));
+    Request::new_with_init(url.as_str(), &init)
+}
+
+/// UTC offset of `zone` at `at_ms`, from the runtime's own Intl time zone
+/// data (no tz database in the bundle). Formatters are cached per zone.
+fn tz_offset(zone: &str, at_ms: i64) -> Option<i32> {
+    thread_local! {
+        static FORMATTERS: RefCell<HashMap<String, Function>> = RefCell::new(HashMap::new());
+    }
+    let format = match FORMATTERS.with_borrow(|f| f.get(zone).cloned()) {
+        Some(f) => f,
+        None => {
+            let intl = Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+            let ctor: Function = Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
+            let opts = Object::new();
+            for (k, v) in [
+                ("timeZone", zone),
+                ("hourCycle", "h23"),
+                ("year", "numeric"),
+                ("month", "numeric"),
+                ("day", "numeric"),
+                ("hour", "numeric"),
+                ("minute", "numeric"),
+                ("second", "numeric"),
+            ] {
+                Reflect::set(&opts, &k.into(), &v.into()).ok()?;
+            }
+            // An unknown zone throws RangeError, which `construct` turns into Err.
+            let fmt = Reflect::construct(&ctor, &Array::of2(&"en-US".into(), &opts)).ok()?;
+            let f: Function = Reflect::get(&fmt, &"formatToParts".into()).ok()?.dyn_into().ok()?;
+            let bound = f.bind0(&fmt);
+            FORMATTERS.with_borrow_mut(|m| {
+                if m.len() >= 256 {
+                    m.clear();
+                }
+                m.insert(zone.to_string(), bound.clone());
+            });
+            bound
+        }
+    };
+    let secs = at_ms.div_euclid(1000);
+    let date = js_sys::Date::new(&JsValue::from_f64((secs * 1000) as f64));
+    let parts: Array = format.call1(&JsValue::NULL, &date).ok()?.dyn_into().ok()?;
+    let mut f = [0i64; 6];
+    for p in parts.iter() {
+        let ty = Reflect::get(&p, &"type".into()).ok()?.as_string()?;
+        let idx = ["year", "month", "day", "hour", "minute", "second"].iter().position(|t| *t == ty);
+        if let Some(i) = idx {
+            f[i] = Reflect::get(&p, &"value".into()).ok()?.as_string()?.parse().ok()?;
+        }
+    }
+    let local = crate::clock::civil_to_ms(f[0], f[1], f[2], f[3], f[4], f[5]);
+    i32::try_from((local - secs * 1000) / 60_000).ok()
+}
+
+fn header(h: &Headers, name: &str) -> Option<String> {
+    h.get(name).ok().flatten()
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string())
+}
+
+/// One structured log line per fault.
+fn log_error(kind: &str, detail: &str, path: &str) {
+    let line = serde_json::json!({"level": "error", "event": kind, "detail": detail, "path": path});
+    console_error!("{}", line);
+}
+
+#[allow(dead_code)]
+fn log_info(line: &serde_json::Value) {
+    console_log!("{}", line);
+}

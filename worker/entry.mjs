@@ -1,0 +1,52 @@
+// Entry point: the Rust worker (build/index.js), wrapped so that an exception
+// escaping it (a bug, a Wasm trap) still serves the origin's page untouched.
+import { WorkerEntrypoint } from "cloudflare:workers";
+import Borderless from "../build/index.js";
+
+const PRIVATE_HEADERS = [
+  "x-borderless-preview",
+  "x-borderless-country",
+  "x-borderless-region",
+  "x-borderless-timezone",
+  "x-borderless-latitude",
+  "x-borderless-device",
+  "x-borderless-now",
+];
+
+export default class extends WorkerEntrypoint {
+  async fetch(request) {
+    const replayable = request.method === "GET" || request.method === "HEAD";
+    const spare = replayable ? request.clone() : null;
+    try {
+      return await new Borderless(this.ctx, this.env).fetch(request);
+    } catch (err) {
+      console.error(JSON.stringify({
+        level: "error",
+        event: "worker_exception",
+        detail: String((err && err.stack) || err).slice(0, 2000),
+        path: new URL(request.url).pathname,
+      }));
+      if (!spare) return new Response("Bad Gateway\n", { status: 502 });
+      return fetch(originUrl(spare.url, this.env.ORIGIN), {
+        method: spare.method,
+        headers: strip(spare.headers),
+        redirect: "manual",
+      });
+    }
+  }
+}
+
+function originUrl(url, origin) {
+  if (!origin) return url;
+  const u = new URL(url);
+  const o = new URL(origin);
+  u.protocol = o.protocol;
+  u.host = o.host;
+  return u.toString();
+}
+
+function strip(headers) {
+  const h = new Headers(headers);
+  for (const name of PRIVATE_HEADERS) h.delete(name);
+  return h;
+}
