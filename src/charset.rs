@@ -21,7 +21,9 @@ pub enum Charset {
 pub fn from_content_type(content_type: &str) -> Option<Charset> {
     let label = content_type.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
-        k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches(['"', '\'']))
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches(['"', '\'']))
     })?;
     Some(from_label(label.as_bytes()))
 }
@@ -44,7 +46,11 @@ pub fn is_html(content_type: &str) -> bool {
 /// A byte-order mark at the start of the body, which overrides everything.
 pub fn from_bom(prefix: &[u8]) -> Option<Charset> {
     let (e, _) = Encoding::for_bom(prefix)?;
-    Some(if e == UTF_8 { Charset::Stream(UTF_8) } else { Charset::Unsupported })
+    Some(if e == UTF_8 {
+        Charset::Stream(UTF_8)
+    } else {
+        Charset::Unsupported
+    })
 }
 
 /// Encoding of a page whose header declares none: `<meta>` prescan of the
@@ -57,7 +63,9 @@ pub fn sniff(prefix: &[u8]) -> Charset {
     if let Some(label) = meta_charset(head) {
         return match Encoding::for_label(label) {
             // WHATWG: a meta UTF-16 declaration means UTF-8, x-user-defined means windows-1252.
-            Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => Charset::Stream(UTF_8),
+            Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => {
+                Charset::Stream(UTF_8)
+            }
             Some(e) if e == encoding_rs::X_USER_DEFINED => Charset::Stream(WINDOWS_1252),
             Some(e) if e.is_ascii_compatible() => Charset::Stream(e),
             Some(_) => Charset::Unsupported,
@@ -85,7 +93,8 @@ fn meta_charset(head: &[u8]) -> Option<&[u8]> {
             i += find(rest, b"-->").map_or(rest.len(), |e| e + 3);
             continue;
         }
-        if rest.len() > 5 && rest[..5].eq_ignore_ascii_case(b"<meta") && is_space_or_slash(rest[5]) {
+        if rest.len() > 5 && rest[..5].eq_ignore_ascii_case(b"<meta") && is_space_or_slash(rest[5])
+        {
             let end = find(rest, b">").unwrap_or(rest.len());
             if let Some(label) = charset_in_tag(&rest[5..end]) {
                 return Some(label);
@@ -136,12 +145,30 @@ mod tests {
     #[test]
     fn content_type_charset() {
         assert_eq!(from_content_type("text/html"), None);
-        assert_eq!(from_content_type("text/html; charset=utf-8"), Some(Charset::Stream(UTF_8)));
-        assert_eq!(from_content_type("text/html;charset=\"Shift_JIS\""), Some(Charset::Stream(SHIFT_JIS)));
-        assert_eq!(from_content_type("text/html; charset=iso-8859-1"), Some(Charset::Stream(WINDOWS_1252)));
-        assert_eq!(from_content_type("text/html; charset=utf-16"), Some(Charset::Unsupported));
-        assert_eq!(from_content_type("text/html; charset=iso-2022-jp"), Some(Charset::Unsupported));
-        assert_eq!(from_content_type("text/html; charset=klingon"), Some(Charset::Unsupported));
+        assert_eq!(
+            from_content_type("text/html; charset=utf-8"),
+            Some(Charset::Stream(UTF_8))
+        );
+        assert_eq!(
+            from_content_type("text/html;charset=\"Shift_JIS\""),
+            Some(Charset::Stream(SHIFT_JIS))
+        );
+        assert_eq!(
+            from_content_type("text/html; charset=iso-8859-1"),
+            Some(Charset::Stream(WINDOWS_1252))
+        );
+        assert_eq!(
+            from_content_type("text/html; charset=utf-16"),
+            Some(Charset::Unsupported)
+        );
+        assert_eq!(
+            from_content_type("text/html; charset=iso-2022-jp"),
+            Some(Charset::Unsupported)
+        );
+        assert_eq!(
+            from_content_type("text/html; charset=klingon"),
+            Some(Charset::Unsupported)
+        );
     }
 
     #[test]
@@ -155,13 +182,22 @@ mod tests {
 
     #[test]
     fn sniffs_meta_and_bom() {
-        assert_eq!(sniff(b"<html><head><meta charset=\"windows-1251\">"), Charset::Stream(WINDOWS_1251));
+        assert_eq!(
+            sniff(b"<html><head><meta charset=\"windows-1251\">"),
+            Charset::Stream(WINDOWS_1251)
+        );
         assert_eq!(
             sniff(b"<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=euc-kr\">"),
             Charset::Stream(EUC_KR)
         );
-        assert_eq!(sniff(b"<meta charset=shift_jis/>"), Charset::Stream(SHIFT_JIS));
-        assert_eq!(sniff(b"<!-- <meta charset=koi8-r> --><meta charset=utf-8>"), Charset::Stream(UTF_8));
+        assert_eq!(
+            sniff(b"<meta charset=shift_jis/>"),
+            Charset::Stream(SHIFT_JIS)
+        );
+        assert_eq!(
+            sniff(b"<!-- <meta charset=koi8-r> --><meta charset=utf-8>"),
+            Charset::Stream(UTF_8)
+        );
         assert_eq!(sniff(b"<meta charset=iso-2022-jp>"), Charset::Unsupported);
         assert_eq!(sniff(b"<meta charset=utf-16le>"), Charset::Stream(UTF_8));
         assert_eq!(sniff(b"\xFF\xFE<\x00h\x00"), Charset::Unsupported);

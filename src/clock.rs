@@ -134,7 +134,7 @@ fn weekend_days(country: &str) -> &'static [u8] {
         "IN" | "UG" => &[7],
         "AF" => &[4, 5],
         "BH" | "DZ" | "EG" | "IL" | "IQ" | "JO" | "KW" | "LY" | "OM" | "QA" | "SA" | "SD"
-        | "SY" | "YE" => &[5, 6],
+        | "SY" | "YD" | "YE" => &[5, 6],
         _ => &[6, 7],
     }
 }
@@ -143,7 +143,13 @@ fn weekend_days(country: &str) -> &'static [u8] {
 /// fractions allowed) into milliseconds since the Unix epoch.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b.len() > 40 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b.len() > 40
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     if !matches!(b[10], b'T' | b't' | b' ') {
@@ -151,12 +157,14 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let d = b.get(r)?;
-        d.iter()
-            .try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+        d.iter().try_fold(0i64, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60
+    {
         return None;
     }
     let mut i = 19;
@@ -239,10 +247,22 @@ mod tests {
     #[test]
     fn parses_rfc3339() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2026-11-22T03:00:00Z"), Some(1_795_316_400_000));
-        assert_eq!(parse_rfc3339("2026-11-22T04:00:00+01:00"), Some(1_795_316_400_000));
-        assert_eq!(parse_rfc3339("2026-11-21T22:00:00.250-05:00"), Some(1_795_316_400_250));
-        assert_eq!(parse_rfc3339("2024-02-29T12:00:00Z"), Some(1_709_208_000_000));
+        assert_eq!(
+            parse_rfc3339("2026-11-22T03:00:00Z"),
+            Some(1_795_316_400_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T04:00:00+01:00"),
+            Some(1_795_316_400_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-21T22:00:00.250-05:00"),
+            Some(1_795_316_400_250)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-02-29T12:00:00Z"),
+            Some(1_709_208_000_000)
+        );
         for bad in [
             "",
             "2026-11-22",
@@ -265,21 +285,36 @@ mod tests {
         // Berlin in winter: +01:00 -> 19:30 Thursday evening.
         let be = LocalTime::at(t0, 60, "DE", false);
         assert_eq!(be.local, "2026-12-24T19:30:00+01:00");
-        assert_eq!((be.weekday, be.daypart, be.day_kind), ("thu", Daypart::Evening, DayKind::Weekday));
+        assert_eq!(
+            (be.weekday, be.daypart, be.day_kind),
+            ("thu", Daypart::Evening, DayKind::Weekday)
+        );
         assert_eq!(be.season, Season::Winter);
         // Sydney (+11:00): 05:30 Friday morning, summer in December.
         let sy = LocalTime::at(t0, 660, "AU", true);
         assert_eq!(sy.local, "2026-12-25T05:30:00+11:00");
-        assert_eq!((sy.weekday, sy.daypart, sy.season), ("fri", Daypart::Morning, Season::Summer));
+        assert_eq!(
+            (sy.weekday, sy.daypart, sy.season),
+            ("fri", Daypart::Morning, Season::Summer)
+        );
         // New York (-05:00): 13:30 Thursday afternoon.
         let ny = LocalTime::at(t0, -300, "US", false);
         assert_eq!((ny.hour, ny.daypart), (13, Daypart::Afternoon));
         // Friday is weekend in Saudi Arabia, not in Germany.
         let fri = parse_rfc3339("2026-11-20T12:00:00Z").unwrap();
-        assert_eq!(LocalTime::at(fri, 180, "SA", false).day_kind, DayKind::Weekend);
-        assert_eq!(LocalTime::at(fri, 60, "DE", false).day_kind, DayKind::Weekday);
+        assert_eq!(
+            LocalTime::at(fri, 180, "SA", false).day_kind,
+            DayKind::Weekend
+        );
+        assert_eq!(
+            LocalTime::at(fri, 60, "DE", false).day_kind,
+            DayKind::Weekday
+        );
         // Before the epoch still works.
-        assert_eq!(LocalTime::at(-1000, 0, "GB", false).local, "1969-12-31T23:59:59+00:00");
+        assert_eq!(
+            LocalTime::at(-1000, 0, "GB", false).local,
+            "1969-12-31T23:59:59+00:00"
+        );
     }
 
     #[test]

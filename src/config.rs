@@ -80,13 +80,22 @@ pub fn parse(text: &str) -> Result<SiteConfig, ConfigError> {
 
 fn compile(doc: Config) -> Result<SiteConfig, String> {
     if !is_token(&doc.bundle, 64) {
-        return Err(format!("bundle {:?} must be 1-64 of [A-Za-z0-9._-]", doc.bundle));
+        return Err(format!(
+            "bundle {:?} must be 1-64 of [A-Za-z0-9._-]",
+            doc.bundle
+        ));
     }
     if !is_locale(&doc.site.default_locale) {
-        return Err(format!("site.default_locale {:?} is not a BCP 47 tag", doc.site.default_locale));
+        return Err(format!(
+            "site.default_locale {:?} is not a BCP 47 tag",
+            doc.site.default_locale
+        ));
     }
     if !is_currency(&doc.site.currency) {
-        return Err(format!("site.currency {:?} is not an ISO 4217 code", doc.site.currency));
+        return Err(format!(
+            "site.currency {:?} is not an ISO 4217 code",
+            doc.site.currency
+        ));
     }
     if let Some(p) = doc.exclude_paths.iter().find(|p| !p.starts_with('/')) {
         return Err(format!("exclude_paths entry {p:?} must start with '/'"));
@@ -108,9 +117,12 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
         let mut attrs = Vec::with_capacity(rule.set_attr.len());
         for (name, value) in &rule.set_attr {
             if !is_settable_attr(name) {
-                return Err(format!("rules[{i}].set_attr: attribute {name:?} is not allowed"));
+                return Err(format!(
+                    "rules[{i}].set_attr: attribute {name:?} is not allowed"
+                ));
             }
-            let t = Template::parse(value).map_err(|e| format!("rules[{i}].set_attr.{name}: {e}"))?;
+            let t =
+                Template::parse(value).map_err(|e| format!("rules[{i}].set_attr.{name}: {e}"))?;
             attrs.push((name.clone(), t));
         }
         let text = match &rule.set_text {
@@ -120,7 +132,11 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
         if attrs.is_empty() && text.is_none() {
             return Err(format!("rules[{i}] changes nothing"));
         }
-        rules.push(CompiledRule { selector, attrs, text });
+        rules.push(CompiledRule {
+            selector,
+            attrs,
+            text,
+        });
     }
     Ok(SiteConfig { doc, rules })
 }
@@ -128,7 +144,8 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
 fn is_token(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// A well-formed BCP 47 tag: a 2-3 letter language and alphanumeric subtags.
@@ -149,12 +166,23 @@ pub fn is_currency(s: &str) -> bool {
 /// Attributes a config may set: inert ones only (no `on*`, `href`, `src`,
 /// `style`), so a config can never turn markup into script.
 fn is_settable_attr(name: &str) -> bool {
-    const PLAIN: [&str; 8] = ["lang", "dir", "class", "title", "alt", "placeholder", "hreflang", "translate"];
+    const PLAIN: [&str; 8] = [
+        "lang",
+        "dir",
+        "class",
+        "title",
+        "alt",
+        "placeholder",
+        "hreflang",
+        "translate",
+    ];
     let custom = |prefix: &str| {
         name.strip_prefix(prefix).is_some_and(|rest| {
             !rest.is_empty()
                 && rest.len() <= 64
-                && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
         })
     };
     PLAIN.contains(&name) || custom("data-") || custom("aria-")
@@ -164,7 +192,8 @@ fn is_settable_attr(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = r#"{"version":1,"bundle":"b1","site":{"default_locale":"en-GB","currency":"GBP"}}"#;
+    const MINIMAL: &str =
+        r#"{"version":1,"bundle":"b1","site":{"default_locale":"en-GB","currency":"GBP"}}"#;
 
     #[test]
     fn minimal_config_has_defaults() {
@@ -193,8 +222,14 @@ mod tests {
             parse(r#"{"version":2,"anything":true}"#).unwrap_err(),
             ConfigError::UnknownVersion(2)
         );
-        assert!(matches!(parse("not json").unwrap_err(), ConfigError::Unparsable(_)));
-        assert!(matches!(parse("{}").unwrap_err(), ConfigError::Unparsable(_)));
+        assert!(matches!(
+            parse("not json").unwrap_err(),
+            ConfigError::Unparsable(_)
+        ));
+        assert!(matches!(
+            parse("{}").unwrap_err(),
+            ConfigError::Unparsable(_)
+        ));
         assert!(matches!(
             parse(&MINIMAL.replace("}}", "},\"surprise\":1}")).unwrap_err(),
             ConfigError::Unparsable(_)
@@ -224,7 +259,10 @@ mod tests {
     fn validates_site_fields() {
         for (from, to) in [("en-GB", "english"), ("GBP", "gbp"), ("\"b1\"", "\"../x\"")] {
             let doc = MINIMAL.replace(from, to);
-            assert!(matches!(parse(&doc).unwrap_err(), ConfigError::Invalid(_)), "{doc}");
+            assert!(
+                matches!(parse(&doc).unwrap_err(), ConfigError::Invalid(_)),
+                "{doc}"
+            );
         }
     }
 

@@ -80,7 +80,10 @@ impl Geo {
                 .continent
                 .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())),
             is_eu,
-            verified_bot: cf.bot_management.and_then(|b| b.verified_bot).unwrap_or(false),
+            verified_bot: cf
+                .bot_management
+                .and_then(|b| b.verified_bot)
+                .unwrap_or(false),
         }
     }
 
@@ -95,19 +98,20 @@ impl Geo {
 
 /// Countries wholly or mostly south of the equator.
 const SOUTHERN: &[&str] = &[
-    "AR", "AU", "BO", "BR", "BW", "CL", "FJ", "LS", "MG", "MU", "MW", "MZ", "NA", "NZ", "PE",
-    "PY", "SZ", "TZ", "UY", "ZA", "ZM", "ZW", "AO", "ID", "PG", "NC", "PF", "RE", "SB", "TO",
-    "VU", "WS",
+    "AR", "AU", "BO", "BR", "BW", "CL", "FJ", "LS", "MG", "MU", "MW", "MZ", "NA", "NZ", "PE", "PY",
+    "SZ", "TZ", "UY", "ZA", "ZM", "ZW", "AO", "ID", "PG", "NC", "PF", "RE", "SB", "TO", "VU", "WS",
 ];
 
 /// EU member states (for a previewed country, where `cf` has no flag).
 const EU: &[&str] = &[
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
-    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
 ];
 
 pub fn valid_country(c: &str) -> bool {
-    c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    c.len() == 2
+        && c.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn valid_label(s: &str) -> bool {
@@ -117,7 +121,8 @@ fn valid_label(s: &str) -> bool {
 pub fn valid_timezone(t: &str) -> bool {
     !t.is_empty()
         && t.len() <= 64
-        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b))
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b))
 }
 
 /// The request headers the context reads.
@@ -262,20 +267,32 @@ mod tests {
     fn missing_or_bad_cf_gives_defaults() {
         for cf in [None, Some("{}"), Some("not json"), Some("[1,2]")] {
             let g = Geo::from_cf_json(cf);
-            assert_eq!(g, Geo { country: "XX".into(), ..Geo::default() }, "{cf:?}");
+            assert_eq!(
+                g,
+                Geo {
+                    country: "XX".into(),
+                    ..Geo::default()
+                },
+                "{cf:?}"
+            );
         }
         let g = Geo::from_cf_json(Some(
             r#"{"country":"<script>","timezone":"../../etc","latitude":"999","longitude":"nan","continent":"Europe","isEUCountry":"0"}"#,
         ));
         assert_eq!(g.country, "XX");
-        assert_eq!((g.timezone, g.latitude, g.longitude, g.continent), (None, None, None, None));
+        assert_eq!(
+            (g.timezone, g.latitude, g.longitude, g.continent),
+            (None, None, None, None)
+        );
         assert!(!g.is_eu);
     }
 
     #[test]
     fn context_from_cf_and_headers() {
         let head = Head {
-            user_agent: Some("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148"),
+            user_agent: Some(
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148",
+            ),
             accept_language: Some("de-DE,de;q=0.9,en;q=0.8"),
             cookie: Some("a=1; borderless_locale=de-DE; b=\"x\""),
             path: "/p/85123A",
@@ -284,18 +301,32 @@ mod tests {
         let c = ctx(Some(CF_DE), head, &Overrides::default());
         assert_eq!(c.device, Device::Mobile);
         assert_eq!(c.time.local, "2026-12-24T19:30:00+01:00");
-        assert_eq!((c.time.daypart, c.time.season), (Daypart::Evening, Season::Winter));
+        assert_eq!(
+            (c.time.daypart, c.time.season),
+            (Daypart::Evening, Season::Winter)
+        );
         assert_eq!(c.cookie("borderless_locale"), Some("de-DE"));
         assert_eq!(c.cookie("b"), Some("x"));
         assert_eq!(c.cookie("missing"), None);
         assert_eq!(c.accept_language, "de-DE,de;q=0.9,en;q=0.8");
         let json = serde_json::to_string(&c).unwrap();
-        assert!(json.contains(r#""country":"DE""#) && json.contains(r#""daypart":"evening""#), "{json}");
+        assert!(
+            json.contains(r#""country":"DE""#) && json.contains(r#""daypart":"evening""#),
+            "{json}"
+        );
     }
 
     #[test]
     fn no_cf_means_utc_unknown_country_desktop_default() {
-        let c = ctx(None, Head { user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)"), path: "/", ..Head::default() }, &Overrides::default());
+        let c = ctx(
+            None,
+            Head {
+                user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)"),
+                path: "/",
+                ..Head::default()
+            },
+            &Overrides::default(),
+        );
         assert_eq!(c.geo.country, "XX");
         assert_eq!(c.timezone(), "UTC");
         assert_eq!(c.time.utc_offset_minutes, 0);
@@ -304,7 +335,11 @@ mod tests {
 
     #[test]
     fn unknown_zone_falls_back_to_utc() {
-        let c = ctx(Some(r#"{"country":"DE","timezone":"Mars/Olympus"}"#), Head::default(), &Overrides::default());
+        let c = ctx(
+            Some(r#"{"country":"DE","timezone":"Mars/Olympus"}"#),
+            Head::default(),
+            &Overrides::default(),
+        );
         assert_eq!((c.timezone(), c.time.utc_offset_minutes), ("UTC", 0));
     }
 
@@ -318,12 +353,22 @@ mod tests {
         };
         let c = ctx(Some(CF_DE), Head::default(), &ov);
         assert_eq!(c.geo.country, "AU");
-        assert_eq!(c.geo.region, None, "real region must not leak into the previewed country");
+        assert_eq!(
+            c.geo.region, None,
+            "real region must not leak into the previewed country"
+        );
         assert!(!c.geo.is_eu);
         assert_eq!(c.device, Device::Tablet);
         assert_eq!(c.time.season, Season::Summer);
         assert_eq!(c.time.local, "2026-12-25T05:30:00+11:00");
-        let fr = ctx(Some(CF_DE), Head::default(), &Overrides { country: Some("FR".into()), ..Overrides::default() });
+        let fr = ctx(
+            Some(CF_DE),
+            Head::default(),
+            &Overrides {
+                country: Some("FR".into()),
+                ..Overrides::default()
+            },
+        );
         assert!(fr.geo.is_eu);
     }
 
@@ -331,7 +376,16 @@ mod tests {
     fn inputs_are_bounded() {
         let big = "x=".to_string() + &"y".repeat(100_000);
         let al = "de,".repeat(10_000);
-        let c = ctx(None, Head { cookie: Some(&big), accept_language: Some(&al), path: "/", ..Head::default() }, &Overrides::default());
+        let c = ctx(
+            None,
+            Head {
+                cookie: Some(&big),
+                accept_language: Some(&al),
+                path: "/",
+                ..Head::default()
+            },
+            &Overrides::default(),
+        );
         assert!(c.cookies.len() <= MAX_COOKIE && c.accept_language.len() <= MAX_ACCEPT_LANGUAGE);
     }
 }

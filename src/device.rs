@@ -29,13 +29,51 @@ impl Device {
 
 /// Crawlers, link previewers and HTTP libraries (matched case-insensitively).
 const BOT_TOKENS: &[&str] = &[
-    "bot", "crawl", "spider", "slurp", "mediapartners", "facebookexternalhit", "facebookcatalog",
-    "embedly", "quora link preview", "outbrain", "vkshare", "w3c_validator",
-    "whatsapp", "lighthouse", "headlesschrome", "phantomjs", "preview", "curl/", "wget/",
-    "python-requests", "python-urllib", "aiohttp", "go-http-client", "okhttp", "java/",
-    "libwww-perl", "httpclient", "axios/", "node-fetch", "undici", "scrapy", "feedfetcher",
-    "ia_archiver", "archive.org", "yandex", "baiduspider", "bingpreview", "google-inspectiontool",
-    "googleother", "petalsearch", "daumoa", "sogou", "gptbot", "chatgpt-user", "perplexity-user",
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "mediapartners",
+    "facebookexternalhit",
+    "facebookcatalog",
+    "embedly",
+    "quora link preview",
+    "outbrain",
+    "vkshare",
+    "w3c_validator",
+    "whatsapp",
+    "lighthouse",
+    "headlesschrome",
+    "phantomjs",
+    "preview",
+    "curl/",
+    "wget/",
+    "python-requests",
+    "python-urllib",
+    "aiohttp",
+    "go-http-client",
+    "okhttp",
+    "java/",
+    "libwww-perl",
+    "httpclient",
+    "axios/",
+    "node-fetch",
+    "undici",
+    "scrapy",
+    "feedfetcher",
+    "ia_archiver",
+    "archive.org",
+    "yandex",
+    "baiduspider",
+    "bingpreview",
+    "google-inspectiontool",
+    "googleother",
+    "petalsearch",
+    "daumoa",
+    "sogou",
+    "gptbot",
+    "chatgpt-user",
+    "perplexity-user",
 ];
 
 const MAX_UA: usize = 512;
@@ -58,7 +96,11 @@ pub fn classify(user_agent: Option<&str>, ch_ua_mobile: Option<&str>) -> Device 
     if ch_ua_mobile.map(str::trim) == Some("?1") {
         return Device::Mobile;
     }
-    if has("ipad") || has("tablet") || has("kindle") || has("silk/") || has("playbook")
+    if has("ipad")
+        || has("tablet")
+        || has("kindle")
+        || has("silk/")
+        || has("playbook")
         || (has("android") && !has("mobile"))
     {
         return Device::Tablet;

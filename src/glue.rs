@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    console_error, console_log, event, ByteStream, Env, Fetch, Headers, Method, Request, RequestInit,
+    console_error, event, ByteStream, Env, Fetch, Headers, Method, Request, RequestInit,
     RequestRedirect, Response, Result,
 };
 
@@ -31,7 +31,10 @@ const KV_CACHE_TTL_S: u64 = 60;
 async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
     let preview_on = preview::enabled(
         var(&env, "PREVIEW").as_deref(),
-        env.secret("PREVIEW_TOKEN").ok().map(|s| s.to_string()).as_deref(),
+        env.secret("PREVIEW_TOKEN")
+            .ok()
+            .map(|s| s.to_string())
+            .as_deref(),
         header(req.headers(), preview::TOKEN_HEADER).as_deref(),
     );
     let origin_req = origin_request(&req, &env)?;
@@ -84,7 +87,11 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
     }
 }
 
-fn exchange_check(origin: &Response, ctx: &Context, site: &SiteConfig) -> std::result::Result<(), Skip> {
+fn exchange_check(
+    origin: &Response,
+    ctx: &Context,
+    site: &SiteConfig,
+) -> std::result::Result<(), Skip> {
     let h = origin.headers();
     let (ct, ce, cr, cc) = (
         header(h, "content-type"),
@@ -110,11 +117,21 @@ fn exchange_check(origin: &Response, ctx: &Context, site: &SiteConfig) -> std::r
 }
 
 /// Streams the origin body through the rewriter with the origin's status and headers.
-fn rewrite(mut origin: Response, plan: Rc<Plan>, report: Option<String>, path: String) -> Result<Response> {
+fn rewrite(
+    mut origin: Response,
+    plan: Rc<Plan>,
+    report: Option<String>,
+    path: String,
+) -> Result<Response> {
     let headers = origin.headers().clone();
-    let declared = header(&headers, "content-type").as_deref().and_then(charset::from_content_type);
+    let declared = header(&headers, "content-type")
+        .as_deref()
+        .and_then(charset::from_content_type);
     headers.delete("content-length")?;
-    if let Some(weak) = header(&headers, "etag").as_deref().and_then(proxy::weaken_etag) {
+    if let Some(weak) = header(&headers, "etag")
+        .as_deref()
+        .and_then(proxy::weaken_etag)
+    {
         headers.set("etag", &weak)?;
     }
     if let Some(r) = report {
@@ -125,22 +142,23 @@ fn rewrite(mut origin: Response, plan: Rc<Plan>, report: Option<String>, path: S
     let pump = Pump {
         body,
         plan,
-        memory: 0,
         declared,
         sniff: Vec::new(),
         rw: None,
         done: false,
         path,
     };
-    let stream = futures_util::stream::unfold(pump, |mut p| async move { p.next().await.map(|r| (r, p)) });
-    Ok(Response::from_stream(stream)?.with_status(status).with_headers(headers))
+    let stream =
+        futures_util::stream::unfold(pump, |mut p| async move { p.next().await.map(|r| (r, p)) });
+    Ok(Response::from_stream(stream)?
+        .with_status(status)
+        .with_headers(headers))
 }
 
 /// Pulls origin chunks, rewrites them, and yields what is ready.
 struct Pump {
     body: ByteStream,
     plan: Rc<Plan>,
-    memory: usize,
     declared: Option<Charset>,
     sniff: Vec<u8>,
     rw: Option<Rewriter>,
@@ -169,7 +187,11 @@ impl Pump {
                 }
                 None => {
                     self.done = true;
-                    let mut out = if self.rw.is_none() { self.start() } else { Vec::new() };
+                    let mut out = if self.rw.is_none() {
+                        self.start()
+                    } else {
+                        Vec::new()
+                    };
                     if let Some(rw) = self.rw.as_mut() {
                         out.extend(rw.end());
                         if let Some(why) = rw.bail_out() {
@@ -192,10 +214,12 @@ impl Pump {
         let charset = charset::from_bom(&head)
             .or(self.declared)
             .unwrap_or_else(|| charset::sniff(&head));
-        let memory = if self.memory == 0 { self.plan.site.doc.limits.rewriter_memory } else { self.memory };
+        let memory = self.plan.site.doc.limits.rewriter_memory;
         let mut rw = match charset {
             // Only when the header named no charset may a <meta> change it.
-            Charset::Stream(enc) => Rewriter::new(Rc::clone(&self.plan), enc, memory, self.declared.is_none()),
+            Charset::Stream(enc) => {
+                Rewriter::new(Rc::clone(&self.plan), enc, memory, self.declared.is_none())
+            }
             Charset::Unsupported => Rewriter::passthrough(),
         };
         let out = rw.write(&head);
@@ -205,27 +229,60 @@ impl Pump {
 }
 
 /// The site config from the in-isolate cache, else KV (with `cacheTtl`).
-async fn site_config(env: &Env) -> (std::result::Result<Rc<SiteConfig>, Rc<ConfigError>>, Option<KvRead>) {
+async fn site_config(
+    env: &Env,
+) -> (
+    std::result::Result<Rc<SiteConfig>, Rc<ConfigError>>,
+    Option<KvRead>,
+) {
     thread_local! {
         static CACHE: RefCell<Option<(f64, std::result::Result<Rc<SiteConfig>, Rc<ConfigError>>)>> =
             const { RefCell::new(None) };
     }
     let now = js_sys::Date::now();
-    if let Some(hit) = CACHE.with_borrow(|c| c.as_ref().filter(|(at, _)| now - at < CONFIG_TTL_MS).map(|(_, r)| r.clone())) {
-        return (hit, Some(KvRead { key: CONFIG_KEY.into(), source: Source::Isolate }));
+    if let Some(hit) = CACHE.with_borrow(|c| {
+        c.as_ref()
+            .filter(|(at, _)| now - at < CONFIG_TTL_MS)
+            .map(|(_, r)| r.clone())
+    }) {
+        return (
+            hit,
+            Some(KvRead {
+                key: CONFIG_KEY.into(),
+                source: Source::Isolate,
+            }),
+        );
     }
     let text = match env.kv(KV_BINDING) {
-        Ok(kv) => kv.get(CONFIG_KEY).cache_ttl(KV_CACHE_TTL_S).text().await.map_err(|e| e.to_string()),
+        Ok(kv) => kv
+            .get(CONFIG_KEY)
+            .cache_ttl(KV_CACHE_TTL_S)
+            .text()
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     let result = match text {
         Ok(Some(t)) => config::parse(&t).map(Rc::new).map_err(Rc::new),
         Ok(None) => Err(Rc::new(ConfigError::Missing)),
         // A KV outage is not cached: the next request tries again.
-        Err(e) => return (Err(Rc::new(ConfigError::Unparsable(format!("KV read failed: {e}")))), None),
+        Err(e) => {
+            return (
+                Err(Rc::new(ConfigError::Unparsable(format!(
+                    "KV read failed: {e}"
+                )))),
+                None,
+            )
+        }
     };
     CACHE.with_borrow_mut(|c| *c = Some((now, result.clone())));
-    (result, Some(KvRead { key: CONFIG_KEY.into(), source: Source::Kv }))
+    (
+        result,
+        Some(KvRead {
+            key: CONFIG_KEY.into(),
+            source: Source::Kv,
+        }),
+    )
 }
 
 fn build_context(req: &Request, ov: &Overrides) -> Context {
@@ -259,13 +316,18 @@ fn build_context(req: &Request, ov: &Overrides) -> Context {
 fn origin_request(req: &Request, env: &Env) -> Result<Request> {
     let mut url = req.url()?;
     if let Some(origin) = var(env, "ORIGIN").filter(|o| !o.is_empty()) {
-        let o = worker::Url::parse(&origin).map_err(|e| worker::Error::RustError(format!("ORIGIN: {e}")))?;
+        let o = worker::Url::parse(&origin)
+            .map_err(|e| worker::Error::RustError(format!("ORIGIN: {e}")))?;
         url.set_scheme(o.scheme()).ok();
-        url.set_host(o.host_str()).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        url.set_host(o.host_str())
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
         url.set_port(o.port()).ok();
     }
     let headers = req.headers().clone();
-    for name in preview::OVERRIDE_HEADERS.iter().chain([&preview::TOKEN_HEADER]) {
+    for name in preview::OVERRIDE_HEADERS
+        .iter()
+        .chain([&preview::TOKEN_HEADER])
+    {
         headers.delete(name)?;
     }
     let mut init = RequestInit::new();
@@ -286,7 +348,10 @@ fn tz_offset(zone: &str, at_ms: i64) -> Option<i32> {
         Some(f) => f,
         None => {
             let intl = Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
-            let ctor: Function = Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
+            let ctor: Function = Reflect::get(&intl, &"DateTimeFormat".into())
+                .ok()?
+                .dyn_into()
+                .ok()?;
             let opts = Object::new();
             for (k, v) in [
                 ("timeZone", zone),
@@ -302,7 +367,10 @@ fn tz_offset(zone: &str, at_ms: i64) -> Option<i32> {
             }
             // An unknown zone throws RangeError, which `construct` turns into Err.
             let fmt = Reflect::construct(&ctor, &Array::of2(&"en-US".into(), &opts)).ok()?;
-            let f: Function = Reflect::get(&fmt, &"formatToParts".into()).ok()?.dyn_into().ok()?;
+            let f: Function = Reflect::get(&fmt, &"formatToParts".into())
+                .ok()?
+                .dyn_into()
+                .ok()?;
             let bound = f.bind0(&fmt);
             FORMATTERS.with_borrow_mut(|m| {
                 if m.len() >= 256 {
@@ -319,9 +387,15 @@ fn tz_offset(zone: &str, at_ms: i64) -> Option<i32> {
     let mut f = [0i64; 6];
     for p in parts.iter() {
         let ty = Reflect::get(&p, &"type".into()).ok()?.as_string()?;
-        let idx = ["year", "month", "day", "hour", "minute", "second"].iter().position(|t| *t == ty);
+        let idx = ["year", "month", "day", "hour", "minute", "second"]
+            .iter()
+            .position(|t| *t == ty);
         if let Some(i) = idx {
-            f[i] = Reflect::get(&p, &"value".into()).ok()?.as_string()?.parse().ok()?;
+            f[i] = Reflect::get(&p, &"value".into())
+                .ok()?
+                .as_string()?
+                .parse()
+                .ok()?;
         }
     }
     let local = crate::clock::civil_to_ms(f[0], f[1], f[2], f[3], f[4], f[5]);
@@ -340,9 +414,4 @@ fn var(env: &Env, name: &str) -> Option<String> {
 fn log_error(kind: &str, detail: &str, path: &str) {
     let line = serde_json::json!({"level": "error", "event": kind, "detail": detail, "path": path});
     console_error!("{}", line);
-}
-
-#[allow(dead_code)]
-fn log_info(line: &serde_json::Value) {
-    console_log!("{}", line);
 }

@@ -76,7 +76,9 @@ impl Overrides {
                         .filter(|l| l.is_finite() && l.abs() <= 90.0)
                         .map(|l| ov.latitude = Some(l))
                         .is_some(),
-                    "x-borderless-device" => Device::parse(v).map(|d| ov.device = Some(d)).is_some(),
+                    "x-borderless-device" => {
+                        Device::parse(v).map(|d| ov.device = Some(d)).is_some()
+                    }
                     _ => parse_rfc3339(v).map(|t| ov.now_ms = Some(t)).is_some(),
                 };
             if !ok {
@@ -127,7 +129,12 @@ mod tests {
     use crate::context::{Geo, Head};
 
     fn headers(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |n| pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+        move |n| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -137,7 +144,11 @@ mod tests {
         assert!(!enabled(None, None, Some("x")));
         let secret = "s3cret-token-0123456789";
         assert!(enabled(None, Some(secret), Some(secret)));
-        assert!(!enabled(None, Some(secret), Some("s3cret-token-0123456780")));
+        assert!(!enabled(
+            None,
+            Some(secret),
+            Some("s3cret-token-0123456780")
+        ));
         assert!(!enabled(None, Some(secret), None));
         // A short secret is refused: it would be guessable.
         assert!(!enabled(None, Some("short"), Some("short")));
@@ -167,15 +178,30 @@ mod tests {
             ("x-borderless-now", "yesterday"),
             ("x-borderless-region", "\u{7}"),
         ]));
-        assert_eq!(bad, Overrides { ignored: OVERRIDE_HEADERS.to_vec(), ..Overrides::default() });
+        assert_eq!(
+            bad,
+            Overrides {
+                ignored: OVERRIDE_HEADERS.to_vec(),
+                ..Overrides::default()
+            }
+        );
     }
 
     #[test]
     fn report_is_one_ascii_line() {
         let geo = Geo::from_cf_json(Some(r#"{"country":"FR","region":"Île-de-France 🇫🇷"}"#));
-        let ctx = Context::new(geo, &Head::default(), 0, &Overrides::default(), &|_, _| None);
+        let ctx = Context::new(geo, &Head::default(), 0, &Overrides::default(), &|_, _| {
+            None
+        });
         let d = Decisions::origin("en-GB", "GBP");
-        let r = report(&ctx, &d, &Overrides { ignored: vec!["x-borderless-now"], ..Overrides::default() });
+        let r = report(
+            &ctx,
+            &d,
+            &Overrides {
+                ignored: vec!["x-borderless-now"],
+                ..Overrides::default()
+            },
+        );
         assert!(r.is_ascii() && !r.contains('\n'), "{r}");
         let v: serde_json::Value = serde_json::from_str(&r).unwrap();
         assert_eq!(v["context"]["region"], "Île-de-France 🇫🇷");

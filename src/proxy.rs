@@ -61,15 +61,19 @@ pub fn check(x: &Exchange) -> Result<(), Skip> {
         return Err(Skip::NotHtml);
     }
     if x.cache_control.is_some_and(|cc| {
-        cc.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-transform"))
+        cc.split(',')
+            .any(|d| d.trim().eq_ignore_ascii_case("no-transform"))
     }) {
         return Err(Skip::NoTransform);
     }
     // The runtime decodes these on fetch; anything else reaches us encoded.
     let decodable = |e: &str| {
-        e.split(',')
-            .map(str::trim)
-            .all(|c| c.is_empty() || ["gzip", "x-gzip", "br", "identity"].iter().any(|k| c.eq_ignore_ascii_case(k)))
+        e.split(',').map(str::trim).all(|c| {
+            c.is_empty()
+                || ["gzip", "x-gzip", "br", "identity"]
+                    .iter()
+                    .any(|k| c.eq_ignore_ascii_case(k))
+        })
     };
     if !x.content_encoding.is_none_or(decodable) {
         return Err(Skip::ContentEncoding);
@@ -104,26 +108,116 @@ mod tests {
     #[test]
     fn rewrites_plain_html_get() {
         assert_eq!(check(&ok_html()), Ok(()));
-        assert_eq!(check(&Exchange { content_encoding: Some("gzip"), ..ok_html() }), Ok(()));
-        assert_eq!(check(&Exchange { cache_control: Some("public, max-age=60"), ..ok_html() }), Ok(()));
+        assert_eq!(
+            check(&Exchange {
+                content_encoding: Some("gzip"),
+                ..ok_html()
+            }),
+            Ok(())
+        );
+        assert_eq!(
+            check(&Exchange {
+                cache_control: Some("public, max-age=60"),
+                ..ok_html()
+            }),
+            Ok(())
+        );
     }
 
     #[test]
     fn passes_everything_else() {
         let cases = [
-            (Exchange { method: "HEAD", ..ok_html() }, Skip::Method),
-            (Exchange { method: "POST", ..ok_html() }, Skip::Method),
-            (Exchange { status: 304, ..ok_html() }, Skip::Status),
-            (Exchange { status: 301, ..ok_html() }, Skip::Status),
-            (Exchange { status: 206, ..ok_html() }, Skip::Status),
-            (Exchange { status: 500, ..ok_html() }, Skip::Status),
-            (Exchange { status: 404, ..ok_html() }, Skip::Status),
-            (Exchange { content_range: Some("bytes 0-9/100"), ..ok_html() }, Skip::Range),
-            (Exchange { content_type: Some("application/json"), ..ok_html() }, Skip::NotHtml),
-            (Exchange { content_type: None, ..ok_html() }, Skip::NotHtml),
-            (Exchange { cache_control: Some("max-age=0, No-Transform"), ..ok_html() }, Skip::NoTransform),
-            (Exchange { content_encoding: Some("zstd"), ..ok_html() }, Skip::ContentEncoding),
-            (Exchange { content_encoding: Some("gzip, compress"), ..ok_html() }, Skip::ContentEncoding),
+            (
+                Exchange {
+                    method: "HEAD",
+                    ..ok_html()
+                },
+                Skip::Method,
+            ),
+            (
+                Exchange {
+                    method: "POST",
+                    ..ok_html()
+                },
+                Skip::Method,
+            ),
+            (
+                Exchange {
+                    status: 304,
+                    ..ok_html()
+                },
+                Skip::Status,
+            ),
+            (
+                Exchange {
+                    status: 301,
+                    ..ok_html()
+                },
+                Skip::Status,
+            ),
+            (
+                Exchange {
+                    status: 206,
+                    ..ok_html()
+                },
+                Skip::Status,
+            ),
+            (
+                Exchange {
+                    status: 500,
+                    ..ok_html()
+                },
+                Skip::Status,
+            ),
+            (
+                Exchange {
+                    status: 404,
+                    ..ok_html()
+                },
+                Skip::Status,
+            ),
+            (
+                Exchange {
+                    content_range: Some("bytes 0-9/100"),
+                    ..ok_html()
+                },
+                Skip::Range,
+            ),
+            (
+                Exchange {
+                    content_type: Some("application/json"),
+                    ..ok_html()
+                },
+                Skip::NotHtml,
+            ),
+            (
+                Exchange {
+                    content_type: None,
+                    ..ok_html()
+                },
+                Skip::NotHtml,
+            ),
+            (
+                Exchange {
+                    cache_control: Some("max-age=0, No-Transform"),
+                    ..ok_html()
+                },
+                Skip::NoTransform,
+            ),
+            (
+                Exchange {
+                    content_encoding: Some("zstd"),
+                    ..ok_html()
+                },
+                Skip::ContentEncoding,
+            ),
+            (
+                Exchange {
+                    content_encoding: Some("gzip, compress"),
+                    ..ok_html()
+                },
+                Skip::ContentEncoding,
+            ),
         ];
         for (x, want) in cases {
             assert_eq!(check(&x), Err(want), "{x:?}");

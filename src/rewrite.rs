@@ -5,7 +5,10 @@
 use crate::plan::Plan;
 use encoding_rs::Encoding;
 use lol_html::html_content::{ContentType, Element};
-use lol_html::{AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, MemorySettings, OutputSink, Settings};
+use lol_html::{
+    AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, MemorySettings, OutputSink,
+    Settings,
+};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,10 +30,19 @@ pub struct Rewriter {
 impl Rewriter {
     /// `encoding` must be ASCII compatible (see [`crate::charset`]); otherwise
     /// the rewriter passes everything through.
-    pub fn new(plan: Rc<Plan>, encoding: &'static Encoding, memory_cap: usize, adjust_charset: bool) -> Rewriter {
+    pub fn new(
+        plan: Rc<Plan>,
+        encoding: &'static Encoding,
+        memory_cap: usize,
+        adjust_charset: bool,
+    ) -> Rewriter {
         let out = Rc::new(RefCell::new(Vec::with_capacity(16 << 10)));
         let Some(encoding) = AsciiCompatibleEncoding::new(encoding) else {
-            return Rewriter { inner: None, out, bail_out: Some("encoding".into()) };
+            return Rewriter {
+                inner: None,
+                out,
+                bail_out: Some("encoding".into()),
+            };
         };
         let mut settings = Settings::new()
             .with_encoding(encoding)
@@ -62,12 +74,20 @@ impl Rewriter {
             ));
         }
         let inner = HtmlRewriter::new(settings, Sink(Rc::clone(&out)));
-        Rewriter { inner: Some(inner), out, bail_out: None }
+        Rewriter {
+            inner: Some(inner),
+            out,
+            bail_out: None,
+        }
     }
 
     /// A rewriter that passes every byte through (unsupported encodings).
     pub fn passthrough() -> Rewriter {
-        Rewriter { inner: None, out: Rc::new(RefCell::new(Vec::new())), bail_out: None }
+        Rewriter {
+            inner: None,
+            out: Rc::new(RefCell::new(Vec::new())),
+            bail_out: None,
+        }
     }
 
     /// Feeds one chunk; returns the bytes ready to send (possibly empty).
@@ -139,11 +159,18 @@ mod tests {
         );
         let site = Rc::new(config::parse(&doc).unwrap());
         let geo = Geo::from_cf_json(Some(&format!(r#"{{"country":"{country}"}}"#)));
-        let ctx = Context::new(geo, &Head::default(), 0, &Overrides::default(), &|_, _| None);
+        let ctx = Context::new(geo, &Head::default(), 0, &Overrides::default(), &|_, _| {
+            None
+        });
         Rc::new(Plan::new(site, &ctx, &Decisions::origin("en-GB", "GBP")))
     }
 
-    fn run(plan: Rc<Plan>, enc: &'static Encoding, input: &[u8], chunk: usize) -> (Vec<u8>, Option<String>) {
+    fn run(
+        plan: Rc<Plan>,
+        enc: &'static Encoding,
+        input: &[u8],
+        chunk: usize,
+    ) -> (Vec<u8>, Option<String>) {
         let mut rw = Rewriter::new(plan, enc, 65536, true);
         let mut out = Vec::new();
         for c in input.chunks(chunk.max(1)) {
@@ -158,7 +185,8 @@ mod tests {
 
     #[test]
     fn applies_rules_across_any_chunking() {
-        let input = b"<!doctype html><html lang=en><body><p data-greet>Hi</p><p>keep</p></body></html>";
+        let input =
+            b"<!doctype html><html lang=en><body><p data-greet>Hi</p><p>keep</p></body></html>";
         let want = "<!doctype html><html lang=en data-country=\"FR&quot;&gt;&lt;script&gt;x&lt;/script&gt;\"><body><p data-greet>Hello FR &lt;b&gt;&amp;</p><p>keep</p></body></html>";
         for chunk in [1, 2, 3, 7, 64, 4096] {
             let (out, bail) = run(plan_for(GREET, "FR"), UTF_8, input, chunk);
@@ -170,20 +198,36 @@ mod tests {
     #[test]
     fn untargeted_page_is_byte_identical() {
         let input = "<html><body>\u{0}<p>caf\u{e9} \u{1F600}</p><img src=x onerror=alert(1)><!-- c --></body>".as_bytes();
-        let (out, _) = run(plan_for(GREET.replace("html", "nav").as_str(), "DE"), UTF_8, input, 5);
+        let (out, _) = run(
+            plan_for(GREET.replace("html", "nav").as_str(), "DE"),
+            UTF_8,
+            input,
+            5,
+        );
         assert_eq!(out, input);
     }
 
     #[test]
     fn legacy_encodings_stream() {
         let (page, _, _) = SHIFT_JIS.encode("<html><p data-greet>こんにちは</p><p>価格</p></html>");
-        let (out, _) = run(plan_for(GREET.replace("html", "nav").as_str(), "JP"), SHIFT_JIS, &page, 3);
+        let (out, _) = run(
+            plan_for(GREET.replace("html", "nav").as_str(), "JP"),
+            SHIFT_JIS,
+            &page,
+            3,
+        );
         let (text, _, bad) = SHIFT_JIS.decode(&out);
         assert!(!bad);
-        assert_eq!(text, "<html><p data-greet>Hello JP &lt;b&gt;&amp;</p><p>価格</p></html>");
+        assert_eq!(
+            text,
+            "<html><p data-greet>Hello JP &lt;b&gt;&amp;</p><p>価格</p></html>"
+        );
         let latin = b"<p>Gr\xFC\xDFe</p><p data-greet>x</p>";
         let (out, _) = run(plan_for(GREET, "AT"), WINDOWS_1252, latin, 4);
-        assert_eq!(out, b"<p>Gr\xFC\xDFe</p><p data-greet>Hello AT &lt;b&gt;&amp;</p>");
+        assert_eq!(
+            out,
+            b"<p>Gr\xFC\xDFe</p><p data-greet>Hello AT &lt;b&gt;&amp;</p>"
+        );
     }
 
     #[test]
@@ -192,12 +236,23 @@ mod tests {
         let mut input = b"<html><p data-greet>a</p><div title=\"".to_vec();
         input.extend(std::iter::repeat_n(b'x', 200_000));
         input.extend_from_slice(b"\">tail</div><p data-greet>b</p></html>");
-        let (out, bail) = run(plan_for(GREET.replace("\"html\"", "\"nav\"").as_str(), "DE"), UTF_8, &input, 1000);
+        let (out, bail) = run(
+            plan_for(GREET.replace("\"html\"", "\"nav\"").as_str(), "DE"),
+            UTF_8,
+            &input,
+            1000,
+        );
         assert!(bail.is_some(), "expected a bail-out");
         let s = String::from_utf8(out).unwrap();
-        assert!(s.starts_with("<html><p data-greet>Hello DE"), "rewritten before the cap");
+        assert!(
+            s.starts_with("<html><p data-greet>Hello DE"),
+            "rewritten before the cap"
+        );
         let rest = &input[input.len() - 200_040..];
-        assert!(s.as_bytes().ends_with(rest), "untouched after the cap, nothing lost");
+        assert!(
+            s.as_bytes().ends_with(rest),
+            "untouched after the cap, nothing lost"
+        );
         assert_eq!(s.len(), input.len() + "Hello DE &lt;b&gt;&amp;".len() - 1);
     }
 }
