@@ -228,16 +228,12 @@ impl Pump {
     }
 }
 
+type Loaded = std::result::Result<Rc<SiteConfig>, Rc<ConfigError>>;
+
 /// The site config from the in-isolate cache, else KV (with `cacheTtl`).
-async fn site_config(
-    env: &Env,
-) -> (
-    std::result::Result<Rc<SiteConfig>, Rc<ConfigError>>,
-    Option<KvRead>,
-) {
+async fn site_config(env: &Env) -> (Loaded, Option<KvRead>) {
     thread_local! {
-        static CACHE: RefCell<Option<(f64, std::result::Result<Rc<SiteConfig>, Rc<ConfigError>>)>> =
-            const { RefCell::new(None) };
+        static CACHE: RefCell<Option<(f64, Loaded)>> = const { RefCell::new(None) };
     }
     let now = js_sys::Date::now();
     if let Some(hit) = CACHE.with_borrow(|c| {
