@@ -86,3 +86,111 @@ impl Default for Limits {
         }
     }
 }
+
+// ---- Versioned bundle values (`b/<bundle>/<kind>/<id>`) ----
+
+/// Kind of the per-locale dictionary value; id = locale (`de`, `de-AT`).
+pub const KIND_DICT: &str = "dict";
+/// Kind of the FX rates value; id = `rates`.
+pub const KIND_FX: &str = "fx";
+/// Kind of the per-country personalization pack; id = ISO country or `ZZ` (global).
+pub const KIND_COUNTRY: &str = "country";
+/// Country id of the global pack (visitors from countries without their own).
+pub const GLOBAL_COUNTRY: &str = "ZZ";
+/// Cloudflare KV limits.
+pub const MAX_KV_KEY_BYTES: usize = 512;
+pub const MAX_KV_VALUE_BYTES: usize = 25 << 20;
+
+/// UI strings of one locale, keyed like the page's `data-i18n` keys.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Dictionary {
+    pub locale: String,
+    pub entries: BTreeMap<String, String>,
+}
+
+/// Exchange rates: 1 unit of `base` = `rates[c]` units of currency `c`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FxRates {
+    pub base: String,
+    /// RFC 3339 time the rates were observed.
+    pub as_of: String,
+    pub rates: BTreeMap<String, f64>,
+}
+
+/// A product as a recommendation block renders it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Card {
+    pub id: String,
+    /// Title per locale; the catalog's default locale is always present.
+    pub title: BTreeMap<String, String>,
+    pub category: String,
+    /// Price in the origin currency, as a decimal string (`"2.55"`).
+    pub price: String,
+    pub currency: String,
+    pub image: String,
+    pub url: String,
+}
+
+/// Everything personalization needs for visitors of one country, in one
+/// value, so a request costs at most one KV read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CountryPack {
+    pub country: String,
+    /// Segment key (see [`segment_key`]) → ranked product ids, best first.
+    pub segments: BTreeMap<String, Vec<String>>,
+    /// Products growing fastest over the last window, best first.
+    #[serde(default)]
+    pub trending: Vec<String>,
+    /// Product id → "also bought" product ids, best first.
+    #[serde(default)]
+    pub also_bought: BTreeMap<String, Vec<String>>,
+    /// Cards of every product id referenced above.
+    pub cards: BTreeMap<String, Card>,
+}
+
+/// Wildcard in a segment key.
+pub const ANY: &str = "*";
+
+/// Canonical segment key: `country:device:daypart:day_kind:season`, with
+/// `*` for a dimension that does not matter.
+pub fn segment_key(country: &str, device: &str, daypart: &str, day_kind: &str, season: &str) -> String {
+    format!("{country}:{device}:{daypart}:{day_kind}:{season}")
+}
+
+/// The keys to try for a visitor, most specific first, ending with the
+/// country as a whole and then the global segment.
+pub fn segment_chain(country: &str, device: &str, daypart: &str, day_kind: &str, season: &str) -> [String; 6] {
+    [
+        segment_key(country, device, daypart, day_kind, season),
+        segment_key(country, ANY, daypart, day_kind, season),
+        segment_key(country, ANY, daypart, ANY, season),
+        segment_key(country, ANY, ANY, ANY, season),
+        segment_key(country, ANY, ANY, ANY, ANY),
+        segment_key(ANY, ANY, ANY, ANY, ANY),
+    ]
+}
+
+/// One entry of a `wrangler kv bulk put` file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BulkEntry {
+    pub key: String,
+    pub value: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert_eq!(bundle_key("v7", KIND_DICT, "de"), "b/v7/dict/de");
+        let chain = segment_chain("DE", "mobile", "evening", "weekday", "winter");
+        assert_eq!(chain[0], "DE:mobile:evening:weekday:winter");
+        assert_eq!(chain[4], "DE:*:*:*:*");
+        assert_eq!(chain[5], "*:*:*:*:*");
+    }
+}
