@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod decision;
 pub mod device;
+pub mod locale;
 pub mod plan;
 pub mod preview;
 pub mod proxy;
