@@ -1,7 +1,9 @@
 //! Loading the site config: size bound, version check, validation, and
 //! compilation of rules into selectors and templates.
 
-use crate::schema::{Config, Limits, CONFIG_KEY, MAX_CONFIG_BYTES, SCHEMA_VERSION};
+use crate::context::valid_country;
+use crate::money::{self, Rule};
+use crate::schema::{Config, Limits, Localization, CONFIG_KEY, MAX_CONFIG_BYTES, SCHEMA_VERSION};
 use crate::template::Template;
 use lol_html::Selector;
 use serde::Deserialize;
@@ -108,6 +110,9 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
             Limits::MAX_REWRITER_MEMORY
         ));
     }
+    if let Some(loc) = &doc.localization {
+        validate_localization(loc, &doc.site.default_locale)?;
+    }
     let mut rules = Vec::with_capacity(doc.rules.len());
     for (i, rule) in doc.rules.iter().enumerate() {
         let selector: Selector = rule
@@ -139,6 +144,51 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
         });
     }
     Ok(SiteConfig { doc, rules })
+}
+
+fn validate_localization(loc: &Localization, default_locale: &str) -> Result<(), String> {
+    if let Some(l) = loc.locales.iter().find(|l| !is_locale(l)) {
+        return Err(format!("localization.locales: {l:?} is not a BCP 47 tag"));
+    }
+    if !loc.locales.iter().any(|l| l == default_locale) {
+        return Err(format!(
+            "localization.locales must include site.default_locale {default_locale:?}"
+        ));
+    }
+    if loc.locales.len() > 64 {
+        return Err("localization.locales: at most 64".into());
+    }
+    for (country, locale) in &loc.country_locales {
+        if !valid_country(country) || !loc.locales.contains(locale) {
+            return Err(format!("localization.country_locales: {country:?} → {locale:?} must map a country to a listed locale"));
+        }
+    }
+    if let Some(c) = loc.currencies.iter().find(|c| !is_currency(c)) {
+        return Err(format!(
+            "localization.currencies: {c:?} is not an ISO 4217 code"
+        ));
+    }
+    for (country, currency) in &loc.country_currencies {
+        if !valid_country(country) || !is_currency(currency) {
+            return Err(format!(
+                "localization.country_currencies: {country:?} → {currency:?}"
+            ));
+        }
+    }
+    for (currency, rule) in &loc.rounding {
+        if !is_currency(currency) {
+            return Err(format!(
+                "localization.rounding: {currency:?} is not an ISO 4217 code"
+            ));
+        }
+        Rule::new(Some(rule), money::digits(currency)).map_err(|e| {
+            format!(
+                "localization.rounding.{currency}: bad {e} for {} decimals",
+                money::digits(currency)
+            )
+        })?;
+    }
+    Ok(())
 }
 
 fn is_token(s: &str, max: usize) -> bool {
@@ -262,6 +312,33 @@ mod tests {
             assert!(
                 matches!(parse(&doc).unwrap_err(), ConfigError::Invalid(_)),
                 "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn validates_localization() {
+        let with =
+            |loc: &str| parse(&MINIMAL.replace("}}", &format!("}},\"localization\":{loc}}}")));
+        let ok = with(
+            r#"{"locales":["en-GB","de-DE","ja-JP"],"url_prefixes":true,"country_locales":{"AT":"de-DE"},
+            "currencies":["GBP","EUR","JPY"],"country_currencies":{"CH":"EUR"},"fx_max_age_hours":24,
+            "rounding":{"EUR":{"charm":"0.99"},"JPY":{"step":"10"},"CHF":{"step":"0.05"}},
+            "switcher":{"labels":{"de-DE":"Deutsch"}}}"#,
+        )
+        .unwrap();
+        assert!(ok.doc.localization.unwrap().url_prefixes);
+        for bad in [
+            r#"{"locales":["de-DE"]}"#,
+            r#"{"locales":["en-GB","de_DE"]}"#,
+            r#"{"locales":["en-GB"],"country_locales":{"AT":"de-AT"}}"#,
+            r#"{"locales":["en-GB"],"currencies":["eur"]}"#,
+            r#"{"locales":["en-GB"],"rounding":{"JPY":{"step":"0.5"}}}"#,
+            r#"{"locales":["en-GB"],"rounding":{"EUR":{"charm":"x"}}}"#,
+        ] {
+            assert!(
+                matches!(with(bad).unwrap_err(), ConfigError::Invalid(_)),
+                "{bad}"
             );
         }
     }

@@ -4,12 +4,14 @@
 //! is plain Rust; only `glue` (wasm32) touches the Workers runtime.
 
 pub mod charset;
+pub mod cldr;
 pub mod clock;
 pub mod config;
 pub mod context;
 pub mod decision;
 pub mod device;
 pub mod locale;
+pub mod money;
 pub mod plan;
 pub mod preview;
 pub mod proxy;

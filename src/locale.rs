@@ -43,21 +43,32 @@ pub fn negotiate<'a>(
     if let Some(l) = from_accept_language(ask.accept_language, available, ask.country) {
         return (l, Source::AcceptLanguage);
     }
-    if let Some(l) = country_default.and_then(|c| find(available, c)).or_else(|| by_region(available, ask.country)) {
+    if let Some(l) = country_default
+        .and_then(|c| find(available, c))
+        .or_else(|| by_region(available, ask.country))
+    {
         return (l, Source::Country);
     }
     (site_default, Source::SiteDefault)
 }
 
 fn find<'a>(available: &'a [String], tag: &str) -> Option<&'a str> {
-    available.iter().find(|a| a.eq_ignore_ascii_case(tag)).map(String::as_str)
+    available
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(tag))
+        .map(String::as_str)
 }
 
 /// The first available locale whose region is the visitor's country.
 fn by_region<'a>(available: &'a [String], country: &str) -> Option<&'a str> {
     available
         .iter()
-        .find(|a| a.rsplit('-').next().is_some_and(|r| r.len() == 2 && r.eq_ignore_ascii_case(country)) && a.contains('-'))
+        .find(|a| {
+            a.rsplit('-')
+                .next()
+                .is_some_and(|r| r.len() == 2 && r.eq_ignore_ascii_case(country))
+                && a.contains('-')
+        })
         .map(String::as_str)
 }
 
@@ -80,7 +91,9 @@ pub fn parse_accept_language(header: &str) -> Vec<Range<'_>> {
         let valid = tag == "*"
             || (!tag.is_empty()
                 && tag.len() <= 35
-                && tag.split('-').all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric())));
+                && tag.split('-').all(|p| {
+                    (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric())
+                }));
         if !valid {
             continue;
         }
@@ -136,12 +149,16 @@ fn parse_q(v: &str) -> Option<u16> {
 /// truncated: `de-AT` → `de`), then an available regional variant of the
 /// range's language (`de` → `de-DE`, preferring the visitor's country).
 /// `*` and no match mean "no preference" (`None`); `q=0` excludes a locale.
-pub fn from_accept_language<'a>(header: &str, available: &'a [String], country: &str) -> Option<&'a str> {
+pub fn from_accept_language<'a>(
+    header: &str,
+    available: &'a [String],
+    country: &str,
+) -> Option<&'a str> {
     let ranges = parse_accept_language(header);
     let excluded = |tag: &str| {
-        ranges
-            .iter()
-            .any(|r| r.q == 0 && r.tag != "*" && (tag.eq_ignore_ascii_case(r.tag) || has_prefix(tag, r.tag)))
+        ranges.iter().any(|r| {
+            r.q == 0 && r.tag != "*" && (tag.eq_ignore_ascii_case(r.tag) || has_prefix(tag, r.tag))
+        })
     };
     for r in ranges.iter().filter(|r| r.q > 0) {
         if r.tag == "*" {
@@ -158,8 +175,16 @@ pub fn from_accept_language<'a>(header: &str, available: &'a [String], country: 
             }
         }
         let lang = r.tag.split('-').next().unwrap_or("");
-        let variants = || available.iter().filter(|a| has_prefix(a, lang) && !excluded(a));
-        let regional = variants().find(|a| a.rsplit('-').next().is_some_and(|x| x.eq_ignore_ascii_case(country)));
+        let variants = || {
+            available
+                .iter()
+                .filter(|a| has_prefix(a, lang) && !excluded(a))
+        };
+        let regional = variants().find(|a| {
+            a.rsplit('-')
+                .next()
+                .is_some_and(|x| x.eq_ignore_ascii_case(country))
+        });
         if let Some(l) = regional.or_else(|| variants().next()) {
             return Some(l);
         }
@@ -193,7 +218,9 @@ pub fn prefix_of(locale: &str) -> String {
 /// Right-to-left scripts (by language subtag, or an explicit script subtag).
 pub fn is_rtl(locale: &str) -> bool {
     const RTL_SCRIPTS: [&str; 6] = ["arab", "hebr", "thaa", "syrc", "nkoo", "adlm"];
-    const RTL_LANGS: [&str; 14] = ["ar", "he", "iw", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb", "ku-arab", "syr", "ks"];
+    const RTL_LANGS: [&str; 14] = [
+        "ar", "he", "iw", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb", "ku-arab", "syr", "ks",
+    ];
     let mut parts = locale.split('-');
     let lang = parts.next().unwrap_or("").to_ascii_lowercase();
     if let Some(script) = locale.split('-').skip(1).find(|p| p.len() == 4) {
@@ -256,26 +283,53 @@ mod tests {
             ("en-US;q=0.8, es", &["es", "en-US"], Some("es")),
             ("en-US;q=0.8, es", &["en-US", "es"], Some("es")),
             ("en-US;q=0.8, es", &["en-US", "en"], Some("en-US")),
-            ("en-US;foo=bar;q=1, en-GB;q=1", &["en-GB", "en-US"], Some("en-US")),
-            ("en-US;foo=\"bar,baz\", en-GB", &["en-GB", "en-US"], Some("en-US")),
-            ("nl;q=0.5, fr, de, en, it, es, pt, no, se, fi, ro", &["nl", "fr"], Some("fr")),
+            (
+                "en-US;foo=bar;q=1, en-GB;q=1",
+                &["en-GB", "en-US"],
+                Some("en-US"),
+            ),
+            (
+                "en-US;foo=\"bar,baz\", en-GB",
+                &["en-GB", "en-US"],
+                Some("en-US"),
+            ),
+            (
+                "nl;q=0.5, fr, de, en, it, es, pt, no, se, fi, ro",
+                &["nl", "fr"],
+                Some("fr"),
+            ),
         ];
         for (header, available, want) in cases {
-            assert_eq!(best(header, available).as_deref(), *want, "{header:?} {available:?}");
+            assert_eq!(
+                best(header, available).as_deref(),
+                *want,
+                "{header:?} {available:?}"
+            );
         }
     }
 
     #[test]
     fn lookup_and_regional_variants() {
-        let shop = ["en-GB", "de-DE", "de-CH", "fr-FR", "fr-CH", "ja-JP", "ar-AE"];
+        let shop = [
+            "en-GB", "de-DE", "de-CH", "fr-FR", "fr-CH", "ja-JP", "ar-AE",
+        ];
         // de-AT → de → a German variant (no de-AT offered).
-        assert_eq!(best("de-AT,de;q=0.9,en;q=0.5", &shop).as_deref(), Some("de-DE"));
+        assert_eq!(
+            best("de-AT,de;q=0.9,en;q=0.5", &shop).as_deref(),
+            Some("de-DE")
+        );
         // A Swiss visitor asking for "fr" gets the Swiss variant.
-        assert_eq!(from_accept_language("fr", &langs(&shop), "CH"), Some("fr-CH"));
+        assert_eq!(
+            from_accept_language("fr", &langs(&shop), "CH"),
+            Some("fr-CH")
+        );
         assert_eq!(best("ja", &shop).as_deref(), Some("ja-JP"));
         assert_eq!(best("pt-BR, pt;q=0.9", &shop), None);
         // Malformed input is ignored, not fatal.
-        assert_eq!(best("de;q=2, <x>, en;q=abc, ja;q=0.5", &shop).as_deref(), Some("ja-JP"));
+        assert_eq!(
+            best("de;q=2, <x>, en;q=abc, ja;q=0.5", &shop).as_deref(),
+            Some("ja-JP")
+        );
         let huge = "xx,".repeat(10_000) + "de";
         assert_eq!(best(&huge, &shop), None, "only the first 32 ranges count");
     }
@@ -283,24 +337,89 @@ mod tests {
     #[test]
     fn negotiation_order() {
         let available = langs(&["en-GB", "de-DE", "fr-FR", "ja-JP"]);
-        let ask = Ask { prefix: None, cookie: None, accept_language: "", country: "DE", crawler: false };
+        let ask = Ask {
+            prefix: None,
+            cookie: None,
+            accept_language: "",
+            country: "DE",
+            crawler: false,
+        };
         let n = |a: Ask| negotiate(&a, &available, None, "en-GB");
-        assert_eq!(n(Ask { prefix: Some("fr-fr"), cookie: Some("ja-JP"), accept_language: "de", ..ask }), ("fr-FR", Source::UrlPrefix));
-        assert_eq!(n(Ask { cookie: Some("ja-JP"), accept_language: "de", ..ask }), ("ja-JP", Source::Cookie));
-        assert_eq!(n(Ask { cookie: Some("xx-YY"), accept_language: "fr", ..ask }), ("fr-FR", Source::AcceptLanguage));
-        assert_eq!(n(Ask { accept_language: "pt", ..ask }), ("de-DE", Source::Country));
-        assert_eq!(n(Ask { country: "BR", ..ask }), ("en-GB", Source::SiteDefault));
-        assert_eq!(negotiate(&Ask { country: "AT", ..ask }, &available, Some("de-DE"), "en-GB"), ("de-DE", Source::Country));
+        assert_eq!(
+            n(Ask {
+                prefix: Some("fr-fr"),
+                cookie: Some("ja-JP"),
+                accept_language: "de",
+                ..ask
+            }),
+            ("fr-FR", Source::UrlPrefix)
+        );
+        assert_eq!(
+            n(Ask {
+                cookie: Some("ja-JP"),
+                accept_language: "de",
+                ..ask
+            }),
+            ("ja-JP", Source::Cookie)
+        );
+        assert_eq!(
+            n(Ask {
+                cookie: Some("xx-YY"),
+                accept_language: "fr",
+                ..ask
+            }),
+            ("fr-FR", Source::AcceptLanguage)
+        );
+        assert_eq!(
+            n(Ask {
+                accept_language: "pt",
+                ..ask
+            }),
+            ("de-DE", Source::Country)
+        );
+        assert_eq!(
+            n(Ask {
+                country: "BR",
+                ..ask
+            }),
+            ("en-GB", Source::SiteDefault)
+        );
+        assert_eq!(
+            negotiate(
+                &Ask {
+                    country: "AT",
+                    ..ask
+                },
+                &available,
+                Some("de-DE"),
+                "en-GB"
+            ),
+            ("de-DE", Source::Country)
+        );
         // Crawlers: the URL's locale, else the site default; never cookie, header or geo.
-        let bot = Ask { cookie: Some("ja-JP"), accept_language: "fr", crawler: true, ..ask };
+        let bot = Ask {
+            cookie: Some("ja-JP"),
+            accept_language: "fr",
+            crawler: true,
+            ..ask
+        };
         assert_eq!(n(bot), ("en-GB", Source::SiteDefault));
-        assert_eq!(n(Ask { prefix: Some("de-de"), ..bot }), ("de-DE", Source::UrlPrefix));
+        assert_eq!(
+            n(Ask {
+                prefix: Some("de-de"),
+                ..bot
+            }),
+            ("de-DE", Source::UrlPrefix)
+        );
     }
 
     #[test]
     fn prefixes_rtl_fallbacks() {
         let available = langs(&["en-GB", "de-DE"]);
-        assert_eq!(split_prefix("/de-de/p/1", &available), Some(("de-de", "/p/1")));
+        assert_eq!(
+            split_prefix("/de-de/p/1", &available),
+            Some(("de-de", "/p/1"))
+        );
         assert_eq!(split_prefix("/de-de", &available), Some(("de-de", "/")));
         assert_eq!(split_prefix("/p/1", &available), None);
         assert_eq!(prefix_of("de-DE"), "/de-de");
@@ -310,6 +429,9 @@ mod tests {
         for ltr in ["en-GB", "de", "ja-JP", "az-Latn", "ku"] {
             assert!(!is_rtl(ltr), "{ltr}");
         }
-        assert_eq!(fallbacks("zh-Hant-TW").collect::<Vec<_>>(), ["zh-Hant-TW", "zh-Hant", "zh"]);
+        assert_eq!(
+            fallbacks("zh-Hant-TW").collect::<Vec<_>>(),
+            ["zh-Hant-TW", "zh-Hant", "zh"]
+        );
     }
 }

@@ -37,6 +37,76 @@ pub struct Config {
     pub rules: Vec<Rule>,
     #[serde(default)]
     pub limits: Limits,
+    /// Languages and currencies; absent = the origin's only.
+    #[serde(default)]
+    pub localization: Option<Localization>,
+}
+
+/// How pages are localized.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Localization {
+    /// Locales the shop offers (BCP 47); must include `site.default_locale`.
+    pub locales: Vec<String>,
+    /// URLs carry the locale as first path segment (`/de-de/...`); the worker
+    /// strips it towards the origin and keeps it on the page's links.
+    #[serde(default)]
+    pub url_prefixes: bool,
+    /// Country → locale, where the first listed locale of the country's region
+    /// is not the right default.
+    #[serde(default)]
+    pub country_locales: BTreeMap<String, String>,
+    /// Currencies the shop accepts; empty = any with an FX rate.
+    #[serde(default)]
+    pub currencies: Vec<String>,
+    /// Country → currency, overriding CLDR's territory currency.
+    #[serde(default)]
+    pub country_currencies: BTreeMap<String, String>,
+    /// FX rates older than this leave prices in the origin currency.
+    #[serde(default = "Localization::default_fx_max_age_hours")]
+    pub fx_max_age_hours: u32,
+    /// Per-currency price rounding; default: up to the currency's minor unit.
+    #[serde(default)]
+    pub rounding: BTreeMap<String, Rounding>,
+    /// Inject a language/currency switcher into `[data-borderless-slot=switcher]`.
+    #[serde(default)]
+    pub switcher: Option<Switcher>,
+}
+
+impl Localization {
+    fn default_fx_max_age_hours() -> u32 {
+        48
+    }
+}
+
+/// Rounding of converted prices: to a `step` (e.g. `"0.05"`, `"1"`), then
+/// up to a `charm` ending (e.g. `"0.99"`, `"99"`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rounding {
+    #[serde(default)]
+    pub step: Option<String>,
+    #[serde(default)]
+    pub charm: Option<String>,
+    /// `up` (never below the converted price; default) or `nearest`.
+    #[serde(default)]
+    pub mode: RoundingMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RoundingMode {
+    #[default]
+    Up,
+    Nearest,
+}
+
+/// The switcher's labels: locale → its name in itself (`"de-DE": "Deutsch"`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Switcher {
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Facts about the origin shop.
@@ -157,13 +227,25 @@ pub const ANY: &str = "*";
 
 /// Canonical segment key: `country:device:daypart:day_kind:season`, with
 /// `*` for a dimension that does not matter.
-pub fn segment_key(country: &str, device: &str, daypart: &str, day_kind: &str, season: &str) -> String {
+pub fn segment_key(
+    country: &str,
+    device: &str,
+    daypart: &str,
+    day_kind: &str,
+    season: &str,
+) -> String {
     format!("{country}:{device}:{daypart}:{day_kind}:{season}")
 }
 
 /// The keys to try for a visitor, most specific first, ending with the
 /// country as a whole and then the global segment.
-pub fn segment_chain(country: &str, device: &str, daypart: &str, day_kind: &str, season: &str) -> [String; 6] {
+pub fn segment_chain(
+    country: &str,
+    device: &str,
+    daypart: &str,
+    day_kind: &str,
+    season: &str,
+) -> [String; 6] {
     [
         segment_key(country, device, daypart, day_kind, season),
         segment_key(country, ANY, daypart, day_kind, season),

@@ -76,13 +76,14 @@ export const UA = {
 // ---------- the worker ----------
 
 /** Fails fast with a clear message when the bundle is missing or older than the Rust sources. */
+let warned = false;
 export function assertDistFresh() {
   const entry = path.join(DIST, "entry.js");
   if (!fs.existsSync(entry)) throw new Error("dist/entry.js is missing: run `make dist` first");
   const built = fs.statSync(entry).mtimeMs;
   const src = path.join(ROOT, "src");
   const newer = fs.readdirSync(src).filter((f) => fs.statSync(path.join(src, f)).mtimeMs > built);
-  if (newer.length) console.warn(`# warning: src/${newer.join(", src/")} newer than dist/entry.js; run \`make dist\``);
+  if (newer.length && !warned) warned = true, console.warn(`# warning: src/${newer.join(", src/")} newer than dist/entry.js; run \`make dist\``);
 }
 
 /**

@@ -8,6 +8,7 @@ import { startOrigin, bigPageParts, dribbleChunks, hugetagPage } from "./origin.
 import {
   startWorker,
   request,
+  streamRequest,
   CF,
   TEST_CONFIG,
   childWorkerdPids,
@@ -106,25 +107,61 @@ describe("streaming", () => {
     }
   });
 
-  test("memory: streaming a 128 MB page grows workerd's peak RSS by less than the page", async (t) => {
-    const pids = childWorkerdPids();
-    if (pids.length !== 1) return t.skip(`cannot identify the workerd process (${pids.length} found)`);
-    const pid = pids[0];
-    if (!resetPeak(pid)) return t.skip("cannot reset VmHWM (/proc/<pid>/clear_refs not writable)");
-    const mb = 128;
+  test("memory: a 64 MB page costs workerd no more than a plain JS pass-through worker does", async (t) => {
+    // RSS is a blunt instrument: V8 frees streamed chunks lazily, so even a
+    // trivial worker grows by tens of MB. Compare against that baseline, each
+    // in a fresh workerd. A worker that buffered the page would hold it (and
+    // its rewrite) in Wasm memory, which never shrinks: 2 x 64 MB more.
+    const mb = 64;
     const { sha256, length } = bigExpected(mb);
-    const before = memoryOf(pid);
-    const h = crypto.createHash("sha256");
-    const res = await worker.stream(`/big?mb=${mb}`, { ...DE, onChunk: (c) => h.update(c) });
-    const after = memoryOf(pid);
-    assert.equal(res.status, 200);
-    assert.equal(res.bytes, length);
-    assert.equal(h.digest("hex"), sha256);
-    const growth = after.hwm - before.rss;
-    t.diagnostic(`peak RSS growth ${(growth / 2 ** 20).toFixed(1)} MB for a ${mb} MB page`);
-    // A worker that buffered the page would hold it (and its rewrite) in Wasm
-    // memory, which never shrinks: the growth would exceed the page size.
-    assert.ok(growth < mb * 2 ** 20 * 0.75, `peak RSS grew ${(growth / 2 ** 20).toFixed(1)} MB`);
+    const measure = async (startOne, check) => {
+      const before = new Set(childWorkerdPids());
+      const w = await startOne();
+      try {
+        const pids = childWorkerdPids().filter((p) => !before.has(p));
+        if (pids.length !== 1 || !resetPeak(pids[0])) return null;
+        await request(w.base, "/html", DE); // warm up
+        resetPeak(pids[0]);
+        const m0 = memoryOf(pids[0]);
+        const h = crypto.createHash("sha256");
+        const res = await w.stream(`/big?mb=${mb}`, { ...DE, onChunk: (c) => h.update(c) });
+        const m1 = memoryOf(pids[0]);
+        check(res, h.digest("hex"));
+        return m1.hwm - m0.rss;
+      } finally {
+        await w.close();
+      }
+    };
+    const ours = await measure(
+      () => startWorker({ origin: origin.url }),
+      (res, digest) => {
+        assert.equal(res.status, 200);
+        assert.equal(res.bytes, length);
+        assert.equal(digest, sha256);
+      },
+    );
+    if (ours === null) return t.skip("cannot identify the workerd process or reset its VmHWM");
+    const control = await measure(
+      async () => {
+        const mf = new Miniflare({
+          modules: true,
+          compatibilityDate: "2025-09-01",
+          bindings: { ORIGIN: origin.url },
+          script: `export default { async fetch(req, env) {
+            const u = new URL(req.url);
+            const r = await fetch(env.ORIGIN + u.pathname + u.search);
+            const copy = new TransformStream({ transform(c, out) { out.enqueue(new Uint8Array(c)); } });
+            return new Response(r.body.pipeThrough(copy), r);
+          } }`,
+        });
+        const base = await mf.ready;
+        return { base, stream: (p, o) => streamRequest(base, p, o), close: () => mf.dispose() };
+      },
+      (res) => assert.equal(res.status, 200),
+    );
+    const MB = (b) => `${(b / 2 ** 20).toFixed(1)} MB`;
+    t.diagnostic(`peak RSS growth for a ${mb} MB page: worker ${MB(ours)}, plain JS pass-through ${MB(control)}`);
+    assert.ok(ours < control + mb * 2 ** 20, `worker grew ${MB(ours)} vs ${MB(control)} for a plain pass-through`);
   });
 });
 
