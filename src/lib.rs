@@ -11,6 +11,7 @@ pub mod context;
 pub mod decision;
 pub mod device;
 pub mod locale;
+pub mod localize;
 pub mod money;
 pub mod plan;
 pub mod preview;

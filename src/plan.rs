@@ -4,6 +4,7 @@
 use crate::config::SiteConfig;
 use crate::context::Context;
 use crate::decision::Decisions;
+use crate::localize::L10n;
 use crate::template::Var;
 use std::rc::Rc;
 
@@ -17,10 +18,10 @@ pub struct Edit {
     pub text: Option<String>,
 }
 
-#[derive(Debug)]
 pub struct Plan {
     pub site: Rc<SiteConfig>,
     pub edits: Vec<Edit>,
+    pub l10n: Option<Rc<L10n>>,
 }
 
 impl Plan {
@@ -62,10 +63,16 @@ impl Plan {
                 }),
             })
             .collect();
-        Plan { site, edits }
+        Plan {
+            site,
+            edits,
+            l10n: None,
+        }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.edits.is_empty()
+    /// Adds localization to the plan.
+    pub fn with_l10n(mut self, l: L10n) -> Plan {
+        self.l10n = Some(Rc::new(l));
+        self
     }
 }

@@ -73,6 +73,9 @@ impl Rewriter {
                 ElementContentHandlers::default().element(handler),
             ));
         }
+        if let Some(l) = &plan.l10n {
+            settings = crate::localize::attach(l, settings);
+        }
         let inner = HtmlRewriter::new(settings, Sink(Rc::clone(&out)));
         Rewriter {
             inner: Some(inner),
@@ -127,7 +130,7 @@ impl Rewriter {
 
 /// lol_html escapes quotes in attribute values but keeps `&`; escape it (and
 /// angle brackets) so a value always shows as the literal text.
-fn escape_attr(v: &str) -> Cow<'_, str> {
+pub(crate) fn escape_attr(v: &str) -> Cow<'_, str> {
     if !v.contains(['&', '<', '>']) {
         return Cow::Borrowed(v);
     }

@@ -217,6 +217,14 @@ function route(req, res, body, dribbles) {
     const status = Number(q.get("code") || 200);
     return send(res, status, { "content-type": UTF8 }, HTML_PAGE);
   }
+  if (p === "/empty") {
+    // 200 text/html with an empty body (Content-Length: 0).
+    return send(res, 200, { "content-type": UTF8, etag: ETAG }, Buffer.alloc(0));
+  }
+  if (p === "/nocontent") {
+    res.writeHead(204, { "content-type": UTF8 });
+    return res.end();
+  }
   if (p === "/error500") {
     return send(res, 500, { "content-type": UTF8, "retry-after": "30" }, HTML_PAGE);
   }
