@@ -6,13 +6,18 @@ use crate::charset::{self, Charset};
 use crate::config::{self, ConfigError, SiteConfig};
 use crate::context::{Context, Geo, Head};
 use crate::decision::{Decisions, KvRead, Source};
+use crate::format;
+use crate::locale;
+use crate::localize::{self, PageUrl};
 use crate::plan::Plan;
 use crate::preview::{self, Overrides};
 use crate::proxy::{self, Exchange, Skip};
 use crate::rewrite::Rewriter;
-use crate::schema::CONFIG_KEY;
+use crate::schema::{self, Dictionary, FxRates, CONFIG_KEY};
 use futures_util::StreamExt;
 use js_sys::{Array, Function, Object, Reflect};
+use serde::de::DeserializeOwned;
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -37,59 +42,212 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
             .as_deref(),
         header(req.headers(), preview::TOKEN_HEADER).as_deref(),
     );
-    let origin_req = origin_request(&req, &env)?;
-    let method = req.method();
-    if !matches!(method, Method::Get) {
+    if !matches!(req.method(), Method::Get) {
         // Only GET bodies are rewritten; everything else is a plain proxy.
-        return Fetch::Request(origin_req).send().await;
+        return Fetch::Request(origin_request(&req, &env, None)?)
+            .send()
+            .await;
     }
-    let fetch = Fetch::Request(origin_req);
-    let (origin, site) = futures_util::join!(fetch.send(), site_config(&env));
-    let origin = origin?;
-    let (site, kv_read) = site;
-
+    let (site, config_read) = site_config(&env).await;
     let ov = if preview_on {
         Overrides::from_headers(|n| header(req.headers(), n))
     } else {
         Overrides::default()
     };
     let ctx = build_context(&req, &ov);
-    let mut decisions = match &site {
-        Ok(s) => Decisions::origin(&s.doc.site.default_locale, &s.doc.site.currency),
-        Err(_) => Decisions::origin("und", "XXX"),
-    };
-    decisions.kv.extend(kv_read);
+    let url = req.url()?;
 
-    let plan_site = match &site {
-        Ok(s) => exchange_check(&origin, &ctx, s).map(|()| Rc::clone(s)),
+    let site = match site {
+        Ok(s) => s,
         Err(e) => {
             log_error(e.kind(), &e.to_string(), &ctx.path);
-            Err(Skip::Config)
+            let origin = Fetch::Request(origin_request(&req, &env, None)?)
+                .send()
+                .await?;
+            let mut d = Decisions::origin("und", "XXX");
+            d.kv.extend(config_read);
+            d.body = format!("passthrough: {}", Skip::Config.as_str());
+            return with_report(origin, preview_on.then(|| preview::report(&ctx, &d, &ov)));
         }
     };
-    match plan_site {
-        Ok(s) => {
-            let plan = Rc::new(Plan::new(s, &ctx, &decisions));
-            let report = preview_on.then(|| preview::report(&ctx, &decisions, &ov));
-            rewrite(origin, plan, report, ctx.path)
-        }
-        Err(skip) => {
-            decisions.body = format!("passthrough: {}", skip.as_str());
-            if !preview_on {
-                return Ok(origin);
+    let loc = site.doc.localization.as_ref();
+    if url.path() == localize::SWITCH_PATH && loc.is_some() {
+        return switch(&url, &site);
+    }
+    let prefixed = loc
+        .filter(|l| l.url_prefixes)
+        .and_then(|l| locale::split_prefix(url.path(), &l.locales));
+    let origin_path = prefixed.map(|(_, rest)| rest.to_string());
+    let mut d = Decisions::decide(&site, &ctx, prefixed.map(|(l, _)| l));
+    d.kv.extend(config_read);
+
+    // Localization data comes from the live bundle, read while the origin answers.
+    let bundle = site.doc.bundle.as_str();
+    let default_locale = site.doc.site.default_locale.as_str();
+    let want_dict = loc.is_some() && d.locale != default_locale;
+    let want_fx = loc.is_some() && d.currency != site.doc.site.currency;
+    let fetch = Fetch::Request(origin_request(&req, &env, origin_path.as_deref())?);
+    let (origin, dict, fx) = futures_util::join!(
+        fetch.send(),
+        async {
+            if want_dict {
+                dictionary(&env, bundle, &d.locale).await
+            } else {
+                (None, Vec::new())
             }
-            let report = preview::report(&ctx, &decisions, &ov);
-            let headers = origin.headers().clone();
-            headers.set(preview::REPORT_HEADER, &report)?;
-            let (builder, body) = origin.into_parts();
-            Ok(builder.with_headers(headers).body(body))
+        },
+        async {
+            if want_fx {
+                let (v, r) = bundle_value::<FxRates>(
+                    &env,
+                    schema::bundle_key(bundle, schema::KIND_FX, "rates"),
+                )
+                .await;
+                (v, vec![r])
+            } else {
+                (None, Vec::new())
+            }
+        },
+    );
+    let origin = origin?;
+    d.kv.extend(dict.1.into_iter().chain(fx.1));
+
+    if let Err(skip) = exchange_check(&origin, origin_path.as_deref().unwrap_or(&ctx.path), &site) {
+        d.body = format!("passthrough: {}", skip.as_str());
+        return with_report(origin, preview_on.then(|| preview::report(&ctx, &d, &ov)));
+    }
+    let mut plan = Plan::new(Rc::clone(&site), &ctx, &d);
+    let page = PageUrl {
+        origin: &url.origin().ascii_serialization(),
+        path: origin_path.as_deref().unwrap_or(url.path()),
+        query: &url.query().map(|q| format!("?{q}")).unwrap_or_default(),
+    };
+    let now = ov.now_ms.unwrap_or(js_sys::Date::now() as i64);
+    let format = format::for_locale(&d.locale);
+    if let Some(l) = localize::build(&site, &mut d, dict.0, fx.0.as_deref(), &page, now, format) {
+        plan = plan.with_l10n(l);
+    }
+    let report = preview_on.then(|| preview::report(&ctx, &d, &ov));
+    rewrite(origin, Rc::new(plan), report, ctx.path)
+}
+
+/// The origin response as it came, plus the preview report if any.
+fn with_report(origin: Response, report: Option<String>) -> Result<Response> {
+    let Some(report) = report else {
+        return Ok(origin);
+    };
+    let headers = origin.headers().clone();
+    headers.set(preview::REPORT_HEADER, &report)?;
+    let (builder, body) = origin.into_parts();
+    Ok(builder.with_headers(headers).body(body))
+}
+
+/// `/__borderless/switch?locale=..&currency=..&return=..`: sets the
+/// visitor's choice and sends them back (never used by geo, only by clicks).
+fn switch(url: &worker::Url, site: &SiteConfig) -> Result<Response> {
+    let (location, cookies) =
+        localize::switch(url.query().unwrap_or(""), site, url.scheme() == "https");
+    let headers = Headers::new();
+    headers.set("location", &location)?;
+    headers.set("cache-control", "no-store")?;
+    for c in cookies {
+        headers.append("set-cookie", &c)?;
+    }
+    Ok(Response::empty()?.with_status(303).with_headers(headers))
+}
+
+/// The dictionary for a locale, falling back along its chain (`de-AT` → `de`).
+async fn dictionary(
+    env: &Env,
+    bundle: &str,
+    locale: &str,
+) -> (Option<Rc<Dictionary>>, Vec<KvRead>) {
+    let mut reads = Vec::new();
+    for l in locale::fallbacks(locale) {
+        let (v, r) =
+            bundle_value::<Dictionary>(env, schema::bundle_key(bundle, schema::KIND_DICT, l)).await;
+        reads.push(r);
+        if v.is_some() {
+            return (v, reads);
         }
     }
+    (None, reads)
+}
+
+/// A value of the live bundle. Bundle keys never change once written, so
+/// values (and their absence) are kept for the isolate's lifetime.
+async fn bundle_value<T: DeserializeOwned + 'static>(
+    env: &Env,
+    key: String,
+) -> (Option<Rc<T>>, KvRead) {
+    thread_local! {
+        static VALUES: RefCell<HashMap<String, Option<Rc<dyn Any>>>> = RefCell::new(HashMap::new());
+    }
+    if let Some(hit) = VALUES.with_borrow(|m| m.get(&key).cloned()) {
+        let v = hit.and_then(|a| a.downcast::<T>().ok());
+        let found = v.is_some();
+        return (
+            v,
+            KvRead {
+                key,
+                source: Source::Isolate,
+                found,
+            },
+        );
+    }
+    let text = match env.kv(KV_BINDING) {
+        Ok(kv) => kv
+            .get(&key)
+            .cache_ttl(KV_CACHE_TTL_S)
+            .text()
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let value: Option<Rc<dyn Any>> = match text {
+        Ok(Some(t)) if t.len() <= schema::MAX_KV_VALUE_BYTES => match serde_json::from_str::<T>(&t)
+        {
+            Ok(v) => Some(Rc::new(v)),
+            Err(e) => {
+                log_error("kv_value_unparsable", &e.to_string(), &key);
+                None
+            }
+        },
+        Ok(_) => None,
+        Err(e) => {
+            // Not cached: the next request tries again.
+            log_error("kv_read_failed", &e, &key);
+            return (
+                None,
+                KvRead {
+                    key,
+                    source: Source::Kv,
+                    found: false,
+                },
+            );
+        }
+    };
+    VALUES.with_borrow_mut(|m| {
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(key.clone(), value.clone());
+    });
+    let v = value.and_then(|a| a.downcast::<T>().ok());
+    let found = v.is_some();
+    (
+        v,
+        KvRead {
+            key,
+            source: Source::Kv,
+            found,
+        },
+    )
 }
 
 fn exchange_check(
     origin: &Response,
-    ctx: &Context,
+    path: &str,
     site: &SiteConfig,
 ) -> std::result::Result<(), Skip> {
     let h = origin.headers();
@@ -107,7 +265,7 @@ fn exchange_check(
         content_range: cr.as_deref(),
         cache_control: cc.as_deref(),
     })?;
-    if proxy::excluded(&ctx.path, &site.doc.exclude_paths) {
+    if proxy::excluded(path, &site.doc.exclude_paths) {
         return Err(Skip::ExcludedPath);
     }
     if ct.as_deref().and_then(charset::from_content_type) == Some(Charset::Unsupported) {
@@ -128,6 +286,9 @@ fn rewrite(
         .as_deref()
         .and_then(charset::from_content_type);
     headers.delete("content-length")?;
+    // The body now depends on the visitor: shared caches must not keep it.
+    let cc = proxy::privatize(header(&headers, "cache-control").as_deref());
+    headers.set("cache-control", &cc)?;
     if let Some(weak) = header(&headers, "etag")
         .as_deref()
         .and_then(proxy::weaken_etag)
@@ -241,13 +402,13 @@ async fn site_config(env: &Env) -> (Loaded, Option<KvRead>) {
             .filter(|(at, _)| now - at < CONFIG_TTL_MS)
             .map(|(_, r)| r.clone())
     }) {
-        return (
-            hit,
-            Some(KvRead {
-                key: CONFIG_KEY.into(),
-                source: Source::Isolate,
-            }),
-        );
+        let found = hit.is_ok();
+        let read = KvRead {
+            key: CONFIG_KEY.into(),
+            source: Source::Isolate,
+            found,
+        };
+        return (hit, Some(read));
     }
     let text = match env.kv(KV_BINDING) {
         Ok(kv) => kv
@@ -272,11 +433,13 @@ async fn site_config(env: &Env) -> (Loaded, Option<KvRead>) {
         }
     };
     CACHE.with_borrow_mut(|c| *c = Some((now, result.clone())));
+    let found = result.is_ok();
     (
         result,
         Some(KvRead {
             key: CONFIG_KEY.into(),
             source: Source::Kv,
+            found,
         }),
     )
 }
@@ -309,8 +472,11 @@ fn build_context(req: &Request, ov: &Overrides) -> Context {
 /// The request to send to the origin: same method, headers (minus preview
 /// ones) and body; `ORIGIN` replaces scheme and host when set; redirects are
 /// returned to the visitor, not followed.
-fn origin_request(req: &Request, env: &Env) -> Result<Request> {
+fn origin_request(req: &Request, env: &Env, path: Option<&str>) -> Result<Request> {
     let mut url = req.url()?;
+    if let Some(p) = path {
+        url.set_path(p);
+    }
     if let Some(origin) = var(env, "ORIGIN").filter(|o| !o.is_empty()) {
         let o = worker::Url::parse(&origin)
             .map_err(|e| worker::Error::RustError(format!("ORIGIN: {e}")))?;

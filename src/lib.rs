@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod decision;
 pub mod device;
+pub mod format;
 pub mod locale;
 pub mod localize;
 pub mod money;

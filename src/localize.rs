@@ -2,8 +2,11 @@
 //! `lang`/`dir`, translated strings and attributes, converted and formatted
 //! prices, hreflang/canonical links, locale-prefixed links, the switcher.
 
+use crate::config::SiteConfig;
+use crate::decision::Decisions;
+use crate::locale;
 use crate::money::{self, Converter};
-use crate::schema::Dictionary;
+use crate::schema::{Dictionary, FxRates};
 use lol_html::html_content::{ContentType, Element};
 use lol_html::{ElementContentHandlers, HandlerResult, Selector, Settings};
 use std::borrow::Cow;
@@ -35,6 +38,229 @@ pub struct L10n {
     pub link_prefix: Option<String>,
     /// Ready-made switcher markup for `[data-borderless-slot=switcher]`.
     pub switcher: Option<String>,
+}
+
+/// The page's own URL, split, with any locale prefix already removed.
+#[derive(Debug, Clone, Copy)]
+pub struct PageUrl<'a> {
+    /// Scheme and host, e.g. `https://shop.example`.
+    pub origin: &'a str,
+    pub path: &'a str,
+    /// Empty, or starting with `?`.
+    pub query: &'a str,
+}
+
+/// Path of the worker's own switch endpoint.
+pub const SWITCH_PATH: &str = "/__borderless/switch";
+
+/// Resolves localization for a request; `None` when the site has none.
+/// Records in `d.prices` whether prices are converted and if not, why.
+pub fn build(
+    site: &SiteConfig,
+    d: &mut Decisions,
+    dict: Option<Rc<Dictionary>>,
+    fx: Option<&FxRates>,
+    url: &PageUrl,
+    now_ms: i64,
+    format: Option<FormatFn>,
+) -> Option<L10n> {
+    let loc = site.doc.localization.as_ref()?;
+    let site_currency = &site.doc.site.currency;
+    let converter = match Converter::new(site_currency, &d.currency, fx, now_ms, loc) {
+        Ok(c) => {
+            d.prices = Some("converted".into());
+            Some(c)
+        }
+        Err(why) => {
+            d.prices = Some(
+                serde_json::to_value(why)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            );
+            None
+        }
+    };
+    if converter.is_none() {
+        // Prices stay in the origin currency, whatever was negotiated.
+        d.currency.clone_from(site_currency);
+    }
+    let prices = format.map(|format| Prices {
+        site_currency: site_currency.clone(),
+        converter,
+        format,
+    });
+    let default = &site.doc.site.default_locale;
+    let href_of = |l: &str| -> String {
+        if l == default {
+            format!("{}{}", url.path, url.query)
+        } else {
+            format!("{}{}{}", locale::prefix_of(l), url.path, url.query)
+        }
+    };
+    let (mut alternates, mut canonical, mut link_prefix) = (String::new(), None, None);
+    if loc.url_prefixes {
+        for l in &loc.locales {
+            alternates.push_str(&alternate(l, url.origin, &href_of(l)));
+        }
+        alternates.push_str(&alternate("x-default", url.origin, &href_of(default)));
+        let own = if d.locale == *default {
+            url.path.to_string()
+        } else {
+            format!("{}{}", locale::prefix_of(&d.locale), url.path)
+        };
+        canonical = Some(format!(
+            "<link rel=\"canonical\" href=\"{}{}\">",
+            escape(url.origin),
+            escape(&own)
+        ));
+        link_prefix = (d.locale != *default).then(|| locale::prefix_of(&d.locale));
+    }
+    let switcher = loc.switcher.as_ref().map(|sw| {
+        let back = format!("{}{}", url.path, url.query);
+        let mut html = String::from("<nav class=\"borderless-switcher\" aria-label=\"Language and currency\"><ul class=\"borderless-locales\">");
+        for l in &loc.locales {
+            let href = if loc.url_prefixes {
+                href_of(l)
+            } else {
+                format!("{SWITCH_PATH}?locale={}&return={}", percent_encode(l), percent_encode(&back))
+            };
+            let label = sw.labels.get(l).map_or(l.as_str(), String::as_str);
+            let current = if *l == d.locale { " aria-current=\"true\"" } else { "" };
+            html.push_str(&format!(
+                "<li><a href=\"{}\" hreflang=\"{l}\" lang=\"{l}\"{current}>{}</a></li>",
+                escape(&href),
+                escape(label)
+            ));
+        }
+        html.push_str("</ul>");
+        if !loc.currencies.is_empty() {
+            html.push_str("<ul class=\"borderless-currencies\">");
+            for c in &loc.currencies {
+                let href = format!("{SWITCH_PATH}?currency={c}&return={}", percent_encode(&back));
+                let current = if *c == d.currency { " aria-current=\"true\"" } else { "" };
+                html.push_str(&format!("<li><a href=\"{}\" rel=\"nofollow\"{current}>{c}</a></li>", escape(&href)));
+            }
+            html.push_str("</ul>");
+        }
+        html.push_str("</nav>");
+        html
+    });
+    Some(L10n {
+        locale: d.locale.clone(),
+        rtl: locale::is_rtl(&d.locale),
+        dict,
+        prices,
+        alternates,
+        canonical,
+        link_prefix,
+        switcher,
+    })
+}
+
+/// The switcher endpoint: validates `locale`, `currency` and `return` from
+/// the query; returns where to send the visitor and the cookies to set.
+pub fn switch(query: &str, site: &SiteConfig, secure: bool) -> (String, Vec<String>) {
+    let mut back = "/".to_string();
+    let (mut locale, mut currency) = (None, None);
+    let Some(loc) = &site.doc.localization else {
+        return (back, Vec::new());
+    };
+    for pair in query.trim_start_matches('?').split('&').take(8) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some(v) = percent_decode(v) else { continue };
+        match k {
+            "locale" => locale = loc.locales.iter().find(|l| l.eq_ignore_ascii_case(&v)),
+            "currency" => {
+                let known = money::territory_currency_known(&v) || v == site.doc.site.currency;
+                currency = (if loc.currencies.is_empty() {
+                    known
+                } else {
+                    loc.currencies.contains(&v)
+                })
+                .then_some(v)
+            }
+            "return" if is_local_path(&v) => back = v,
+            _ => {}
+        }
+    }
+    let attrs = format!(
+        "; Path=/; Max-Age=31536000; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let mut cookies = Vec::new();
+    if let Some(l) = locale {
+        cookies.push(format!("{}={l}{attrs}", crate::decision::LOCALE_COOKIE));
+        if loc.url_prefixes {
+            let path =
+                locale::split_prefix(&back, &loc.locales).map_or(back.as_str(), |(_, rest)| rest);
+            back = if *l == site.doc.site.default_locale {
+                path.to_string()
+            } else {
+                format!("{}{path}", locale::prefix_of(l))
+            };
+        }
+    }
+    if let Some(c) = currency {
+        cookies.push(format!("{}={c}{attrs}", crate::decision::CURRENCY_COOKIE));
+    }
+    (back, cookies)
+}
+
+/// A path on this site (no scheme, no `//host`, no control characters).
+fn is_local_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.starts_with("/\\")
+        && p.len() <= 2048
+        && !p.chars().any(|c| c.is_control() || c == '\\')
+}
+
+/// Decodes `%XX` and `+`; `None` for malformed or non-UTF-8 input.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn alternate(hreflang: &str, origin: &str, href: &str) -> String {
+    format!(
+        "<link rel=\"alternate\" hreflang=\"{}\" href=\"{}{}\">",
+        escape(hreflang),
+        escape(origin),
+        escape(href)
+    )
+}
+
+/// Percent-encodes a query value (unreserved characters and `/` stay).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Attributes `data-i18n-attr` may set (inert ones; `content` only on meta

@@ -12,6 +12,11 @@ pub fn territory_currency(country: &str) -> Option<&'static str> {
         .map(|i| TERRITORY_CURRENCY[i].1)
 }
 
+/// Whether `code` is some territory's current currency in CLDR.
+pub fn territory_currency_known(code: &str) -> bool {
+    TERRITORY_CURRENCY.iter().any(|(_, c)| *c == code)
+}
+
 /// Decimal digits of a currency's prices (CLDR: JPY 0, BHD 3, most 2).
 pub fn digits(currency: &str) -> u8 {
     CURRENCY_FRACTIONS

@@ -86,6 +86,37 @@ pub fn excluded(path: &str, prefixes: &[String]) -> bool {
     prefixes.iter().any(|p| path.starts_with(p.as_str()))
 }
 
+/// `Cache-Control` for a response tailored to one visitor: `private`, and
+/// without the directives meant for shared caches; the browser's `max-age`,
+/// `no-cache`, `must-revalidate` ... are kept.
+pub fn privatize(cache_control: Option<&str>) -> String {
+    let mut out = String::from("private");
+    for d in cache_control
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .take(32)
+    {
+        let name = d
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if d.is_empty()
+            || matches!(
+                name.as_str(),
+                "public" | "private" | "s-maxage" | "proxy-revalidate"
+            )
+        {
+            continue;
+        }
+        out.push_str(", ");
+        out.push_str(d);
+    }
+    out
+}
+
 /// A strong `ETag` no longer names the rewritten bytes; weaken it.
 pub fn weaken_etag(etag: &str) -> Option<String> {
     let t = etag.trim();
@@ -222,6 +253,21 @@ mod tests {
         for (x, want) in cases {
             assert_eq!(check(&x), Err(want), "{x:?}");
         }
+    }
+
+    #[test]
+    fn private_cache_control() {
+        assert_eq!(privatize(None), "private");
+        assert_eq!(privatize(Some("public, max-age=60")), "private, max-age=60");
+        assert_eq!(
+            privatize(Some("max-age=60, s-maxage=3600, stale-while-revalidate=30")),
+            "private, max-age=60, stale-while-revalidate=30"
+        );
+        assert_eq!(
+            privatize(Some("no-cache, private, must-revalidate")),
+            "private, no-cache, must-revalidate"
+        );
+        assert_eq!(privatize(Some("no-store")), "private, no-store");
     }
 
     #[test]

@@ -156,7 +156,8 @@ function requestHeaders({ headers = {}, cf, ua = UA.chrome } = {}) {
   const has = (n) => Object.keys(h).some((k) => k.toLowerCase() === n);
   if (ua !== null && !has("user-agent")) h["user-agent"] = ua;
   // workerd builds `request.cf` from this header on Miniflare's entry socket.
-  if (cf) h["MF-CF-Blob"] = JSON.stringify(cf);
+  // (\u-escaped: a header value must be ASCII; any JSON parser reads it back.)
+  if (cf) h["MF-CF-Blob"] = JSON.stringify(cf).replace(/[\u0080-\uffff]/g, (u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return h;
 }
 
