@@ -739,6 +739,131 @@ mod tests {
         assert_eq!(out, r#"<html dir="ltr" lang="de-DE">"#);
     }
 
+    fn site(extra: &str) -> SiteConfig {
+        config::parse(&format!(
+            r#"{{"version":1,"bundle":"t","site":{{"default_locale":"en-GB","currency":"GBP"}},
+            "localization":{{"locales":["en-GB","de-DE","ar-AE"],"currencies":["GBP","EUR"],"fx_max_age_hours":24{extra}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    const PAGE: PageUrl = PageUrl {
+        origin: "https://shop.test",
+        path: "/p/1",
+        query: "?a=1&b=<2>",
+    };
+
+    #[test]
+    fn build_with_prefixes_and_switcher() {
+        let s = site(
+            r#","url_prefixes":true,"switcher":{"labels":{"de-DE":"Deutsch","ar-AE":"العربية <b>"}}"#,
+        );
+        let mut d = Decisions::origin("de-DE", "EUR");
+        let now = parse_rfc3339("2026-11-22T06:00:00Z").unwrap();
+        let fx = FxRates {
+            base: "GBP".into(),
+            as_of: "2026-11-22T00:00:00Z".into(),
+            rates: BTreeMap::from([("EUR".into(), 1.15)]),
+        };
+        let l = build(
+            &s,
+            &mut d,
+            None,
+            Some(&fx),
+            &PAGE,
+            now,
+            Some(Box::new(|_, _| None)),
+        )
+        .unwrap();
+        assert_eq!(d.prices.as_deref(), Some("converted"));
+        assert_eq!(l.link_prefix.as_deref(), Some("/de-de"));
+        assert!(l.alternates.contains(r#"<link rel="alternate" hreflang="en-GB" href="https://shop.test/p/1?a=1&amp;b=&lt;2&gt;">"#), "{}", l.alternates);
+        assert!(l.alternates.contains(
+            r#"hreflang="de-DE" href="https://shop.test/de-de/p/1?a=1&amp;b=&lt;2&gt;""#
+        ));
+        assert!(l
+            .alternates
+            .contains(r#"hreflang="ar-AE" href="https://shop.test/ar-ae/p/1"#));
+        assert!(l
+            .alternates
+            .contains(r#"hreflang="x-default" href="https://shop.test/p/1?"#));
+        assert_eq!(
+            l.canonical.as_deref(),
+            Some(r#"<link rel="canonical" href="https://shop.test/de-de/p/1">"#)
+        );
+        let sw = l.switcher.unwrap();
+        assert!(sw.contains(r#"<a href="/de-de/p/1?a=1&amp;b=&lt;2&gt;" hreflang="de-DE" lang="de-DE" aria-current="true">Deutsch</a>"#), "{sw}");
+        assert!(sw.contains("العربية &lt;b&gt;"), "{sw}");
+        assert!(sw.contains(r#"href="/__borderless/switch?currency=EUR&amp;return=/p/1%3Fa%3D1%26b%3D%3C2%3E" rel="nofollow" aria-current="true">EUR</a>"#), "{sw}");
+        // Stale rates: prices and the reported currency stay the origin's.
+        let mut stale = Decisions::origin("ar-AE", "EUR");
+        let later = parse_rfc3339("2026-11-24T00:00:00Z").unwrap();
+        let l = build(&s, &mut stale, None, Some(&fx), &PAGE, later, None).unwrap();
+        assert_eq!(
+            (stale.prices.as_deref(), stale.currency.as_str()),
+            (Some("stale_rates"), "GBP")
+        );
+        assert!(l.rtl && l.prices.is_none());
+    }
+
+    #[test]
+    fn build_without_prefixes() {
+        let s = site(r#","switcher":{}"#);
+        let mut d = Decisions::origin("en-GB", "GBP");
+        let l = build(&s, &mut d, None, None, &PAGE, 0, None).unwrap();
+        assert!(l.alternates.is_empty() && l.canonical.is_none() && l.link_prefix.is_none());
+        assert_eq!(d.prices.as_deref(), Some("same_currency"));
+        assert!(l.switcher.unwrap().contains(r#"<a href="/__borderless/switch?locale=de-DE&amp;return=/p/1%3Fa%3D1%26b%3D%3C2%3E" hreflang="de-DE" lang="de-DE">de-DE</a>"#));
+        assert!(build(
+            &config::parse(
+                r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"}}"#
+            )
+            .unwrap(),
+            &mut d,
+            None,
+            None,
+            &PAGE,
+            0,
+            None
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn switch_endpoint_validates_everything() {
+        let s = site(r#","url_prefixes":true"#);
+        let (to, cookies) = switch(
+            "locale=de-DE&currency=EUR&return=%2Fp%2F1%3Fx%3D1",
+            &s,
+            true,
+        );
+        assert_eq!(to, "/de-de/p/1?x=1");
+        assert_eq!(
+            cookies,
+            [
+                "borderless_locale=de-DE; Path=/; Max-Age=31536000; SameSite=Lax; Secure",
+                "borderless_currency=EUR; Path=/; Max-Age=31536000; SameSite=Lax; Secure",
+            ]
+        );
+        let (to, _) = switch("locale=en-GB&return=/de-de/p/1", &s, false);
+        assert_eq!(to, "/p/1");
+        for evil in [
+            "return=//evil.test/",
+            "return=https://evil.test",
+            "return=/%5Cevil.test",
+            "return=/a%0d%0aSet-Cookie:x=1",
+            "return=%ZZ",
+        ] {
+            assert_eq!(switch(evil, &s, false).0, "/", "{evil}");
+        }
+        let (_, cookies) = switch(
+            "locale=xx-YY&currency=JPY&currency=EUR%3B%20Domain%3Devil",
+            &s,
+            false,
+        );
+        assert!(cookies.is_empty(), "{cookies:?}");
+    }
+
     #[test]
     fn prefixing_rules() {
         assert_eq!(prefixed("/p/1", "/de-de").as_deref(), Some("/de-de/p/1"));
