@@ -42,7 +42,7 @@ test-native:
 	cargo test --all-targets
 
 test-e2e: dist
-	node --test --test-concurrency=1 tests/e2e/
+	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
 
 fmt:
 	cargo fmt --all
@@ -50,7 +50,7 @@ fmt:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 clean:
 	rm -rf build dist .wrangler target/wasm32-unknown-unknown

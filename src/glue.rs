@@ -34,6 +34,32 @@ const KV_CACHE_TTL_S: u64 = 60;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
+    // A spare copy, so that any error below still serves the origin's page.
+    let spare = matches!(req.method(), Method::Get | Method::Head)
+        .then(|| req.clone().ok())
+        .flatten();
+    match handle(req, &env).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => {
+            log_error("worker_error", &e.to_string(), "");
+            let Some(spare) = spare else { return Err(e) };
+            match Fetch::Request(origin_request(&spare, &env, None)?)
+                .send()
+                .await
+            {
+                Ok(resp) => Ok(resp),
+                Err(e) => {
+                    // The origin itself is unreachable: say so, briefly.
+                    log_error("origin_unreachable", &e.to_string(), &spare.path());
+                    Ok(Response::error("Bad Gateway", 502)?)
+                }
+            }
+        }
+    }
+}
+
+async fn handle(req: Request, env: &Env) -> Result<Response> {
+    let env = env.clone();
     let preview_on = preview::enabled(
         var(&env, "PREVIEW").as_deref(),
         env.secret("PREVIEW_TOKEN")
@@ -496,7 +522,11 @@ fn origin_request(req: &Request, env: &Env, path: Option<&str>) -> Result<Reques
     init.with_method(req.method())
         .with_headers(headers)
         .with_redirect(RequestRedirect::Manual)
-        .with_body(req.inner().body().map(JsValue::from));
+        .with_body(match req.method() {
+            // A body on GET/HEAD is meaningless and makes the runtime refuse the request.
+            Method::Get | Method::Head => None,
+            _ => req.inner().body().map(JsValue::from),
+        });
     Request::new_with_init(url.as_str(), &init)
 }
 

@@ -81,9 +81,14 @@ pub fn check(x: &Exchange) -> Result<(), Skip> {
     Ok(())
 }
 
-/// Whether `path` falls under one of the excluded prefixes.
+/// Whether `path` falls under one of the excluded prefixes, by whole path
+/// segments: `/cart` excludes `/cart` and `/cart/x`, not `/cartoon`.
 pub fn excluded(path: &str, prefixes: &[String]) -> bool {
-    prefixes.iter().any(|p| path.starts_with(p.as_str()))
+    prefixes.iter().any(|p| {
+        path.strip_prefix(p.as_str()).is_some_and(|rest| {
+            p.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+        })
+    })
 }
 
 /// `Cache-Control` for a response tailored to one visitor: `private`, and
@@ -276,6 +281,9 @@ mod tests {
         assert!(excluded("/api/cart", &ex));
         assert!(excluded("/checkout/pay", &ex));
         assert!(!excluded("/p/123", &ex));
+        assert!(excluded("/checkout", &ex));
+        assert!(!excluded("/checkoutx", &ex));
+        assert!(!excluded("/api", &ex), "the prefix /api/ needs the slash");
         assert_eq!(weaken_etag("\"abc\"").as_deref(), Some("W/\"abc\""));
         assert_eq!(weaken_etag("W/\"abc\""), None);
     }

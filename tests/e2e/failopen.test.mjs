@@ -51,6 +51,9 @@ describe("broken KV config: origin page untouched", () => {
         const report = contextOf(res);
         assert.equal(report.decisions.body, "passthrough: config");
         assert.equal(report.context.country, "DE", "the context is still reported");
+        if (state.config === null) {
+          assert.deepEqual(report.decisions.kv.filter((k) => k.key === "config").map((k) => k.found), [false]);
+        }
         // One structured error line per faulty request.
         const lines = w.jsonLogs().filter((l) => l.level === "error");
         assert.equal(lines.length, 1, `log lines: ${w.logs.join(" | ")}`);

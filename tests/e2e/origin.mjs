@@ -252,6 +252,10 @@ function route(req, res, body, dribbles) {
     const gz = zlib.gzipSync(HTML_PAGE);
     return send(res, 200, { "content-type": UTF8, "content-encoding": "gzip", vary: "Accept-Encoding" }, gz);
   }
+  if (p === "/br") {
+    const br = zlib.brotliCompressSync(HTML_PAGE);
+    return send(res, 200, { "content-type": UTF8, "content-encoding": "br", vary: "Accept-Encoding" }, br);
+  }
   if (p === "/deflate-raw") {
     // An encoding the runtime does not decode for us: must pass untouched.
     const z = zlib.deflateSync(HTML_PAGE);

@@ -185,8 +185,9 @@ describe("context from cf, pinned clock", () => {
     try {
       const first = contextOf(await w.request("/html", { cf: CF.DE }));
       const second = contextOf(await w.request("/html", { cf: CF.DE }));
-      assert.deepEqual(first.decisions.kv, [{ key: "config", source: "kv" }]);
-      assert.deepEqual(second.decisions.kv, [{ key: "config", source: "isolate" }]);
+      const config = (r) => r.decisions.kv.filter((k) => k.key === "config");
+      assert.deepEqual(config(first), [{ key: "config", source: "kv", found: true }]);
+      assert.deepEqual(config(second), [{ key: "config", source: "isolate", found: true }]);
     } finally {
       await w.close();
     }

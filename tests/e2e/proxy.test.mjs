@@ -75,12 +75,13 @@ describe("rewriting", () => {
     assert.equal(contextOf(res).decisions.body, "rewrite");
   });
 
-  test("rewritten response: Content-Length dropped, other origin headers kept", async () => {
+  test("rewritten response: Content-Length dropped, Cache-Control made private, other headers kept", async () => {
     const res = await worker.request("/html", DE);
     assert.equal(res.headers["content-length"], undefined);
     assert.equal(res.headers["transfer-encoding"], "chunked");
     assert.equal(res.headers["content-type"], "text/html; charset=utf-8");
-    assert.equal(res.headers["cache-control"], "public, max-age=60");
+    // The body now depends on the visitor: shared caches must not keep it.
+    assert.equal(res.headers["cache-control"], "private, max-age=60");
     assert.equal(res.headers["x-origin"], "test");
   });
 
@@ -93,9 +94,10 @@ describe("rewriting", () => {
     assert.ok(res.body.equals(rewriteExpected(HTML_PAGE, EXPECT_DE)));
   });
 
-  test("203 is rewritten like 200", async () => {
+  test("203 is rewritten like 200 (and gets Cache-Control: private though the origin sent none)", async () => {
     const res = await worker.request("/status?code=203", DE);
     assert.equal(res.status, 203);
+    assert.equal(res.headers["cache-control"], "private");
     assert.ok(res.body.equals(rewriteExpected(HTML_PAGE, EXPECT_DE)));
   });
 
@@ -108,7 +110,8 @@ describe("rewriting", () => {
       "cart=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
       "pref=de-DE, en; Path=/; Max-Age=3600",
     ]);
-    for (const h of ["cache-control", "x-shop-trace", "x-frame-options", "content-security-policy", "link", "vary", "last-modified", "content-type"]) {
+    assert.equal(res.headers["cache-control"], "private, max-age=120, stale-while-revalidate=30");
+    for (const h of ["x-shop-trace", "x-frame-options", "content-security-policy", "link", "vary", "last-modified", "content-type"]) {
       assert.equal(res.headers[h], direct.headers[h], h);
     }
     assert.equal(res.headers["content-length"], undefined);
@@ -234,6 +237,15 @@ describe("content encodings", () => {
     const plain = zlib.gunzipSync(res.body);
     assert.equal(plain.toString(), expected().toString());
     assert.equal(contextOf(res).decisions.body, "rewrite");
+  });
+
+  test("brotli from the origin is decoded and rewritten", async () => {
+    const res = await worker.request("/br", { ...DE, headers: { ...DE.headers, "accept-encoding": "br" } });
+    assert.equal(res.status, 200);
+    assert.equal(contextOf(res).decisions.body, "rewrite");
+    const enc = res.headers["content-encoding"];
+    const plain = enc === "br" ? zlib.brotliDecompressSync(res.body) : enc === "gzip" ? zlib.gunzipSync(res.body) : res.body;
+    assert.equal(plain.toString(), expected().toString());
   });
 
   test("gzip from the origin, read by a decoding client (fetch)", async () => {
