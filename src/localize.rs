@@ -564,6 +564,7 @@ mod tests {
                     ("search.hint".into(), "Suche…".into()),
                     ("xss".into(), "<img src=x onerror=alert(1)>\"'&".into()),
                 ]),
+                money: None,
             })),
             prices: Some(Prices {
                 site_currency: "GBP".into(),

@@ -171,12 +171,54 @@ pub const GLOBAL_COUNTRY: &str = "ZZ";
 pub const MAX_KV_KEY_BYTES: usize = 512;
 pub const MAX_KV_VALUE_BYTES: usize = 25 << 20;
 
-/// UI strings of one locale, keyed like the page's `data-i18n` keys.
+/// What the worker needs per locale: UI strings, keyed like the page's
+/// `data-i18n` keys, and how prices are written in it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Dictionary {
     pub locale: String,
+    #[serde(default)]
     pub entries: BTreeMap<String, String>,
+    #[serde(default)]
+    pub money: Option<MoneyFormats>,
+}
+
+/// Currency formats of one locale, sampled from ICU (scripts/money-formats.mjs).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyFormats {
+    pub formats: Vec<CurrencyPattern>,
+    pub currencies: BTreeMap<String, CurrencyRef>,
+}
+
+/// A currency's pattern and symbol in a locale.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CurrencyRef {
+    /// Index into [`MoneyFormats::formats`].
+    pub format: usize,
+    pub symbol: String,
+}
+
+/// One number pattern; affixes hold `¤` where the currency symbol goes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CurrencyPattern {
+    pub pos_prefix: String,
+    pub pos_suffix: String,
+    pub neg_prefix: String,
+    pub neg_suffix: String,
+    pub decimal: String,
+    pub group: String,
+    /// Size of the last integer group (0 = no grouping) and of the others.
+    pub primary: u8,
+    pub secondary: u8,
+    /// Group only numbers with at least `primary + min_grouping` digits.
+    pub min_grouping: u8,
+    /// The numbering system's zero (`0`, `٠`, `۰` ...).
+    pub zero: String,
+    /// Fraction digits.
+    pub digits: u8,
 }
 
 /// Exchange rates: 1 unit of `base` = `rates[c]` units of currency `c`.
