@@ -109,8 +109,9 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
 
     // Localization data comes from the live bundle, read while the origin answers.
     let bundle = site.doc.bundle.as_str();
-    let default_locale = site.doc.site.default_locale.as_str();
-    let want_dict = loc.is_some() && d.locale != default_locale;
+    // The locale's dictionary also carries its money formats: read it even
+    // for the default locale (it is cached in the isolate after the first read).
+    let want_dict = loc.is_some();
     let want_fx = loc.is_some() && d.currency != site.doc.site.currency;
     let fetch = Fetch::Request(origin_request(&req, &env, origin_path.as_deref())?);
     let (origin, dict, fx) = futures_util::join!(
@@ -149,7 +150,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         query: &url.query().map(|q| format!("?{q}")).unwrap_or_default(),
     };
     let now = ov.now_ms.unwrap_or(js_sys::Date::now() as i64);
-    let format = format::for_locale(&d.locale);
+    let format = format::formatter(dict.0.as_ref());
     if let Some(l) = localize::build(&site, &mut d, dict.0, fx.0.as_deref(), &page, now, format) {
         plan = plan.with_l10n(l);
     }
