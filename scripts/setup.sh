@@ -25,9 +25,20 @@ if [ "$have_wbuild" != "$want_wbuild" ]; then
   cargo install worker-build --version "$want_wbuild" --force
 fi
 
+# Chromium for the browser test (Debian's package; playwright-core drives it).
+if [ -z "${BORDERLESS_NO_BROWSER:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium (apt)"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    log "not root: install chromium yourself (apt-get install chromium) for the browser test"
+  fi
+fi
+
 # npm tools, pinned in package.json / package-lock.json, into ./node_modules.
 if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] \
-   || [ ! -x node_modules/.bin/esbuild ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+   || [ ! -x node_modules/.bin/esbuild ] || [ ! -x node_modules/.bin/node ] \
+   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dev dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi
