@@ -30,13 +30,13 @@ dist/entry.js: build/index.js worker/entry.mjs wrangler.toml
 	@touch dist/entry.js
 
 # Local KV for `wrangler dev --env dev`.
-seed: setup
+seed: setup precompute
 	node scripts/seed.mjs
 
 dev: setup worker seed
 	@scripts/dev.sh $(ORIGIN_PORT) $(WORKER_PORT)
 
-test: setup test-native dist test-e2e
+test: setup test-native test-duckdb dist test-e2e
 
 test-native:
 	cargo test --all-targets
@@ -54,3 +54,32 @@ lint:
 
 clean:
 	rm -rf build dist .wrangler target/wasm32-unknown-unknown
+
+# ---- Precompute: the native `borderless` CLI (src/precompute, src/bin/borderless.rs) ----
+# `make seed` builds the demo's KV bundle from the real log with it (cached in
+# target/kv/ by scripts/seed.mjs) and publishes it to local KV; `make eval`
+# prints the evaluation table; `make test-duckdb` checks the README's warehouse
+# SQL against the tool's own aggregation on the real log.
+
+RETAIL_LOG ?= ../shared/data/online-retail/online_retail.csv.gz
+DUCKDB_VERSION := 2.0.0
+
+.PHONY: precompute eval test-duckdb
+
+precompute: target/release/borderless
+target/release/borderless: $(RUST_SRC)
+	cargo build --release --bin borderless
+	@touch $@
+
+eval: precompute
+	target/release/borderless eval --retail $(RETAIL_LOG)
+
+# DuckDB from PyPI in a local venv, installed once.
+.venv/.duckdb-$(DUCKDB_VERSION):
+	test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check duckdb==$(DUCKDB_VERSION)
+	@touch $@
+
+test-duckdb: .venv/.duckdb-$(DUCKDB_VERSION)
+	cargo build --bin borderless
+	BORDERLESS_BIN=target/debug/borderless BORDERLESS_RETAIL_CSV=$(RETAIL_LOG) .venv/bin/python tests/duckdb/test_equivalence.py

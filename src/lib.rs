@@ -15,6 +15,8 @@ pub mod locale;
 pub mod localize;
 pub mod money;
 pub mod plan;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod precompute;
 pub mod preview;
 pub mod proxy;
 pub mod rewrite;

@@ -273,7 +273,10 @@ fn read_csv(reader: Box<dyn BufRead>, f: &mut impl FnMut(Event)) -> Result<RowRe
     let c_ts = need(&["timestamp", "time", "ts"])?;
     let c_product = need(&["product", "product_id", "item"])?;
     let c_event = need(&["event", "type", "event_type"])?;
-    let c_visitor = column(&headers, &["visitor", "visitor_id", "customer", "customer_id"]);
+    let c_visitor = column(
+        &headers,
+        &["visitor", "visitor_id", "customer", "customer_id"],
+    );
     let c_qty = column(&headers, &["quantity"]);
     let c_country = column(&headers, &["country"]);
     let c_device = column(&headers, &["device"]);

@@ -52,7 +52,10 @@ pub fn open(path: &Path, label: &str, show_progress: bool) -> io::Result<Input> 
     progress.set_prefix(label.to_string());
     let counted = progress.wrap_read(file);
     let raw: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted)))
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            counted,
+        )))
     } else {
         Box::new(counted)
     };

@@ -65,13 +65,13 @@ pub const COUNTRIES: &[(&str, Option<&str>)] = &[
     ("Unspecified", None),
 ];
 
-/// ISO code of a country name; `Err` when the name is not in the table.
-pub fn iso_country(name: &str) -> Result<Option<&'static str>, ()> {
+/// ISO code of a country name: `None` when the name is not in the table,
+/// `Some(None)` for a name that is no country.
+pub fn iso_country(name: &str) -> Option<Option<&'static str>> {
     COUNTRIES
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
         .map(|(_, c)| *c)
-        .ok_or(())
 }
 
 /// Real products have five digits, optionally followed by letters (`85123A`);
@@ -112,7 +112,7 @@ pub fn parse_row(f: &csv::StringRecord) -> Row {
     let Ok(price) = f[5].trim().parse::<f64>() else {
         return Row::Bad(format!("UnitPrice {:?} is not a number", &f[5]));
     };
-    let Ok(country) = iso_country(&f[7]) else {
+    let Some(country) = iso_country(&f[7]) else {
         return Row::Bad(format!("Country {:?} is not in the country table", &f[7]));
     };
     if !is_product_code(code) {
@@ -172,7 +172,21 @@ impl CatalogBuilder {
         }
     }
 
-    pub fn finish(self, locale: &str) -> Catalog {
+    /// The catalog; with `active_top`, only that many best sellers (net
+    /// quantity, ties by code — the demo store's own selection) are active.
+    pub fn finish(self, locale: &str, active_top: Option<usize>) -> Catalog {
+        let mut ranked: Vec<(&String, i64)> = self
+            .stats
+            .iter()
+            .filter(|(_, s)| !s.descs.is_empty() && s.net > 0)
+            .map(|(id, s)| (id, s.net))
+            .collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let top: std::collections::HashSet<String> = ranked
+            .iter()
+            .take(active_top.unwrap_or(usize::MAX))
+            .map(|(id, _)| (*id).clone())
+            .collect();
         let mut cat = Catalog::default();
         for (id, s) in self.stats {
             if s.descs.is_empty() || s.prices.is_empty() {
@@ -187,7 +201,7 @@ impl CatalogBuilder {
                 currency: "GBP".into(),
                 image: format!("/product-images/{id}.svg"),
                 url: format!("/p/{id}"),
-                active: s.net > 0,
+                active: s.net > 0 && top.contains(&id),
                 id,
             });
         }
@@ -211,6 +225,8 @@ pub struct Options {
     /// Only rows up to this instant shape the catalog (the eval's train set).
     pub catalog_until_ms: Option<i64>,
     pub progress: bool,
+    /// Only this many best sellers are active (a shop showing a subset).
+    pub active_top: Option<usize>,
 }
 
 /// Streams the log's events to `f` and returns the row report and catalog.
@@ -262,7 +278,7 @@ pub fn read(
         }
     }
     input.progress.finish_and_clear();
-    Ok((report, catalog.finish(&opts.locale)))
+    Ok((report, catalog.finish(&opts.locale, opts.active_top)))
 }
 
 const SMALL_WORDS: &[&str] = &[
@@ -390,7 +406,17 @@ mod tests {
     #[test]
     fn codes_titles_categories() {
         assert!(is_product_code("85123A") && is_product_code("22423") && is_product_code("85123a"));
-        for c in ["POST", "D", "M", "DOT", "C2", "BANK CHARGES", "gift_0001_20", "DCGS0003", "1234"] {
+        for c in [
+            "POST",
+            "D",
+            "M",
+            "DOT",
+            "C2",
+            "BANK CHARGES",
+            "gift_0001_20",
+            "DCGS0003",
+            "1234",
+        ] {
             assert!(!is_product_code(c), "{c}");
         }
         assert_eq!(
@@ -401,15 +427,21 @@ mod tests {
             title_case(" WHITE HANGING HEART T-LIGHT HOLDER."),
             "White Hanging Heart T-Light Holder"
         );
-        assert_eq!(title_case("SET OF 3 LED LIGHTS (BOXED)"), "Set of 3 LED Lights (Boxed)");
+        assert_eq!(
+            title_case("SET OF 3 LED LIGHTS (BOXED)"),
+            "Set of 3 LED Lights (Boxed)"
+        );
         assert_eq!(category("PAPER CHAIN KIT 50'S CHRISTMAS "), "Christmas");
-        assert_eq!(category("WHITE HANGING HEART T-LIGHT HOLDER"), "Candles & Lights");
+        assert_eq!(
+            category("WHITE HANGING HEART T-LIGHT HOLDER"),
+            "Candles & Lights"
+        );
         assert_eq!(category("LUNCH BOX I LOVE LONDON"), "Kitchen");
         assert_eq!(category("HEARTS WRAPPING TAPE"), "Home Decor");
         assert_eq!(category("SPACEBOY LUNCHBOX"), "Gifts");
-        assert_eq!(iso_country("EIRE"), Ok(Some("IE")));
-        assert_eq!(iso_country("RSA"), Ok(Some("ZA")));
-        assert_eq!(iso_country("Unspecified"), Ok(None));
-        assert_eq!(iso_country("Atlantis"), Err(()));
+        assert_eq!(iso_country("EIRE"), Some(Some("IE")));
+        assert_eq!(iso_country("RSA"), Some(Some("ZA")));
+        assert_eq!(iso_country("Unspecified"), Some(None));
+        assert_eq!(iso_country("Atlantis"), None);
     }
 }

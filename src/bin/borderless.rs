@@ -1,0 +1,521 @@
+//! `borderless`: the precompute CLI. Event log + catalog → the KV bundle the
+//! worker reads; `check`, `publish` and `eval` around it. Native only.
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    if let Err(e) = cli::main() {
+        eprintln!("borderless: {e}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use borderless::clock::parse_rfc3339;
+    use borderless::config;
+    use borderless::precompute::agg::{rfc3339, Aggregates, Pipeline};
+    use borderless::precompute::bundle::{self, Extras, PackParams};
+    use borderless::precompute::catalog::Catalog;
+    use borderless::precompute::cooc::Cooc;
+    use borderless::precompute::events::{self, RowReport};
+    use borderless::precompute::publish::{self, Target};
+    use borderless::precompute::rank::{self, Params};
+    use borderless::precompute::{eval, retail};
+    use borderless::schema::{BulkEntry, Dictionary, FxRates};
+    use clap::{Args, Parser, Subcommand};
+    use std::io::{BufWriter, IsTerminal, Write};
+    use std::path::{Path, PathBuf};
+    use std::time::Instant;
+
+    const RETAIL_LOG: &str = "../shared/data/online-retail/online_retail.csv.gz";
+
+    #[derive(Parser)]
+    #[command(
+        name = "borderless",
+        version,
+        about = "Precomputes the KV bundle the Borderless worker reads"
+    )]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Cmd,
+    }
+
+    #[derive(Subcommand)]
+    enum Cmd {
+        /// Build the bundle (a `wrangler kv bulk put` JSON file) from a log.
+        Build(Box<Build>),
+        /// Dump the tool's aggregation (segment, product, week, event, count, quantity, last_seen) as CSV.
+        Aggregate(Aggregate),
+        /// Export the Online Retail log's product list as a catalog (JSON Lines).
+        Catalog {
+            #[arg(long, default_value = RETAIL_LOG)]
+            retail: PathBuf,
+            #[arg(long, default_value = "en-GB")]
+            locale: String,
+            /// Only the N best sellers are active (the demo store shows 48).
+            #[arg(long)]
+            active_top: Option<usize>,
+            #[arg(short, long)]
+            out: Option<PathBuf>,
+        },
+        /// Validate a bundle against the schema and KV limits.
+        Check { file: PathBuf },
+        /// Write a bundle to KV: all versioned values, then the pointer.
+        Publish {
+            file: PathBuf,
+            /// Local (Miniflare) KV of `wrangler dev`.
+            #[arg(long)]
+            local: bool,
+            /// wrangler environment (`--env`).
+            #[arg(long)]
+            env: Option<String>,
+            #[arg(long, default_value = "BORDERLESS")]
+            binding: String,
+            /// wrangler executable (default: $BORDERLESS_WRANGLER, ./node_modules/.bin/wrangler, wrangler).
+            #[arg(long)]
+            wrangler: Option<PathBuf>,
+        },
+        /// Evaluate the recommenders on the Online Retail log (temporal split).
+        Eval(Eval),
+    }
+
+    /// Where the events come from.
+    #[derive(Args)]
+    #[group(required = true, multiple = false)]
+    struct Source {
+        /// The UCI Online Retail log (its product list is the catalog).
+        #[arg(long)]
+        retail: Option<PathBuf>,
+        /// A generic event log (CSV or JSON Lines; needs --catalog).
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Pre-aggregated counts as `borderless aggregate` writes them (needs --catalog).
+        #[arg(long)]
+        counts: Option<PathBuf>,
+    }
+
+    #[derive(Args, Clone)]
+    struct Tuning {
+        /// Half-life of the recency decay, days.
+        #[arg(long, default_value_t = 90.0)]
+        half_life_days: f64,
+        /// Shrinkage pseudo-count k (decayed purchases).
+        #[arg(long, default_value_t = 200.0)]
+        shrink: f64,
+        /// Purchases a segment finer than its country needs to be published.
+        #[arg(long, default_value_t = 200)]
+        min_support: u64,
+        /// Products per segment list.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        /// Products per country with an "also bought" list.
+        #[arg(long, default_value_t = 200)]
+        also_for: usize,
+        /// Products of the global pack with an "also bought" list.
+        #[arg(long, default_value_t = 500)]
+        also_for_global: usize,
+        /// Length of an "also bought" list.
+        #[arg(long, default_value_t = 10)]
+        also_len: usize,
+        /// Baskets a pair needs to count as "also bought".
+        #[arg(long, default_value_t = 3)]
+        cooc_min: u32,
+        /// Weeks of the trending window (compared with as many before).
+        #[arg(long, default_value_t = 4)]
+        trend_weeks: i64,
+    }
+
+    impl Tuning {
+        fn params(&self, as_of_ms: i64) -> Params {
+            Params {
+                as_of_ms,
+                half_life_days: self.half_life_days,
+                shrink: self.shrink,
+                min_support: self.min_support,
+                top: self.top,
+                trend_weeks: self.trend_weeks,
+                ..Params::default()
+            }
+        }
+        fn pack(&self) -> PackParams {
+            PackParams {
+                top: self.top,
+                also_for: self.also_for,
+                also_for_global: self.also_for_global,
+                also_len: self.also_len,
+            }
+        }
+    }
+
+    #[derive(Args)]
+    struct Build {
+        #[command(flatten)]
+        source: Source,
+        /// Catalog (CSV or JSON Lines) for --events / --counts.
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// With --retail: only the N best sellers are active (the demo store shows 48).
+        #[arg(long)]
+        active_top: Option<usize>,
+        /// Pair counts (`borderless aggregate --pairs-out`) for --counts.
+        #[arg(long)]
+        pairs: Option<PathBuf>,
+        /// The site config template (its `bundle` is replaced).
+        #[arg(long)]
+        config: PathBuf,
+        /// FX rates (FxRates JSON).
+        #[arg(long)]
+        fx: Option<PathBuf>,
+        /// A dictionary (Dictionary JSON); repeatable.
+        #[arg(long)]
+        dict: Vec<PathBuf>,
+        /// A directory of `<locale>.json` dictionaries.
+        #[arg(long)]
+        dicts: Option<PathBuf>,
+        /// Output file (default: stdout).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Version name (default: build time + content hash).
+        #[arg(long)]
+        bundle: Option<String>,
+        /// "Now" for the recency decay (default: the last event).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Abort when more than this share of rows is bad.
+        #[arg(long, default_value_t = 0.01)]
+        max_bad: f64,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        tuning: Tuning,
+    }
+
+    #[derive(Args)]
+    struct Aggregate {
+        #[arg(long, conflicts_with = "events", required_unless_present = "events")]
+        retail: Option<PathBuf>,
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Output CSV (default: stdout).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Also write the co-purchase pair counts here.
+        #[arg(long)]
+        pairs_out: Option<PathBuf>,
+        #[arg(long, default_value_t = 0.01)]
+        max_bad: f64,
+        #[arg(long, short)]
+        quiet: bool,
+    }
+
+    #[derive(Args)]
+    struct Eval {
+        #[arg(long, default_value = RETAIL_LOG)]
+        retail: PathBuf,
+        /// Last day of training (inclusive, UTC).
+        #[arg(long, default_value = "2011-10-31")]
+        train_until: String,
+        /// Last day of the test (inclusive, UTC).
+        #[arg(long, default_value = "2011-12-31")]
+        test_until: String,
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        tuning: Tuning,
+    }
+
+    pub fn main() -> Result<(), String> {
+        match Cli::parse().cmd {
+            Cmd::Build(b) => build(*b),
+            Cmd::Aggregate(a) => aggregate(a),
+            Cmd::Catalog {
+                retail,
+                locale,
+                active_top,
+                out,
+            } => {
+                let opts = retail::Options {
+                    locale,
+                    catalog_until_ms: None,
+                    progress: progress(false),
+                    active_top,
+                };
+                let (rows, cat) = retail::read(&retail, &opts, |_| {})?;
+                eprintln!("{}", rows.summary("log"));
+                let mut ids: Vec<&String> = cat.products.keys().collect();
+                ids.sort();
+                with_output(out.as_deref(), |w| {
+                    for id in ids {
+                        let p = &cat.products[id];
+                        let line = serde_json::json!({
+                            "id": p.id, "title": p.title, "category": p.category, "price": p.price,
+                            "currency": p.currency, "image": p.image, "url": p.url, "active": p.active,
+                        });
+                        writeln!(w, "{line}")?;
+                    }
+                    Ok(())
+                })
+            }
+            Cmd::Check { file } => {
+                let entries = read_bundle(&file)?;
+                let s = bundle::check(&entries).map_err(|errs| {
+                    format!("{} is invalid:\n  {}", file.display(), errs.join("\n  "))
+                })?;
+                println!(
+                    "{}: valid bundle {}: {} keys, {} bytes, {} packs, {} segment lists, {} cards; largest value {} bytes ({})",
+                    file.display(), s.bundle, s.keys, s.bytes, s.countries, s.segments, s.cards, s.largest_bytes, s.largest_key
+                );
+                Ok(())
+            }
+            Cmd::Publish {
+                file,
+                local,
+                env,
+                binding,
+                wrangler,
+            } => {
+                let entries = read_bundle(&file)?;
+                let target = Target {
+                    local,
+                    env,
+                    binding,
+                    wrangler,
+                };
+                let r = publish::publish(&entries, &target)?;
+                let n: usize = r.calls.iter().map(|c| c.0).sum();
+                eprintln!(
+                    "published {n} keys in {} calls ({}), pointer last",
+                    r.calls.len(),
+                    if local { "local" } else { "remote" }
+                );
+                Ok(())
+            }
+            Cmd::Eval(e) => {
+                let day = |d: &str| {
+                    parse_rfc3339(&format!("{d}T00:00:00Z")).ok_or(format!("{d:?} is not a date"))
+                };
+                let opts = eval::Options {
+                    log: e.retail,
+                    cutoff_ms: day(&e.train_until)? + 86_400_000,
+                    end_ms: day(&e.test_until)? + 86_400_000,
+                    rank: e.tuning.params(0),
+                    pack: e.tuning.pack(),
+                    cooc_min_support: e.tuning.cooc_min,
+                    progress: progress(e.quiet),
+                };
+                let t = Instant::now();
+                let r = eval::run(&opts)?;
+                eprintln!("{}", r.rows.summary("log"));
+                println!("{}", eval::markdown(&r));
+                eprintln!("eval took {:.1} s", t.elapsed().as_secs_f64());
+                Ok(())
+            }
+        }
+    }
+
+    fn progress(quiet: bool) -> bool {
+        !quiet && std::io::stderr().is_terminal()
+    }
+
+    fn with_output(
+        out: Option<&Path>,
+        f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), String> {
+        let res = match out {
+            Some(p) => {
+                let file = std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let mut w = BufWriter::new(file);
+                f(&mut w).and_then(|()| w.flush())
+            }
+            None => {
+                let mut w = BufWriter::new(std::io::stdout().lock());
+                f(&mut w).and_then(|()| w.flush())
+            }
+        };
+        res.map_err(|e| e.to_string())
+    }
+
+    fn read_bundle(file: &Path) -> Result<Vec<BulkEntry>, String> {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{}: not a wrangler bulk file ([{{key, value}}]): {e}",
+                file.display()
+            )
+        })
+    }
+
+    fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Result<T, String> {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+    }
+
+    fn throughput(rows: &RowReport, t: Instant) {
+        let s = t.elapsed().as_secs_f64();
+        eprintln!(
+            "read {} rows in {:.2} s ({:.0} rows/s)",
+            rows.rows,
+            s,
+            rows.rows as f64 / s.max(1e-9)
+        );
+    }
+
+    /// One streaming pass over a log: the aggregates, pairs, catalog, row report.
+    fn ingest(
+        retail_log: Option<&Path>,
+        events_log: Option<&Path>,
+        locale: &str,
+        active_top: Option<usize>,
+        quiet: bool,
+    ) -> Result<(Aggregates, Cooc, Option<Catalog>, RowReport), String> {
+        let mut pipe = Pipeline::default();
+        let t = Instant::now();
+        let (rows, cat) = match (retail_log, events_log) {
+            (Some(path), _) => {
+                let opts = retail::Options {
+                    locale: locale.into(),
+                    catalog_until_ms: None,
+                    progress: progress(quiet),
+                    active_top,
+                };
+                let (rows, cat) = retail::read(path, &opts, |ev| pipe.feed(&ev))?;
+                (rows, Some(cat))
+            }
+            (None, Some(path)) => (
+                events::read(path, progress(quiet), |ev| pipe.feed(&ev))?,
+                None,
+            ),
+            (None, None) => return Err("no event log given".into()),
+        };
+        throughput(&rows, t);
+        let (agg, cooc) = pipe.finish();
+        Ok((agg, cooc, cat, rows))
+    }
+
+    fn aggregate(a: Aggregate) -> Result<(), String> {
+        let (agg, cooc, _, rows) = ingest(
+            a.retail.as_deref(),
+            a.events.as_deref(),
+            "en-GB",
+            None,
+            a.quiet,
+        )?;
+        eprintln!("{}", rows.summary("log"));
+        rows.check("log", a.max_bad)?;
+        with_output(a.out.as_deref(), |w| agg.write_csv(w))?;
+        if let Some(p) = &a.pairs_out {
+            with_output(Some(p), |w| cooc.write_csv(&agg.products, w))?;
+        }
+        eprintln!(
+            "{} cells, {} products, {} baskets",
+            agg.cells.len(),
+            agg.products.names.len(),
+            cooc.baskets
+        );
+        Ok(())
+    }
+
+    fn build(b: Build) -> Result<(), String> {
+        let started = Instant::now();
+        let template_text = std::fs::read_to_string(&b.config)
+            .map_err(|e| format!("{}: {e}", b.config.display()))?;
+        let template = config::parse(&template_text)
+            .map_err(|e| format!("{}: {e}", b.config.display()))?
+            .doc;
+        let locale = template.site.default_locale.clone();
+        let load_catalog = |what: &str| -> Result<Catalog, String> {
+            let path = b
+                .catalog
+                .as_ref()
+                .ok_or(format!("{what} needs --catalog"))?;
+            let (cat, rows) = Catalog::load(path, &locale)?;
+            eprintln!("{}", rows.summary("catalog"));
+            rows.check("catalog", b.max_bad)?;
+            Ok(cat)
+        };
+        let (agg, cooc, catalog) = if let Some(counts) = &b.source.counts {
+            let t = Instant::now();
+            let (mut agg, rows) = Aggregates::read_csv(counts, progress(b.quiet))?;
+            throughput(&rows, t);
+            eprintln!("{}", rows.summary("counts"));
+            rows.check("counts", b.max_bad)?;
+            let cooc = match &b.pairs {
+                Some(p) => {
+                    let (c, rows) = Cooc::read_csv(p, &mut agg.products)?;
+                    eprintln!("{}", rows.summary("pairs"));
+                    rows.check("pairs", b.max_bad)?;
+                    c
+                }
+                None => Cooc::default(),
+            };
+            (agg, cooc, load_catalog("--counts")?)
+        } else {
+            let (agg, cooc, cat, rows) = ingest(
+                b.source.retail.as_deref(),
+                b.source.events.as_deref(),
+                &locale,
+                b.active_top,
+                b.quiet,
+            )?;
+            eprintln!("{}", rows.summary("log"));
+            rows.check("log", b.max_bad)?;
+            let cat = match (cat, &b.catalog) {
+                (Some(c), None) => c,
+                _ => load_catalog("--events")?,
+            };
+            (agg, cooc, cat)
+        };
+        let as_of = match &b.as_of {
+            Some(s) => parse_rfc3339(s).ok_or(format!("--as-of {s:?} is not RFC 3339"))?,
+            None => agg.last_ms,
+        };
+        let ranking = rank::rank(&agg, &catalog, &b.tuning.params(as_of));
+        let also = cooc.lists(&agg.products, b.tuning.cooc_min, b.tuning.also_len.max(50));
+        let packs = bundle::packs(&ranking, &also, &agg.products, &catalog, &b.tuning.pack());
+        let mut extras = Extras {
+            fx: b.fx.as_deref().map(read_json::<FxRates>).transpose()?,
+            dicts: Vec::new(),
+        };
+        for d in &b.dict {
+            extras.dicts.push(read_json::<Dictionary>(d)?);
+        }
+        if let Some(dir) = &b.dicts {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            files.sort();
+            for f in files {
+                extras.dicts.push(read_json::<Dictionary>(&f)?);
+            }
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let entries = bundle::assemble(&template, &packs, &extras, now, b.bundle.as_deref())?;
+        let summary = bundle::check(&entries)
+            .map_err(|errs| format!("built an invalid bundle (a bug):\n  {}", errs.join("\n  ")))?;
+        with_output(b.out.as_deref(), |w| {
+            serde_json::to_writer(&mut *w, &entries)?;
+            writeln!(w)
+        })?;
+        eprintln!(
+            "bundle {}: {} keys ({} country packs, {} segment lists), {} bytes; largest value {} bytes ({}); as of {}; {:.2} s",
+            summary.bundle,
+            summary.keys,
+            summary.countries,
+            summary.segments,
+            summary.bytes,
+            summary.largest_bytes,
+            summary.largest_key,
+            rfc3339(as_of),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+}

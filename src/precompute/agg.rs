@@ -1,0 +1,252 @@
+//! Streaming aggregation: each event adds to one cell (most specific
+//! segment × product × week × event kind); raw rows are never kept. The
+//! cells are what `borderless aggregate` dumps and what a warehouse can
+//! produce instead (`build --counts`).
+
+use super::cooc::{Baskets, Cooc};
+use super::events::{column, Event, Kind, RowReport};
+use super::input;
+use super::segment::{self, full_key};
+use super::zones::ZoneCache;
+use crate::clock::{parse_rfc3339, LocalTime};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+/// Strings ↔ dense ids.
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    pub names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    pub fn id(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cell {
+    pub count: u64,
+    pub quantity: u64,
+    pub last_ms: i64,
+}
+
+/// (segment, product, week, kind) → counts.
+pub type CellKey = (u32, u32, i32, Kind);
+
+#[derive(Debug, Default, Clone)]
+pub struct Aggregates {
+    pub products: Interner,
+    pub segments: Interner,
+    pub cells: HashMap<CellKey, Cell>,
+    /// Latest event time seen (the default "now" of a build).
+    pub last_ms: i64,
+}
+
+/// Week index (weeks start on Monday, UTC).
+pub fn week_of(ms: i64) -> i32 {
+    (ms.div_euclid(86_400_000) + 3).div_euclid(7) as i32
+}
+
+/// `YYYY-MM-DD` of the Monday starting a week.
+pub fn week_date(week: i32) -> String {
+    let ms = (i64::from(week) * 7 - 3) * 86_400_000;
+    LocalTime::at(ms, 0, "GB", false).local[..10].to_string()
+}
+
+/// RFC 3339 UTC, whole seconds.
+pub fn rfc3339(ms: i64) -> String {
+    format!("{}Z", &LocalTime::at(ms, 0, "GB", false).local[..19])
+}
+
+impl Aggregates {
+    pub fn add(&mut self, seg: &str, product: &str, kind: Kind, quantity: u64, ts_ms: i64) {
+        let key = (
+            self.segments.id(seg),
+            self.products.id(product),
+            week_of(ts_ms),
+            kind,
+        );
+        let c = self.cells.entry(key).or_default();
+        if c.count == 0 || ts_ms > c.last_ms {
+            c.last_ms = ts_ms;
+        }
+        c.count += 1;
+        c.quantity += quantity;
+        self.last_ms = self.last_ms.max(ts_ms);
+    }
+
+    /// Writes the cells as CSV, sorted: `segment,product,week,event,count,quantity,last_seen`.
+    pub fn write_csv(&self, out: impl Write) -> std::io::Result<()> {
+        let mut rows: Vec<(&str, &str, i32, Kind, &Cell)> = self
+            .cells
+            .iter()
+            .map(|(&(s, p, w, k), c)| (self.segments.name(s), self.products.name(p), w, k, c))
+            .collect();
+        rows.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "segment",
+            "product",
+            "week",
+            "event",
+            "count",
+            "quantity",
+            "last_seen",
+        ])?;
+        for (s, p, week, k, c) in rows {
+            w.write_record([
+                s,
+                p,
+                &week_date(week),
+                k.as_str(),
+                &c.count.to_string(),
+                &c.quantity.to_string(),
+                &rfc3339(c.last_ms),
+            ])?;
+        }
+        w.flush()
+    }
+
+    /// Reads pre-aggregated counts (the format [`Aggregates::write_csv`] writes).
+    pub fn read_csv(path: &Path, progress: bool) -> Result<(Aggregates, RowReport), String> {
+        let input = input::open(path, "counts", progress).map_err(|e| e.to_string())?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(input.reader);
+        let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
+        let col =
+            |n: &str| column(&headers, &[n]).ok_or_else(|| format!("counts CSV has no {n} column"));
+        let cols = [
+            col("segment")?,
+            col("product")?,
+            col("week")?,
+            col("event")?,
+            col("count")?,
+            col("quantity")?,
+            col("last_seen")?,
+        ];
+        let mut agg = Aggregates::default();
+        let mut report = RowReport::default();
+        let mut rec = csv::StringRecord::new();
+        loop {
+            let line = rdr.position().line() + 1;
+            match rdr.read_record(&mut rec) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    report.rows += 1;
+                    report.bad(line, format!("unreadable CSV: {e}"));
+                    continue;
+                }
+            }
+            report.rows += 1;
+            let line = rec.position().map_or(line, |p| p.line());
+            let row = (rec.len() == headers.len())
+                .then(|| cols.map(|i| rec[i].trim()))
+                .ok_or_else(|| format!("{} fields, header has {}", rec.len(), headers.len()))
+                .and_then(|f| parse_count_row(&f));
+            match row {
+                Ok((seg, product, week, kind, cell)) => {
+                    report.used += 1;
+                    let key = (agg.segments.id(seg), agg.products.id(product), week, kind);
+                    let c = agg.cells.entry(key).or_default();
+                    c.last_ms = if c.count == 0 {
+                        cell.last_ms
+                    } else {
+                        c.last_ms.max(cell.last_ms)
+                    };
+                    c.count += cell.count;
+                    c.quantity += cell.quantity;
+                    agg.last_ms = agg.last_ms.max(cell.last_ms);
+                }
+                Err(e) => report.bad(line, e),
+            }
+        }
+        input.progress.finish_and_clear();
+        Ok((agg, report))
+    }
+}
+
+fn parse_count_row<'a>(f: &[&'a str; 7]) -> Result<(&'a str, &'a str, i32, Kind, Cell), String> {
+    if segment::parts(f[0]).is_none() {
+        return Err(format!("segment {:?} is not a segment key", f[0]));
+    }
+    if f[1].is_empty() {
+        return Err("empty product".into());
+    }
+    let day = parse_rfc3339(&format!("{}T00:00:00Z", f[2]))
+        .ok_or_else(|| format!("week {:?} is not a date", f[2]))?;
+    let kind = Kind::parse(f[3]).ok_or_else(|| format!("event {:?} is unknown", f[3]))?;
+    let count = f[4]
+        .parse::<u64>()
+        .ok()
+        .filter(|c| *c > 0)
+        .ok_or_else(|| format!("count {:?} is not a positive integer", f[4]))?;
+    let quantity = f[5]
+        .parse::<u64>()
+        .map_err(|_| format!("quantity {:?} is not a non-negative integer", f[5]))?;
+    let last_ms =
+        parse_rfc3339(f[6]).ok_or_else(|| format!("last_seen {:?} is not RFC 3339", f[6]))?;
+    Ok((
+        f[0],
+        f[1],
+        week_of(day),
+        kind,
+        Cell {
+            count,
+            quantity,
+            last_ms,
+        },
+    ))
+}
+
+/// Everything one pass over an event log accumulates.
+#[derive(Default)]
+pub struct Pipeline {
+    pub agg: Aggregates,
+    pub cooc: Cooc,
+    baskets: Baskets,
+    zones: ZoneCache,
+}
+
+impl Pipeline {
+    pub fn feed(&mut self, ev: &Event) {
+        let seg = full_key(ev, &mut self.zones);
+        self.agg
+            .add(&seg, &ev.product, ev.kind, ev.quantity, ev.ts_ms);
+        if ev.kind == Kind::Purchase {
+            let pid = self.agg.products.id(&ev.product);
+            let key = match (&ev.order, ev.visitor.is_empty()) {
+                (Some(o), _) => Some(format!("o:{o}")),
+                (None, false) => Some(format!("v:{}", ev.visitor)),
+                (None, true) => None,
+            };
+            if let Some(key) = key {
+                self.baskets.add(key, ev.ts_ms, pid, &mut self.cooc);
+            }
+        }
+    }
+
+    /// Closes the open baskets.
+    pub fn finish(mut self) -> (Aggregates, Cooc) {
+        self.baskets.finish(&mut self.cooc);
+        (self.agg, self.cooc)
+    }
+}

@@ -1,0 +1,18 @@
+//! The native precompute tool (`borderless` binary): a shop's event log and
+//! catalog in, the KV bundle the worker reads out, with the worker's own
+//! schema and clock so producer and consumer agree.
+//!
+//! events/retail → agg (streaming cells) + cooc (baskets) → rank → bundle → publish.
+
+pub mod agg;
+pub mod bundle;
+pub mod catalog;
+pub mod cooc;
+pub mod eval;
+pub mod events;
+pub mod input;
+pub mod publish;
+pub mod rank;
+pub mod retail;
+pub mod segment;
+pub mod zones;
