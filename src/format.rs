@@ -66,7 +66,7 @@ pub fn format(p: &CurrencyPattern, symbol: &str, amount: f64) -> Option<String> 
     for (i, x) in int.iter().enumerate() {
         out.push(digit(*x));
         let left = int.len() - i - 1;
-        if grouped && left >= primary && (left - primary) % secondary == 0 {
+        if grouped && left >= primary && (left - primary).is_multiple_of(secondary) {
             out.push_str(&p.group);
         }
     }
@@ -82,6 +82,7 @@ pub fn format(p: &CurrencyPattern, symbol: &str, amount: f64) -> Option<String> 
 mod tests {
     use super::*;
 
+    #[allow(clippy::too_many_arguments)]
     fn pattern(
         prefix: &str,
         suffix: &str,

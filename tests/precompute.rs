@@ -832,7 +832,7 @@ fn write_slice() -> PathBuf {
             .trim_start_matches(['C', 'A'])
             .parse()
             .unwrap_or(0);
-        if i == 0 || inv % 8 == 0 {
+        if i == 0 || inv.is_multiple_of(8) {
             writeln!(out, "{line}").unwrap();
         }
     }
