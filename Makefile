@@ -2,6 +2,11 @@
 # http://127.0.0.1:8787; `make test` runs every test. Both install what is missing.
 
 SHELL := /bin/bash
+# The machine's Node (full ICU): source of currency formats and the Intl oracle.
+# Read before PATH below puts node_modules/.bin (Node 22, for wrangler) first.
+SYSTEM_NODE := $(shell command -v node)
+export BORDERLESS_NODE ?= $(SYSTEM_NODE)
+export ORACLE_NODE ?= $(SYSTEM_NODE)
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # worker-build would download these from GitHub; use the local ones.
 export WASM_BINDGEN_BIN := $(HOME)/.cargo/bin/wasm-bindgen
@@ -12,7 +17,7 @@ ORIGIN_PORT ?= 8790
 WORKER_PORT ?= 8787
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: setup worker dist seed dev test test-native test-e2e fmt lint clean
+.PHONY: setup worker dist seed demo-bundle dev test test-native test-e2e fmt lint clean
 
 setup:
 	@scripts/setup.sh
@@ -33,6 +38,7 @@ dist/entry.js: build/index.js worker/entry.mjs wrangler.toml
 seed: setup precompute
 	node scripts/seed.mjs
 
+dev: export BORDERLESS_NO_BROWSER := 1
 dev: setup worker seed
 	@scripts/dev.sh $(ORIGIN_PORT) $(WORKER_PORT)
 
@@ -41,7 +47,11 @@ test: setup test-native test-duckdb dist test-e2e
 test-native:
 	cargo test --all-targets
 
-test-e2e: dist
+# The demo's KV bundle (target/kv/bundle.json), also used by the e2e tests.
+demo-bundle: precompute
+	node scripts/seed.mjs --build-only
+
+test-e2e: dist demo-bundle
 	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
 
 fmt:

@@ -43,6 +43,7 @@ if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === key)
   execFileSync(bin, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
   writeFileSync(stamp, key);
 }
+if (process.argv.includes("--build-only")) process.exit(0);
 execFileSync(bin, ["publish", out, "--local", "--env", "dev"], {
   cwd: root,
   stdio: ["ignore", "ignore", "inherit"],

@@ -21,6 +21,7 @@ mod cli {
     use borderless::precompute::catalog::Catalog;
     use borderless::precompute::cooc::Cooc;
     use borderless::precompute::events::{self, RowReport};
+    use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
     use borderless::precompute::rank::{self, Params};
     use borderless::precompute::{eval, retail};
@@ -494,6 +495,7 @@ mod cli {
                 extras.dicts.push(read_json::<Dictionary>(&f)?);
             }
         }
+        extras.dicts = locales::complete(&template, extras.dicts, extras.fx.as_ref())?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);

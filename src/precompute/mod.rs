@@ -11,6 +11,7 @@ pub mod cooc;
 pub mod eval;
 pub mod events;
 pub mod input;
+pub mod locales;
 pub mod publish;
 pub mod rank;
 pub mod retail;
