@@ -4,7 +4,7 @@
 //! produce instead (`build --counts`).
 
 use super::cooc::{Baskets, Cooc};
-use super::events::{column, Event, Kind, RowReport};
+use super::events::{column, next_record, Event, Kind, RowReport};
 use super::input;
 use super::segment::{self, full_key};
 use super::zones::ZoneCache;
@@ -145,23 +145,8 @@ impl Aggregates {
         let mut agg = Aggregates::default();
         let mut report = RowReport::default();
         let mut rec = csv::StringRecord::new();
-        loop {
-            let line = rdr.position().line() + 1;
-            match rdr.read_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    report.rows += 1;
-                    report.bad(line, format!("unreadable CSV: {e}"));
-                    continue;
-                }
-            }
-            report.rows += 1;
-            let line = rec.position().map_or(line, |p| p.line());
-            let row = (rec.len() == headers.len())
-                .then(|| cols.map(|i| rec[i].trim()))
-                .ok_or_else(|| format!("{} fields, header has {}", rec.len(), headers.len()))
-                .and_then(|f| parse_count_row(&f));
+        while let Some(line) = next_record(&mut rdr, &mut rec, &mut report, Some(headers.len()))? {
+            let row = parse_count_row(&cols.map(|i| rec[i].trim()));
             match row {
                 Ok((seg, product, week, kind, cell)) => {
                     report.used += 1;

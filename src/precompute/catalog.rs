@@ -1,6 +1,6 @@
 //! The product catalog: what a recommendation may show, and its card.
 
-use super::events::{column, for_each_json_line, RowReport};
+use super::events::{column, for_each_json_line, next_record, RowReport};
 use super::input::{self, Format};
 use crate::schema::Card;
 use serde::Deserialize;
@@ -171,26 +171,7 @@ fn load_csv(
         .filter_map(|(i, h)| Some((i, h.trim().strip_prefix("title:")?.to_string())))
         .collect();
     let mut rec = csv::StringRecord::new();
-    loop {
-        let line = rdr.position().line() + 1;
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                report.rows += 1;
-                report.bad(line, format!("unreadable CSV: {e}"));
-                continue;
-            }
-        }
-        let line = rec.position().map_or(line, |p| p.line());
-        report.rows += 1;
-        if rec.len() != headers.len() {
-            report.bad(
-                line,
-                format!("{} fields, header has {}", rec.len(), headers.len()),
-            );
-            continue;
-        }
+    while let Some(line) = next_record(&mut rdr, &mut rec, report, Some(headers.len()))? {
         let get = |c: Option<usize>| c.map(|i| rec[i].to_string()).unwrap_or_default();
         let mut title = BTreeMap::from([(default_locale.to_string(), rec[c_title].to_string())]);
         for (i, loc) in &locales {

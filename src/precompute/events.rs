@@ -64,6 +64,41 @@ pub struct RowReport {
     pub skipped: BTreeMap<String, u64>,
 }
 
+/// Reads the next CSV record into `rec` and counts it in `report`; returns
+/// its line number, or `None` at the end. An unreadable record is a bad row;
+/// an I/O error (a read failure, a truncated gzip) ends the read with `Err`.
+/// With `fields`, a record with another number of fields is a bad row too.
+pub fn next_record<R: std::io::Read>(
+    rdr: &mut csv::Reader<R>,
+    rec: &mut csv::StringRecord,
+    report: &mut RowReport,
+    fields: Option<usize>,
+) -> Result<Option<u64>, String> {
+    loop {
+        let line = rdr.position().line() + 1;
+        match rdr.read_record(rec) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) => {
+                report.rows += 1;
+                report.bad(line, format!("unreadable CSV: {e}"));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(e.to_string());
+                }
+                continue;
+            }
+        }
+        report.rows += 1;
+        let line = rec.position().map_or(line, |p| p.line());
+        match fields {
+            Some(n) if rec.len() != n => {
+                report.bad(line, format!("{} fields, header has {n}", rec.len()))
+            }
+            _ => return Ok(Some(line)),
+        }
+    }
+}
+
 const MAX_SAMPLES: usize = 20;
 
 impl RowReport {
@@ -284,29 +319,7 @@ fn read_csv(reader: Box<dyn BufRead>, f: &mut impl FnMut(Event)) -> Result<RowRe
     let c_tz = column(&headers, &["timezone", "tz", "time_zone"]);
     let mut report = RowReport::default();
     let mut rec = csv::StringRecord::new();
-    loop {
-        let line = rdr.position().line() + 1;
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                report.rows += 1;
-                report.bad(line, format!("unreadable CSV: {e}"));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(e.to_string());
-                }
-                continue;
-            }
-        }
-        let line = rec.position().map_or(line, |p| p.line());
-        report.rows += 1;
-        if rec.len() != headers.len() {
-            report.bad(
-                line,
-                format!("{} fields, header has {}", rec.len(), headers.len()),
-            );
-            continue;
-        }
+    while let Some(line) = next_record(&mut rdr, &mut rec, &mut report, Some(headers.len()))? {
         let get = |c: Option<usize>| c.map(|i| rec[i].to_string());
         let raw = RawEvent {
             timestamp: rec[c_ts].to_string(),

@@ -4,7 +4,7 @@
 //! the demo store does, with the demo store's URLs).
 
 use super::catalog::{Catalog, Product};
-use super::events::{Event, Kind, RowReport};
+use super::events::{next_record, Event, Kind, RowReport};
 use super::input;
 use crate::clock::parse_rfc3339;
 use std::collections::{BTreeMap, HashMap};
@@ -249,22 +249,9 @@ pub fn read(
     let mut report = RowReport::default();
     let mut catalog = CatalogBuilder::default();
     let mut rec = csv::StringRecord::new();
-    loop {
-        let line = rdr.position().line() + 1;
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(format!("{}: {e}", path.display()));
-                }
-                report.rows += 1;
-                report.bad(line, format!("unreadable CSV: {e}"));
-                continue;
-            }
-        }
-        report.rows += 1;
-        let line = rec.position().map_or(line, |p| p.line());
+    while let Some(line) = next_record(&mut rdr, &mut rec, &mut report, None)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+    {
         match parse_row(&rec) {
             Row::Event(ev) => {
                 if opts.catalog_until_ms.is_none_or(|t| ev.ts_ms <= t) {
