@@ -513,11 +513,13 @@ fn origin_request(req: &Request, env: &Env, path: Option<&str>) -> Result<Reques
         url.set_port(o.port()).ok();
     }
     let headers = req.headers().clone();
-    for name in preview::OVERRIDE_HEADERS
-        .iter()
-        .chain([&preview::TOKEN_HEADER])
+    // Preview headers (and the token) never reach the origin.
+    for name in req
+        .headers()
+        .keys()
+        .filter(|n| n.starts_with("x-borderless-"))
     {
-        headers.delete(name)?;
+        headers.delete(&name)?;
     }
     let mut init = RequestInit::new();
     init.with_method(req.method())
