@@ -7,9 +7,10 @@ SHELL := /bin/bash
 SYSTEM_NODE := $(shell command -v node)
 export BORDERLESS_NODE ?= $(SYSTEM_NODE)
 export ORACLE_NODE ?= $(SYSTEM_NODE)
-export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+export PATH := $(CARGO_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 # worker-build would download these from GitHub; use the local ones.
-export WASM_BINDGEN_BIN := $(HOME)/.cargo/bin/wasm-bindgen
+export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
 
