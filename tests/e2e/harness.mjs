@@ -2,11 +2,13 @@
 // in real workerd via Miniflare, a raw HTTP client (exact bytes and headers,
 // no automatic decompression), cf presets and the preview report.
 import http from "node:http";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { Miniflare } from "miniflare";
+import { moneyFormats } from "../../scripts/money-formats.mjs";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DIST = path.join(ROOT, "dist");
@@ -38,6 +40,8 @@ export const TEST_CONFIG = {
 };
 
 export const DEMO_CONFIG_PATH = path.join(ROOT, "demo", "config.json");
+/** The demo's real KV bundle (`make demo-bundle`, a `wrangler kv bulk put` file). */
+export const DEMO_BUNDLE_PATH = path.join(ROOT, "target", "kv", "bundle.json");
 
 // ---------- cf presets (full objects: Miniflare merges its own Texas default under them) ----------
 
@@ -58,6 +62,30 @@ export const CF = {
   AU: cf({
     country: "AU", region: "New South Wales", regionCode: "NSW", city: "Sydney", timezone: "Australia/Sydney",
     latitude: "-33.86880", longitude: "151.20930", continent: "OC", isEUCountry: false, postalCode: "2000",
+  }),
+  SA: cf({
+    country: "SA", region: "Riyadh Region", regionCode: "01", city: "Riyadh", timezone: "Asia/Riyadh",
+    latitude: "24.71360", longitude: "46.67530", continent: "AS", isEUCountry: false, postalCode: "11564",
+  }),
+  CH: cf({
+    country: "CH", region: "Zurich", regionCode: "ZH", city: "Zurich", timezone: "Europe/Zurich",
+    latitude: "47.37690", longitude: "8.54170", continent: "EU", isEUCountry: false, postalCode: "8001",
+  }),
+  AT: cf({
+    country: "AT", region: "Vienna", regionCode: "9", city: "Vienna", timezone: "Europe/Vienna",
+    latitude: "48.20820", longitude: "16.37380", continent: "EU", isEUCountry: "1", postalCode: "1010",
+  }),
+  FR: cf({
+    country: "FR", region: "Île-de-France", regionCode: "IDF", city: "Paris", timezone: "Europe/Paris",
+    latitude: "48.85660", longitude: "2.35220", continent: "EU", isEUCountry: "1", postalCode: "75001",
+  }),
+  GB: cf({
+    country: "GB", region: "England", regionCode: "ENG", city: "London", timezone: "Europe/London",
+    latitude: "51.50740", longitude: "-0.12780", continent: "EU", isEUCountry: false, postalCode: "EC1A",
+  }),
+  BR: cf({
+    country: "BR", region: "São Paulo", regionCode: "SP", city: "São Paulo", timezone: "America/Sao_Paulo",
+    latitude: "-23.55050", longitude: "-46.63330", continent: "SA", isEUCountry: false, postalCode: "01000-000",
   }),
 };
 
@@ -88,13 +116,18 @@ export function assertDistFresh() {
 
 /**
  * Starts the built worker in workerd.
- *  - `config`: object (JSON-encoded), string (stored as is), or null (no `config` key at all)
+ *  - `config`: object (JSON-encoded), string (stored as is), or null (no `config` key at all);
+ *    defaults to TEST_CONFIG, or to the bundle's own `config` when `bundle` is given
+ *  - `bundle`: path of a `wrangler kv bulk put` JSON file, or its entries ([{key, value}]):
+ *    every value is put first, the `config` pointer last (as `borderless publish` does)
  *  - `origin`: base URL bound as ORIGIN
  *  - `preview`: PREVIEW var ("on" by default); `token`: PREVIEW_TOKEN secret (plain binding)
  * Returns { mf, base, request, stream, logs, kv, close }.
  */
-export async function startWorker({ config = TEST_CONFIG, origin, preview = "on", token, bindings = {} } = {}) {
+export async function startWorker({ config, bundle, origin, preview = "on", token, bindings = {} } = {}) {
   assertDistFresh();
+  const entries = bundle === undefined ? null : typeof bundle === "string" ? loadBundle(bundle) : bundle;
+  if (config === undefined && !entries) config = TEST_CONFIG;
   const logs = [];
   const collect = (stream) => {
     let buf = "";
@@ -126,7 +159,15 @@ export async function startWorker({ config = TEST_CONFIG, origin, preview = "on"
   });
   const base = await mf.ready;
   const kv = await mf.getKVNamespace("BORDERLESS");
-  if (config !== null) await kv.put("config", typeof config === "string" ? config : JSON.stringify(config));
+  if (entries) {
+    // Values first, the pointer last: a reader never sees a config whose values are missing.
+    await Promise.all(entries.filter((e) => e.key !== "config").map((e) => kv.put(e.key, e.value)));
+    const own = entries.find((e) => e.key === "config");
+    if (config === undefined && own) await kv.put("config", own.value);
+  }
+  if (config !== null && config !== undefined) {
+    await kv.put("config", typeof config === "string" ? config : JSON.stringify(config));
+  }
   return {
     mf,
     base,
@@ -149,6 +190,179 @@ export async function startWorker({ config = TEST_CONFIG, origin, preview = "on"
   };
 }
 
+// ---------- KV bundles ----------
+
+/** Reads a `wrangler kv bulk put` file; fails with a clear message when it is missing. */
+export function loadBundle(file) {
+  if (!fs.existsSync(file)) {
+    throw new Error(`${path.relative(ROOT, file)} is missing: run \`make demo-bundle\` (it builds the demo's KV bundle)`);
+  }
+  const entries = JSON.parse(fs.readFileSync(file, "utf8"));
+  if (!Array.isArray(entries) || !entries.every((e) => typeof e.key === "string" && typeof e.value === "string")) {
+    throw new Error(`${file}: not a [{key, value}] bulk file`);
+  }
+  if (entries.at(-1)?.key !== "config") throw new Error(`${file}: the config pointer is not the last entry`);
+  return entries;
+}
+
+/** The demo bundle's entries, plus its parsed config and values by kind. */
+export function demoBundle() {
+  const entries = loadBundle(DEMO_BUNDLE_PATH);
+  const config = JSON.parse(entries.at(-1).value);
+  const prefix = `b/${config.bundle}/`;
+  const dicts = {};
+  let fx;
+  for (const e of entries) {
+    if (e.key.startsWith(`${prefix}dict/`)) dicts[e.key.slice(prefix.length + 5)] = JSON.parse(e.value);
+    if (e.key === `${prefix}fx/rates`) fx = JSON.parse(e.value);
+  }
+  return { entries, config, dicts, fx };
+}
+
+/** The currencies a bundle carries money formats for (as `borderless build` picks them). */
+export function bundleCurrencies(config, fx) {
+  const loc = config.localization || {};
+  const list = loc.currencies?.length ? [...loc.currencies] : fx ? [...Object.keys(fx.rates), fx.base] : [];
+  list.push(config.site.currency);
+  return [...new Set(list)].sort();
+}
+
+/**
+ * An in-memory bundle for a custom config, shaped like `borderless build`'s:
+ * `b/<bundle>/dict/<locale>` values ({locale, entries, money}) with money
+ * formats sampled from this Node's Intl (scripts/money-formats.mjs), the FX
+ * rates, and `config` last.
+ *  - `dicts`: locale → entries; every configured locale gets one (empty
+ *    entries) unless given here; `null` leaves a locale without a dictionary;
+ *    extra keys (e.g. a bare `de`) add fallback dictionaries
+ *  - `fx`: FxRates object, or undefined for none
+ *  - `money: false`: dictionaries without money formats
+ *  - `extra`: more [{key, value}] entries
+ */
+export function buildBundle(config, { dicts = {}, fx, money = true, extra = [] } = {}) {
+  const key = (kind, id) => `b/${config.bundle}/${kind}/${id}`;
+  const currencies = bundleCurrencies(config, fx);
+  const locales = [...new Set([...(config.localization?.locales || []), ...Object.keys(dicts)])];
+  const out = [];
+  if (fx) out.push({ key: key("fx", "rates"), value: JSON.stringify(fx) });
+  for (const locale of locales) {
+    if (dicts[locale] === null) continue;
+    const d = { locale, entries: dicts[locale] || {} };
+    if (money) d.money = moneyFormats(locale, currencies);
+    out.push({ key: key("dict", locale), value: JSON.stringify(d) });
+  }
+  out.push(...extra);
+  out.push({ key: "config", value: JSON.stringify(config) });
+  return out;
+}
+
+// ---------- expected prices (an independent oracle) ----------
+
+/** A non-negative decimal string (or number) as [BigInt digits, scale]. */
+function decimal(v) {
+  const s = typeof v === "number" ? String(v) : v.trim();
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(s);
+  if (!m || (!m[1] && !m[2])) throw new Error(`not a plain decimal: ${s}`);
+  const frac = m[2] || "";
+  return [BigInt((m[1] || "0") + frac), frac.length];
+}
+
+/** Fraction digits of a currency, as Node's Intl (ICU/CLDR) has them. */
+export function currencyDigits(currency) {
+  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
+}
+
+/** A decimal string as an integer number of minor units (digits after the point ≤ `digits`). */
+function minorUnits(v, digits) {
+  const [n, scale] = decimal(v);
+  if (scale > digits) throw new Error(`${v} has more than ${digits} decimals`);
+  return n * 10n ** BigInt(digits - scale);
+}
+
+/**
+ * The price a visitor should see, as a Number in major units: `amount`
+ * (decimal string, origin currency) × `rate`, computed exactly in decimal,
+ * then the shop's rounding rule in minor units of `currency`:
+ * `mode` up (never below the exact value; default) or nearest (half up) to
+ * a multiple of `step` (default: one minor unit), then, with `charm`, the
+ * smallest amount at or above that which ends in the charm (the ending
+ * repeating every power of ten above it, at least one major unit).
+ */
+export function expectedPrice(amount, rate, currency, rule = {}) {
+  const digits = currencyDigits(currency);
+  const [a, sa] = decimal(amount);
+  const [r, sr] = decimal(rate);
+  // Exact value in minor units: num / den.
+  const num = a * r * 10n ** BigInt(digits);
+  const den = 10n ** BigInt(sa + sr);
+  const step = rule.step ? minorUnits(rule.step, digits) : 1n;
+  const unitsOfStep =
+    (rule.mode || "up") === "up"
+      ? (num + den * step - 1n) / (den * step) // ceil
+      : (2n * num + den * step) / (2n * den * step); // floor(x + 1/2)
+  let v = unitsOfStep * step;
+  if (rule.charm) {
+    const c = minorUnits(rule.charm, digits);
+    let period = 10n ** BigInt(digits);
+    while (period <= c) period *= 10n;
+    v += (((c - v) % period) + period) % period;
+  }
+  return Number(v) / 10 ** digits;
+}
+
+/** What `Intl.NumberFormat(locale, {style: "currency", currency})` prints for `value`. */
+export function intlPrice(locale, currency, value) {
+  return new Intl.NumberFormat(locale, { style: "currency", currency }).format(value);
+}
+
+/** The currency symbol Intl uses in `locale` (e.g. "€", "￥", "ر.س."). */
+export function currencySymbol(locale, currency) {
+  return new Intl.NumberFormat(locale, { style: "currency", currency }).formatToParts(1).find((p) => p.type === "currency").value;
+}
+
+// ---------- the demo origin ----------
+
+/** Starts demo/server.mjs on a free port; resolves to { url, proc, close() } once it listens. */
+export function startDemoOrigin() {
+  const server = path.join(ROOT, "demo", "server.mjs");
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [server, "--port", "0", "--host", "127.0.0.1"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    const onExit = (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo origin exited with ${code}\nstdout: ${out}\nstderr: ${err}`));
+    };
+    const timer = setTimeout(() => {
+      proc.kill("SIGTERM");
+      reject(new Error(`demo origin did not start in 60 s\nstdout: ${out}\nstderr: ${err}`));
+    }, 60_000);
+    proc.stdout.setEncoding("utf8").on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        proc.removeListener("exit", onExit);
+        resolve({
+          url: m[1].replace(/\/$/, ""),
+          proc,
+          close: async () => {
+            if (proc.exitCode !== null) return;
+            const exited = new Promise((r) => proc.once("exit", r));
+            proc.kill("SIGTERM");
+            await Promise.race([exited, sleep(3000)]);
+          },
+        });
+      }
+    });
+    proc.stderr.setEncoding("utf8").on("data", (d) => (err += d));
+    proc.on("exit", onExit);
+  });
+}
+
 // ---------- raw HTTP client ----------
 
 function requestHeaders({ headers = {}, cf, ua = UA.chrome } = {}) {
@@ -166,11 +380,15 @@ function requestHeaders({ headers = {}, cf, ua = UA.chrome } = {}) {
  * Accept-Encoding. Resolves to { status, headers, rawHeaders, body: Buffer,
  * error } where `error` is set when the body was cut off.
  */
-export function request(base, p, { method = "GET", body, ...opts } = {}) {
+export function request(base, p, { method = "GET", body, rawPath = false, ...opts } = {}) {
   return new Promise((resolve, reject) => {
+    // `rawPath`: the request target is sent exactly as given (no URL normalization
+    // or percent-encoding by the client), e.g. to put raw `<"'>` in a query.
+    const b = new URL(base);
+    const target = rawPath ? new URL(base) : new URL(p, base);
     const req = http.request(
-      new URL(p, base),
-      { method, headers: requestHeaders(opts), agent: false },
+      target,
+      { method, headers: requestHeaders(opts), agent: false, ...(rawPath ? { hostname: b.hostname, port: b.port, path: p } : {}) },
       (res) => {
         const chunks = [];
         let error = null;

@@ -115,6 +115,49 @@ export const JSON_BODY = Buffer.from(
   JSON.stringify({ html: "<p data-borderless-greeting>not html</p>", price: 19.99, name: "Grüße" }),
 );
 
+/**
+ * The localization test page (`/l10n`, `/l10n/...`, `/search`): UI strings
+ * (`data-i18n`, `data-i18n-attr`, including keys a dictionary may fill with
+ * markup), prices in every form the worker reads (microdata scope, data-price
+ * with and without a currency, another currency's scope, machine-readable
+ * copies, JSON-LD), links of every kind, a form and the switcher slot.
+ * Options: `canonical` (the page names its own canonical URL), `dir`
+ * (`<html dir>` as the origin sends it).
+ */
+export function l10nPage({ canonical = false, dir = "" } = {}) {
+  return Buffer.from(`<!DOCTYPE html>
+<html lang="en-GB"${dir ? ` dir="${dir}"` : ""}>
+<head>
+<meta charset="utf-8">
+<title data-i18n="page.title">Test shop</title>
+<meta name="description" content="A test shop." data-i18n-attr="content:page.description">
+<meta http-equiv="refresh" content="600" data-i18n-attr="content:page.description">
+${canonical ? '<link rel="canonical" href="https://shop.example/own">\n' : ""}<script type="application/ld+json">{"@type":"Offer","price":"2.55","priceCurrency":"GBP"}</script>
+</head>
+<body>
+<nav><a id="home" href="/l10n" data-i18n="nav.home">Home</a>
+<a id="basket" href="/cart" data-i18n="nav.basket">Basket</a>
+<a id="cdn" href="//cdn.example/x.css">cdn</a>
+<a id="ext" href="https://other.example/">other</a>
+<a id="rel" href="relative/page">relative</a>
+<a id="frag" href="#top">top</a>
+<a id="sw" href="/__borderless/switch?locale=de-DE">switch</a></nav>
+<form id="search" action="/search"><input id="q" name="q" placeholder="Search" title="Search the shop" data-i18n-attr="placeholder:search.placeholder, title:search.title, onclick:xss, href:xss, style:xss"></form>
+<div id="slot" data-borderless-slot="switcher">origin placeholder</div>
+<p id="greeting" data-i18n="greeting">Welcome</p>
+<p id="xss" data-i18n="xss">harmless</p>
+<p id="missing" data-i18n="no.such.key">Kept</p>
+<div itemscope itemtype="https://schema.org/Product"><div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="priceCurrency" content="GBP"><span id="p1" itemprop="price" content="2.55">£2.55</span></div></div>
+<span id="p2" data-price="10.00" data-currency="GBP">£10.00</span>
+<span id="p3" data-price="1234.50">£1,234.50</span>
+<div itemscope><meta itemprop="priceCurrency" content="USD"><span id="p4" itemprop="price" content="3.00">$3.00</span></div>
+<span id="p5" data-price="0.42">£0.42</span>
+<meta id="p6" itemprop="price" content="2.55">
+</body>
+</html>
+`);
+}
+
 export const ETAG = '"v1-8f14e45fceea167a"';
 
 /** A page with a start tag carrying a `size`-byte attribute between two greetings. */
@@ -211,6 +254,12 @@ function route(req, res, body, dribbles) {
       { "content-type": UTF8, "cache-control": "public, max-age=60", "x-origin": "test" },
       HTML_PAGE,
     );
+  }
+  if (p === "/l10n" || p.startsWith("/l10n/") || p === "/search") {
+    // `?cc=` sets Cache-Control (`none`: no header).
+    const cc = q.get("cc") ?? "public, max-age=60";
+    const headers = { "content-type": UTF8, ...(cc === "none" ? {} : { "cache-control": cc }) };
+    return send(res, 200, headers, l10nPage({ canonical: q.has("canonical"), dir: q.get("dir") || "" }));
   }
   if (p === "/status") {
     // An HTML page with any status (404, 410, 203 ...).
