@@ -25,11 +25,12 @@ if [ "$have_wbuild" != "$want_wbuild" ]; then
   cargo install worker-build --version "$want_wbuild" --force
 fi
 
-# Chromium for the browser test (Debian's package; playwright-core drives it).
-if [ -z "${BORDERLESS_NO_BROWSER:-}" ] && ! command -v chromium >/dev/null 2>&1; then
-  log "installing chromium (apt)"
+# Chromium for the browser test (Debian's package; playwright-core drives it),
+# with CJK fonts so Japanese renders in the screenshots.
+if [ -z "${BORDERLESS_NO_BROWSER:-}" ] && { ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; }; then
+  log "installing chromium and fonts-noto-cjk (apt)"
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
   else
     log "not root: install chromium yourself (apt-get install chromium) for the browser test"
   fi
