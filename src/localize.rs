@@ -104,20 +104,17 @@ pub fn build(
             alternates.push_str(&alternate(l, url.origin, &href_of(l)));
         }
         alternates.push_str(&alternate("x-default", url.origin, &href_of(default)));
-        let own = if d.locale == *default {
-            url.path.to_string()
-        } else {
-            format!("{}{}", locale::prefix_of(&d.locale), url.path)
-        };
+        // The page's own localized URL, as its hreflang link names it.
         canonical = Some(format!(
             "<link rel=\"canonical\" href=\"{}{}\">",
             escape(url.origin),
-            escape(&own)
+            escape(&href_of(&d.locale))
         ));
         link_prefix = (d.locale != *default).then(|| locale::prefix_of(&d.locale));
     }
     let switcher = loc.switcher.as_ref().map(|sw| {
-        let back = format!("{}{}", url.path, url.query);
+        // Back to this page as the visitor sees it (with its locale prefix).
+        let back = if loc.url_prefixes { href_of(&d.locale) } else { format!("{}{}", url.path, url.query) };
         let mut html = String::from("<nav class=\"borderless-switcher\" aria-label=\"Language and currency\"><ul class=\"borderless-locales\">");
         for l in &loc.locales {
             let href = if loc.url_prefixes {
@@ -204,11 +201,25 @@ pub fn switch(query: &str, site: &SiteConfig, secure: bool) -> (String, Vec<Stri
     if let Some(c) = currency {
         cookies.push(format!("{}={c}{attrs}", crate::decision::CURRENCY_COOKIE));
     }
-    (back, cookies)
+    (encode_location(&back), cookies)
+}
+
+/// A path safe for a `Location` header: non-ASCII, spaces and characters
+/// that are not allowed in URLs percent-encoded (existing escapes kept).
+fn encode_location(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for b in p.bytes() {
+        if b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A path on this site (no scheme, no `//host`, no control characters).
-fn is_local_path(p: &str) -> bool {
+pub fn is_local_path(p: &str) -> bool {
     p.starts_with('/')
         && !p.starts_with("//")
         && !p.starts_with("/\\")
@@ -217,7 +228,7 @@ fn is_local_path(p: &str) -> bool {
 }
 
 /// Decodes `%XX` and `+`; `None` for malformed or non-UTF-8 input.
-fn percent_decode(s: &str) -> Option<String> {
+pub fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -277,9 +288,14 @@ const I18N_ATTRS: [&str; 8] = [
 ];
 
 struct Scope {
-    currency: Option<String>,
+    /// `priceCurrency` per open `itemscope`, innermost last; [0] is the document.
+    currencies: Vec<Option<String>>,
     canonical_seen: bool,
 }
+
+/// Deeper `itemscope` nesting than this is not tracked (the outer scope's
+/// currency applies).
+const MAX_SCOPES: usize = 32;
 
 fn selectors() -> &'static [Selector; 11] {
     thread_local! {
@@ -306,7 +322,7 @@ fn selectors() -> &'static [Selector; 11] {
 /// Adds the localization handlers to `settings`.
 pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<'h, 's> {
     let scope = Rc::new(RefCell::new(Scope {
-        currency: None,
+        currencies: vec![None],
         canonical_seen: false,
     }));
     let mut handlers: Vec<(usize, Handler<'h>)> = Vec::with_capacity(12);
@@ -347,8 +363,22 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
         let s = Rc::clone(&scope);
         add(
             3,
-            Box::new(move |_| {
-                s.borrow_mut().currency = None;
+            Box::new(move |el| {
+                if s.borrow().currencies.len() >= MAX_SCOPES {
+                    return Ok(());
+                }
+                let Some(end) = el.end_tag_handlers() else {
+                    return Ok(());
+                };
+                s.borrow_mut().currencies.push(None);
+                let s = Rc::clone(&s);
+                end.push(Box::new(move |_| {
+                    let mut s = s.borrow_mut();
+                    if s.currencies.len() > 1 {
+                        s.currencies.pop();
+                    }
+                    Ok(())
+                }));
                 Ok(())
             }),
         );
@@ -359,7 +389,9 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
                 let c = el
                     .get_attribute("content")
                     .filter(|c| crate::config::is_currency(c));
-                s.borrow_mut().currency = c;
+                if let Some(top) = s.borrow_mut().currencies.last_mut() {
+                    *top = c;
+                }
                 Ok(())
             }),
         );
@@ -485,7 +517,14 @@ fn price(l: &L10n, scope: &RefCell<Scope>, el: &mut Element) -> HandlerResult {
     let currency = el
         .get_attribute("data-currency")
         .filter(|c| crate::config::is_currency(c))
-        .or_else(|| scope.borrow().currency.clone())
+        .or_else(|| {
+            scope
+                .borrow()
+                .currencies
+                .iter()
+                .rev()
+                .find_map(Clone::clone)
+        })
         .unwrap_or_else(|| p.site_currency.clone());
     let (value, cur) = match p
         .converter
@@ -695,6 +734,16 @@ mod tests {
             out.contains(r#"{"price":"2.55","priceCurrency":"GBP"}"#),
             "{out}"
         );
+        // A priceCurrency ends with its itemscope.
+        let after = run(
+            l10n(Some(eur())),
+            r#"<div itemscope><meta itemprop="priceCurrency" content="USD"><b>x</b></div><span data-price="0.42">£0.42</span>"#,
+            3,
+        );
+        assert!(
+            after.ends_with(r#"<span data-price="0.42">0.49 EUR</span>"#),
+            "{after}"
+        );
         // Without a converter (stale rates) prices keep the origin currency.
         let kept = run(l10n(None), page, 64);
         assert!(kept.contains(r#"content="2.55">2.55 GBP</span>"#), "{kept}");
@@ -790,12 +839,14 @@ mod tests {
             .contains(r#"hreflang="x-default" href="https://shop.test/p/1?"#));
         assert_eq!(
             l.canonical.as_deref(),
-            Some(r#"<link rel="canonical" href="https://shop.test/de-de/p/1">"#)
+            Some(
+                r#"<link rel="canonical" href="https://shop.test/de-de/p/1?a=1&amp;b=&lt;2&gt;">"#
+            )
         );
         let sw = l.switcher.unwrap();
         assert!(sw.contains(r#"<a href="/de-de/p/1?a=1&amp;b=&lt;2&gt;" hreflang="de-DE" lang="de-DE" aria-current="true">Deutsch</a>"#), "{sw}");
         assert!(sw.contains("العربية &lt;b&gt;"), "{sw}");
-        assert!(sw.contains(r#"href="/__borderless/switch?currency=EUR&amp;return=/p/1%3Fa%3D1%26b%3D%3C2%3E" rel="nofollow" aria-current="true">EUR</a>"#), "{sw}");
+        assert!(sw.contains(r#"href="/__borderless/switch?currency=EUR&amp;return=/de-de/p/1%3Fa%3D1%26b%3D%3C2%3E" rel="nofollow" aria-current="true">EUR</a>"#), "{sw}");
         // Stale rates: prices and the reported currency stay the origin's.
         let mut stale = Decisions::origin("ar-AE", "EUR");
         let later = parse_rfc3339("2026-11-24T00:00:00Z").unwrap();
