@@ -149,6 +149,15 @@ h1,h2{font-family:Georgia,serif}.crumbs{font-size:.9rem;margin:18px 0}
 form.buy{display:flex;gap:10px;align-items:center;margin:18px 0}form.buy input{width:64px;padding:8px;border:1px solid #cfc4b6;border-radius:6px}
 .notice{background:#fff;border:1px solid #e8e0d5;border-radius:10px;padding:28px;margin:24px 0}
 footer{background:#2f4a3a;color:#e9e4da;margin-top:40px;padding:28px 0;font-size:.9rem}footer ul{list-style:none;padding:0;display:flex;gap:24px;flex-wrap:wrap}
+.borderless-switcher{display:flex;flex-direction:column;gap:4px;font-size:.8rem}
+.borderless-switcher ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:2px 8px;max-width:360px}
+.borderless-switcher a{text-decoration:none}.borderless-switcher a[aria-current]{font-weight:700;color:#2b2622}
+.borderless-block{margin:24px 0}.borderless-heading{font-size:1.3rem;margin:0 0 10px}
+.borderless-cards{list-style:none;padding:0;margin:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:16px}
+.borderless-card{background:#fff;border:1px solid #e8e0d5;border-radius:10px;padding:10px;display:flex;flex-direction:column;gap:6px}
+.borderless-card a{text-decoration:none;color:inherit;display:flex;flex-direction:column;gap:6px}
+.borderless-card img{width:100%;height:auto;border-radius:8px}.borderless-price{font-weight:700;color:#2f4a3a}
+.borderless-promo-text{margin:12px 0 0;font-weight:600}
 @media (max-width:700px){.product{grid-template-columns:1fr}.hero{padding:24px}}`;
 
 let CATS = []; // categories that have products, in nav order
