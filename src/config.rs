@@ -14,6 +14,8 @@ use std::fmt;
 pub struct SiteConfig {
     pub doc: Config,
     pub rules: Vec<CompiledRule>,
+    /// `doc.personalization`, validated and compiled.
+    pub personal: Option<crate::personalize::Compiled>,
 }
 
 #[derive(Debug)]
@@ -113,6 +115,10 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
     if let Some(loc) = &doc.localization {
         validate_localization(loc, &doc.site.default_locale)?;
     }
+    let personal = match &doc.personalization {
+        Some(p) => Some(crate::personalize::compile(p)?),
+        None => None,
+    };
     let mut rules = Vec::with_capacity(doc.rules.len());
     for (i, rule) in doc.rules.iter().enumerate() {
         let selector: Selector = rule
@@ -143,7 +149,11 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
             text,
         });
     }
-    Ok(SiteConfig { doc, rules })
+    Ok(SiteConfig {
+        doc,
+        rules,
+        personal,
+    })
 }
 
 fn validate_localization(loc: &Localization, default_locale: &str) -> Result<(), String> {

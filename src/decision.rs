@@ -2,10 +2,12 @@
 //! report shows and what the rewrite plan is built from.
 
 use crate::config::SiteConfig;
+use crate::consent::Cookies;
 use crate::context::Context;
 use crate::device::Device;
 use crate::locale::{self, Ask};
 use crate::money;
+use crate::schema::BlockKind;
 use serde::Serialize;
 
 /// Cookie set by the switcher: the visitor's chosen locale.
@@ -40,9 +42,35 @@ pub struct Decisions {
     pub crawler: bool,
     pub segment: Option<String>,
     pub experiment_arm: Option<String>,
+    /// Whether the worker may write its cookies, and if not why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookies: Option<Cookies>,
+    /// The profile cookie: `none`, `read`, `ignored` (malformed),
+    /// `not_allowed`, `disabled`; `+updated` when a new one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The pack's segment the picks came from (after falling back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_used: Option<String>,
+    /// The blocks for this page's slots.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<BlockReport>,
+    /// Why: `country DE, …`, fallbacks, promos.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
     pub kv: Vec<KvRead>,
     /// `rewrite`, or `passthrough: <reason>`.
     pub body: String,
+}
+
+/// One personalized block.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockReport {
+    pub slot: String,
+    pub block: BlockKind,
+    pub products: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promo: Option<String>,
 }
 
 impl Decisions {
@@ -56,6 +84,11 @@ impl Decisions {
             crawler: false,
             segment: None,
             experiment_arm: None,
+            cookies: None,
+            profile: None,
+            segment_used: None,
+            blocks: Vec::new(),
+            reasons: Vec::new(),
             kv: Vec::new(),
             body: "rewrite".to_string(),
         }

@@ -4,16 +4,17 @@
 
 use crate::charset::{self, Charset};
 use crate::config::{self, ConfigError, SiteConfig};
-use crate::context::{Context, Geo, Head};
+use crate::context::{Context, Geo, Head, UNKNOWN_COUNTRY};
 use crate::decision::{Decisions, KvRead, Source};
 use crate::format;
 use crate::locale;
 use crate::localize::{self, PageUrl};
+use crate::personalize;
 use crate::plan::Plan;
 use crate::preview::{self, Overrides};
 use crate::proxy::{self, Exchange, Skip};
 use crate::rewrite::Rewriter;
-use crate::schema::{self, Dictionary, FxRates, CONFIG_KEY};
+use crate::schema::{self, CountryPack, Dictionary, FxRates, CONFIG_KEY};
 use futures_util::StreamExt;
 use js_sys::{Array, Function, Object, Reflect};
 use serde::de::DeserializeOwned;
@@ -23,8 +24,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    console_error, event, ByteStream, Env, Fetch, Headers, Method, Request, RequestInit,
-    RequestRedirect, Response, Result,
+    console_error, console_log, event, ByteStream, Env, Fetch, Headers, Method, Request,
+    RequestInit, RequestRedirect, Response, Result,
 };
 
 const KV_BINDING: &str = "BORDERLESS";
@@ -80,19 +81,43 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     } else {
         Overrides::default()
     };
-    let ctx = build_context(&req, &ov);
     let url = req.url()?;
+    // Preview's explain endpoint describes another page of the shop.
+    let explain = preview_on && url.path() == personalize::EXPLAIN_PATH;
+    let target = if explain {
+        match explain_target(url.query().unwrap_or("")) {
+            Some(t) => t,
+            None => {
+                return json_response(
+                    400,
+                    &serde_json::json!({"error": "url must be a path on this site, e.g. ?url=/p/85123A"}),
+                )
+            }
+        }
+    } else {
+        (
+            url.path().to_string(),
+            url.query().map(|q| format!("?{q}")).unwrap_or_default(),
+        )
+    };
+    let ctx = build_context(&req, &ov, &target.0);
 
     let site = match site {
         Ok(s) => s,
         Err(e) => {
             log_error(e.kind(), &e.to_string(), &ctx.path);
-            let origin = Fetch::Request(origin_request(&req, &env, None)?)
-                .send()
-                .await?;
             let mut d = Decisions::origin("und", "XXX");
             d.kv.extend(config_read);
             d.body = format!("passthrough: {}", Skip::Config.as_str());
+            if explain {
+                return json_response(
+                    503,
+                    &serde_json::json!({"error": e.to_string(), "context": ctx, "decisions": d}),
+                );
+            }
+            let origin = Fetch::Request(origin_request(&req, &env, None)?)
+                .send()
+                .await?;
             return with_report(origin, preview_on.then(|| preview::report(&ctx, &d, &ov)));
         }
     };
@@ -102,20 +127,50 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     }
     let prefixed = loc
         .filter(|l| l.url_prefixes)
-        .and_then(|l| locale::split_prefix(url.path(), &l.locales));
+        .and_then(|l| locale::split_prefix(&target.0, &l.locales));
     let origin_path = prefixed.map(|(_, rest)| rest.to_string());
+    let page_path = origin_path.clone().unwrap_or_else(|| target.0.clone());
     let mut d = Decisions::decide(&site, &ctx, prefixed.map(|(l, _)| l));
     d.kv.extend(config_read);
+    let now = ov.now_ms.unwrap_or(js_sys::Date::now() as i64);
 
-    // Localization data comes from the live bundle, read while the origin answers.
+    // Personalization: consent, visitor id, profile and arm come from the
+    // request; blocks need the country's pack (one KV value, read below).
+    let visitor = match (&site.doc.personalization, &site.personal) {
+        (Some(p), Some(c)) if !d.crawler => {
+            let gpc = header(req.headers(), "sec-gpc");
+            Some(personalize::Visitor::read(
+                p,
+                c,
+                &ctx,
+                &page_path,
+                gpc.as_deref(),
+                now,
+                new_visitor_id,
+            ))
+        }
+        _ => None,
+    };
+    let want_pack = match (&visitor, &site.doc.personalization) {
+        (Some(v), Some(p)) => v.wants_pack(p),
+        _ => false,
+    };
+
+    // Bundle values come from the live bundle, read while the origin answers.
     let bundle = site.doc.bundle.as_str();
     // The locale's dictionary also carries its money formats: read it even
     // for the default locale (it is cached in the isolate after the first read).
     let want_dict = loc.is_some();
     let want_fx = loc.is_some() && d.currency != site.doc.site.currency;
     let fetch = Fetch::Request(origin_request(&req, &env, origin_path.as_deref())?);
-    let (origin, dict, fx) = futures_util::join!(
-        fetch.send(),
+    let (origin, dict, fx, pack) = futures_util::join!(
+        async {
+            if explain {
+                None
+            } else {
+                Some(fetch.send().await)
+            }
+        },
         async {
             if want_dict {
                 dictionary(&env, bundle, &d.locale).await
@@ -135,27 +190,127 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
                 (None, Vec::new())
             }
         },
+        async {
+            if want_pack {
+                country_pack(&env, bundle, &ctx.geo.country).await
+            } else {
+                (None, Vec::new())
+            }
+        },
     );
-    let origin = origin?;
-    d.kv.extend(dict.1.into_iter().chain(fx.1));
+    d.kv.extend(dict.1.into_iter().chain(fx.1).chain(pack.1));
 
-    if let Err(skip) = exchange_check(&origin, origin_path.as_deref().unwrap_or(&ctx.path), &site) {
-        d.body = format!("passthrough: {}", skip.as_str());
-        return with_report(origin, preview_on.then(|| preview::report(&ctx, &d, &ov)));
-    }
+    let origin = match origin {
+        Some(o) => {
+            let o = o?;
+            if let Err(skip) = exchange_check(&o, &page_path, &site) {
+                d.body = format!("passthrough: {}", skip.as_str());
+                return with_report(o, preview_on.then(|| preview::report(&ctx, &d, &ov)));
+            }
+            Some(o)
+        }
+        None => None,
+    };
     let mut plan = Plan::new(Rc::clone(&site), &ctx, &d);
     let page = PageUrl {
         origin: &url.origin().ascii_serialization(),
-        path: origin_path.as_deref().unwrap_or(url.path()),
-        query: &url.query().map(|q| format!("?{q}")).unwrap_or_default(),
+        path: &page_path,
+        query: &target.1,
     };
-    let now = ov.now_ms.unwrap_or(js_sys::Date::now() as i64);
     let format = format::formatter(dict.0.as_ref());
-    if let Some(l) = localize::build(&site, &mut d, dict.0, fx.0.as_deref(), &page, now, format) {
+    let l10n = localize::build(&site, &mut d, dict.0, fx.0.as_deref(), &page, now, format);
+    let secure = url.scheme() == "https";
+    let personal = visitor.and_then(|v| {
+        personalize::build(
+            &site,
+            &ctx,
+            &mut d,
+            v,
+            pack.0.as_deref(),
+            l10n.as_ref(),
+            now,
+            secure,
+        )
+    });
+    let Some(origin) = origin else {
+        // Explain: what this page would get, without fetching it or setting cookies.
+        d.body = "explain".into();
+        let blocks = match (&personal, &site.personal) {
+            (Some(p), Some(c)) => p.explain_blocks(&c.slots),
+            _ => serde_json::json!([]),
+        };
+        let mut body = serde_json::json!({"context": ctx, "decisions": d, "blocks": blocks});
+        if !ov.ignored.is_empty() {
+            body["ignored_overrides"] = serde_json::json!(ov.ignored);
+        }
+        return json_response(200, &body);
+    };
+    if let Some(l) = l10n {
         plan = plan.with_l10n(l);
     }
+    let mut cookies = Vec::new();
+    if let Some(mut p) = personal {
+        cookies = std::mem::take(&mut p.cookies);
+        plan = plan.with_personal(Rc::new(p));
+    }
     let report = preview_on.then(|| preview::report(&ctx, &d, &ov));
-    rewrite(origin, Rc::new(plan), report, ctx.path)
+    rewrite(origin, Rc::new(plan), report, cookies, ctx.path)
+}
+
+/// `url=/path?query` of the explain endpoint: a path on this site.
+fn explain_target(query: &str) -> Option<(String, String)> {
+    let raw = query.split('&').find_map(|kv| kv.strip_prefix("url="))?;
+    let t = localize::percent_decode(raw)?;
+    if !localize::is_local_path(&t) {
+        return None;
+    }
+    Some(match t.split_once('?') {
+        Some((p, q)) => (p.to_string(), format!("?{q}")),
+        None => (t, String::new()),
+    })
+}
+
+/// 16 random bytes as hex; `None` if the runtime has no randomness.
+fn new_visitor_id() -> Option<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).ok()?;
+    Some(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+fn json_response(status: u16, v: &serde_json::Value) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json; charset=utf-8")?;
+    headers.set("cache-control", "no-store")?;
+    Ok(Response::ok(v.to_string())?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// The country's personalization pack, else the global one (`ZZ`).
+async fn country_pack(
+    env: &Env,
+    bundle: &str,
+    country: &str,
+) -> (Option<Rc<CountryPack>>, Vec<KvRead>) {
+    let mut reads = Vec::with_capacity(2);
+    if country != UNKNOWN_COUNTRY {
+        let (v, r) = bundle_value::<CountryPack>(
+            env,
+            schema::bundle_key(bundle, schema::KIND_COUNTRY, country),
+        )
+        .await;
+        reads.push(r);
+        if v.is_some() {
+            return (v, reads);
+        }
+    }
+    let (v, r) = bundle_value::<CountryPack>(
+        env,
+        schema::bundle_key(bundle, schema::KIND_COUNTRY, schema::GLOBAL_COUNTRY),
+    )
+    .await;
+    reads.push(r);
+    (v, reads)
 }
 
 /// The origin response as it came, plus the preview report if any.
@@ -306,6 +461,7 @@ fn rewrite(
     mut origin: Response,
     plan: Rc<Plan>,
     report: Option<String>,
+    cookies: Vec<String>,
     path: String,
 ) -> Result<Response> {
     let headers = origin.headers().clone();
@@ -324,6 +480,9 @@ fn rewrite(
     }
     if let Some(r) = report {
         headers.set(preview::REPORT_HEADER, &r)?;
+    }
+    for c in cookies {
+        headers.append("set-cookie", &c)?;
     }
     let status = origin.status_code();
     let body = origin.stream()?;
@@ -384,6 +543,13 @@ impl Pump {
                         out.extend(rw.end());
                         if let Some(why) = rw.bail_out() {
                             log_error("rewriter_bail_out", why, &self.path);
+                        }
+                        // One exposure line for the blocks the page showed.
+                        if let (Some(p), Some(c)) = (&self.plan.personal, &self.plan.site.personal)
+                        {
+                            if let Some(line) = p.exposure(&c.slots) {
+                                console_log!("{}", line);
+                            }
                         }
                     }
                     out
@@ -471,7 +637,7 @@ async fn site_config(env: &Env) -> (Loaded, Option<KvRead>) {
     )
 }
 
-fn build_context(req: &Request, ov: &Overrides) -> Context {
+fn build_context(req: &Request, ov: &Overrides, path: &str) -> Context {
     let h = req.headers();
     let (ua, mobile, al, cookie) = (
         header(h, "user-agent"),
@@ -479,13 +645,12 @@ fn build_context(req: &Request, ov: &Overrides) -> Context {
         header(h, "accept-language"),
         header(h, "cookie"),
     );
-    let path = req.path();
     let head = Head {
         user_agent: ua.as_deref(),
         ch_ua_mobile: mobile.as_deref(),
         accept_language: al.as_deref(),
         cookie: cookie.as_deref(),
-        path: &path,
+        path,
     };
     let cf = Reflect::get(req.inner(), &JsValue::from_str("cf"))
         .ok()

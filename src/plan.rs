@@ -5,6 +5,7 @@ use crate::config::SiteConfig;
 use crate::context::Context;
 use crate::decision::Decisions;
 use crate::localize::L10n;
+use crate::personalize::Personal;
 use crate::template::Var;
 use std::rc::Rc;
 
@@ -22,6 +23,7 @@ pub struct Plan {
     pub site: Rc<SiteConfig>,
     pub edits: Vec<Edit>,
     pub l10n: Option<Rc<L10n>>,
+    pub personal: Option<Rc<Personal>>,
 }
 
 impl Plan {
@@ -67,12 +69,19 @@ impl Plan {
             site,
             edits,
             l10n: None,
+            personal: None,
         }
     }
 
     /// Adds localization to the plan.
     pub fn with_l10n(mut self, l: L10n) -> Plan {
         self.l10n = Some(Rc::new(l));
+        self
+    }
+
+    /// Adds personalization (filled slots) to the plan.
+    pub fn with_personal(mut self, p: Rc<Personal>) -> Plan {
+        self.personal = Some(p);
         self
     }
 }

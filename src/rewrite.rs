@@ -76,6 +76,9 @@ impl Rewriter {
         if let Some(l) = &plan.l10n {
             settings = crate::localize::attach(l, settings);
         }
+        if let (Some(p), Some(c)) = (&plan.personal, &plan.site.personal) {
+            settings = crate::personalize::attach(p, &c.slots, settings);
+        }
         let inner = HtmlRewriter::new(settings, Sink(Rc::clone(&out)));
         Rewriter {
             inner: Some(inner),

@@ -1,0 +1,1241 @@
+//! The personalization part of a request: who the visitor is (consent,
+//! visitor id, profile, experiment arm), which blocks fill which slots, the
+//! cookies to set, the exposure log line, and the lol_html handlers.
+
+use crate::blocks::{self, Block, CardTemplate, Render};
+use crate::config::SiteConfig;
+use crate::consent::{self, Cookies};
+use crate::context::{valid_country, Context};
+use crate::decision::{BlockReport, Decisions};
+use crate::experiment::{self, Assignment, VISITOR_COOKIE};
+use crate::localize::L10n;
+use crate::profile::{self, Profile};
+use crate::schema::{BlockKind, Card, CountryPack, Personalization, Promo, When};
+use crate::segment::{self, Segment};
+use lol_html::html_content::{ContentType, Element};
+use lol_html::{ElementContentHandlers, Selector, Settings};
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Path of the preview-only explain endpoint.
+pub const EXPLAIN_PATH: &str = "/__borderless/explain";
+const COOKIE_MAX_AGE: u32 = 31_536_000;
+
+/// The personalization config, validated, with selectors compiled.
+#[derive(Debug)]
+pub struct Compiled {
+    pub slots: Vec<CompiledSlot>,
+    pub template: Option<CardTemplate>,
+    /// `product_path` split around `{id}`.
+    pub product_path: Option<(String, String)>,
+}
+
+#[derive(Debug)]
+pub struct CompiledSlot {
+    pub name: String,
+    pub selector: Selector,
+}
+
+fn token(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+const DAYPARTS: [&str; 4] = ["night", "morning", "afternoon", "evening"];
+const DAY_KINDS: [&str; 2] = ["weekday", "weekend"];
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const SEASONS: [&str; 4] = ["winter", "spring", "summer", "autumn"];
+const HEMISPHERES: [&str; 2] = ["north", "south"];
+
+/// `MM-DD` as (month, day).
+fn month_day(s: &str) -> Option<(u8, u8)> {
+    let (m, d) = s.split_once('-')?;
+    if m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (m, d): (u8, u8) = (m.parse().ok()?, d.parse().ok()?);
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((m, d))
+}
+
+/// `MM-DD` or `MM-DD..MM-DD`.
+fn date_range(s: &str) -> Option<((u8, u8), (u8, u8))> {
+    match s.split_once("..") {
+        Some((a, b)) => Some((month_day(a)?, month_day(b)?)),
+        None => month_day(s).map(|d| (d, d)),
+    }
+}
+
+/// Validates `personalization` and compiles its slots.
+pub fn compile(p: &Personalization) -> Result<Compiled, String> {
+    let e = |m: String| format!("personalization.{m}");
+    if p.slots.len() > 16 {
+        return Err(e("slots: at most 16".into()));
+    }
+    let mut slots = Vec::with_capacity(p.slots.len());
+    for (name, slot) in &p.slots {
+        let ok = (1..=32).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && name != "switcher";
+        if !ok {
+            return Err(e(format!(
+                "slots: name {name:?} must be 1-32 of [a-z0-9-] and not \"switcher\""
+            )));
+        }
+        let mut sel = format!("[data-borderless-slot=\"{name}\"]");
+        if let Some(extra) = &slot.select {
+            sel.push_str(", ");
+            sel.push_str(extra);
+        }
+        let selector = sel
+            .parse()
+            .map_err(|err| e(format!("slots.{name}.select {:?}: {err}", slot.select)))?;
+        if slot.heading.as_ref().is_some_and(|h| h.len() > 256) {
+            return Err(e(format!("slots.{name}.heading: at most 256 bytes")));
+        }
+        slots.push(CompiledSlot {
+            name: name.clone(),
+            selector,
+        });
+    }
+    if !(1..=12).contains(&p.cards) {
+        return Err(e("cards: 1..=12".into()));
+    }
+    let template = match &p.card_template {
+        Some(t) => Some(CardTemplate::parse(t).map_err(|err| e(format!("card_template: {err}")))?),
+        None => None,
+    };
+    let product_path = match &p.product_path {
+        Some(pp) => {
+            let (pre, post) = pp
+                .split_once("{id}")
+                .filter(|(pre, post)| pre.starts_with('/') && !post.contains("{id}"))
+                .ok_or_else(|| {
+                    e(format!(
+                        "product_path {pp:?} must start with '/' and hold one {{id}}"
+                    ))
+                })?;
+            Some((pre.to_string(), post.to_string()))
+        }
+        None => None,
+    };
+    if !(p.holdout.is_finite() && (0.0..=1.0).contains(&p.holdout)) {
+        return Err(e("holdout: a share from 0 to 1".into()));
+    }
+    if p.experiments.len() > 8 {
+        return Err(e("experiments: at most 8".into()));
+    }
+    for (i, x) in p.experiments.iter().enumerate() {
+        let bad = !token(&x.name, 32)
+            || p.experiments[..i].iter().any(|y| y.name == x.name)
+            || x.arms.is_empty()
+            || x.arms.len() > 8
+            || x.arms.iter().map(|a| u64::from(a.weight)).sum::<u64>() == 0;
+        if bad {
+            return Err(e(format!(
+                "experiments[{i}]: a unique name of [A-Za-z0-9._-] and 1-8 arms with weights"
+            )));
+        }
+        for (j, a) in x.arms.iter().enumerate() {
+            if !token(&a.name, 32) || x.arms[..j].iter().any(|b| b.name == a.name) {
+                return Err(e(format!(
+                    "experiments[{i}].arms[{j}]: bad or repeated name"
+                )));
+            }
+            if let Some(s) = a.slots.keys().find(|s| !p.slots.contains_key(*s)) {
+                return Err(e(format!("experiments[{i}].arms[{j}]: unknown slot {s:?}")));
+            }
+        }
+    }
+    let c = &p.consent;
+    let cookie_safe = |v: &str| {
+        !v.is_empty()
+            && v.len() <= 64
+            && v.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"\";,\\".contains(&b))
+    };
+    if !token(&c.cookie, 64) || !cookie_safe(&c.accept) {
+        return Err(e(
+            "consent: cookie name and accept value must be cookie tokens".into(),
+        ));
+    }
+    if let Some(cc) = c.countries.iter().find(|cc| !valid_country(cc)) {
+        return Err(e(format!("consent.countries: {cc:?}")));
+    }
+    let hl = p.profile.half_life_days;
+    if !(hl.is_finite() && hl > 0.0 && hl <= 3650.0) {
+        return Err(e("profile.half_life_days: above 0, at most 3650".into()));
+    }
+    if p.promos.len() > 64 {
+        return Err(e("promos: at most 64".into()));
+    }
+    for (i, pr) in p.promos.iter().enumerate() {
+        if !profile::valid_id(&pr.id) || pr.text.is_empty() || pr.text.len() > 512 {
+            return Err(e(format!(
+                "promos[{i}]: id of [A-Za-z0-9_-] and 1-512 bytes of text"
+            )));
+        }
+        if let Some(l) = &pr.link {
+            if !(blocks::safe_url(l) && l.starts_with('/')) {
+                return Err(e(format!(
+                    "promos[{i}].link {l:?} must be a path on the shop"
+                )));
+            }
+        }
+        let w = &pr.when;
+        let all_in = |v: &[String], set: &[&str]| v.iter().all(|x| set.contains(&x.as_str()));
+        let ok = all_in(&w.dayparts, &DAYPARTS)
+            && all_in(&w.day_kinds, &DAY_KINDS)
+            && all_in(&w.weekdays, &WEEKDAYS)
+            && all_in(&w.seasons, &SEASONS)
+            && all_in(&w.hemispheres, &HEMISPHERES)
+            && w.countries.iter().all(|c| valid_country(c))
+            && w.dates.iter().all(|d| date_range(d).is_some());
+        if !ok {
+            return Err(e(format!("promos[{i}].when: unknown value")));
+        }
+    }
+    for (cc, days) in &p.holidays {
+        let ok = valid_country(cc)
+            && days
+                .iter()
+                .all(|(d, name)| month_day(d).is_some() && !name.is_empty() && name.len() <= 256);
+        if !ok {
+            return Err(e(format!(
+                "holidays.{cc}: a country of MM-DD → name (at most 256 bytes)"
+            )));
+        }
+    }
+    Ok(Compiled {
+        slots,
+        template,
+        product_path,
+    })
+}
+
+/// The product id of a product page, from the configured path pattern.
+pub fn product_of<'a>(c: &Compiled, path: &'a str) -> Option<&'a str> {
+    let (pre, post) = c.product_path.as_ref()?;
+    let id = path
+        .strip_prefix(pre.as_str())?
+        .strip_suffix(post.as_str())?;
+    profile::valid_id(id).then_some(id)
+}
+
+/// What is known about the visitor before any KV read.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub cookies: Cookies,
+    pub id: Option<String>,
+    /// The id was made for this request (a cookie must be set).
+    pub new_id: bool,
+    pub profile: Option<Profile>,
+    pub profile_status: &'static str,
+    pub assignment: Assignment,
+    pub product: Option<String>,
+}
+
+impl Visitor {
+    /// `fresh_id` makes a new visitor id (getrandom in the glue); called
+    /// only when cookies are allowed and the visitor has no valid id.
+    /// `path` is the page's path on the origin (without a locale prefix).
+    pub fn read(
+        p: &Personalization,
+        c: &Compiled,
+        ctx: &Context,
+        path: &str,
+        gpc: Option<&str>,
+        now_ms: i64,
+        fresh_id: impl FnOnce() -> Option<String>,
+    ) -> Visitor {
+        let cookies = consent::cookies(&p.consent, ctx, gpc, false);
+        let product = product_of(c, path).map(str::to_string);
+        let (mut id, mut new_id) = (None, false);
+        let (mut prof, mut profile_status) = (None, "not_allowed");
+        if cookies.allowed() {
+            id = ctx
+                .cookie(VISITOR_COOKIE)
+                .filter(|v| experiment::valid_visitor_id(v))
+                .map(str::to_string);
+            if id.is_none() {
+                id = fresh_id().filter(|v| experiment::valid_visitor_id(v));
+                new_id = id.is_some();
+            }
+            profile_status = if !p.profile.enabled {
+                "disabled"
+            } else {
+                match ctx.cookie(profile::COOKIE) {
+                    None => "none",
+                    Some(v) => match Profile::parse(v, now_ms) {
+                        Some(mut pr) => {
+                            pr.decay(now_ms, p.profile.half_life_days);
+                            prof = Some(pr);
+                            "read"
+                        }
+                        None => "ignored",
+                    },
+                }
+            };
+        }
+        let assignment = experiment::assign(p, id.as_deref());
+        Visitor {
+            cookies,
+            id,
+            new_id,
+            profile: prof,
+            profile_status,
+            assignment,
+            product,
+        }
+    }
+
+    /// Whether the country pack is needed: blocks to render, or a product
+    /// view to record (its category comes from the pack).
+    pub fn wants_pack(&self, p: &Personalization) -> bool {
+        self.assignment.personalized
+            || (self.product.is_some() && self.cookies.allowed() && p.profile.enabled)
+    }
+}
+
+/// One filled slot.
+#[derive(Debug)]
+pub struct Fill {
+    /// Index into [`Compiled::slots`].
+    pub slot: usize,
+    pub kind: BlockKind,
+    pub promo: Option<String>,
+    pub block: Block,
+}
+
+/// The personalization of one response.
+#[derive(Debug)]
+pub struct Personal {
+    pub fills: Vec<Fill>,
+    /// `Set-Cookie` values.
+    pub cookies: Vec<String>,
+    shown: Vec<Cell<bool>>,
+    visitor: Option<String>,
+    arm: String,
+    segment: Option<String>,
+    path: String,
+}
+
+fn cookie(name: &str, value: &str, secure: bool) -> String {
+    format!(
+        "{name}={value}; Path=/; Max-Age={COOKIE_MAX_AGE}; SameSite=Lax; HttpOnly{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Text of a dictionary key, else the text itself.
+fn text<'a>(l10n: Option<&'a L10n>, key_or_text: &'a str) -> &'a str {
+    l10n.and_then(|l| l.dict.as_ref())
+        .and_then(|d| d.entries.get(key_or_text))
+        .map_or(key_or_text, String::as_str)
+}
+
+fn heading<'a>(kind: BlockKind, own: Option<&'a str>, l10n: Option<&'a L10n>) -> &'a str {
+    let (key, english) = match kind {
+        BlockKind::Segment => ("blocks.popular_here", "Popular in your country"),
+        BlockKind::Trending => ("blocks.trending", "Trending now"),
+        BlockKind::RecentlyViewed => ("blocks.recently_viewed", "Continue shopping"),
+        BlockKind::AlsoBought => ("blocks.also_bought", "Customers also bought"),
+        BlockKind::Promo => ("", ""),
+    };
+    match own {
+        Some(h) => text(l10n, h),
+        None => {
+            let t = text(l10n, key);
+            if t == key {
+                english
+            } else {
+                t
+            }
+        }
+    }
+}
+
+/// The local date `(month, day)` of the context.
+fn local_date(ctx: &Context) -> Option<(u8, u8)> {
+    month_day(ctx.time.local.get(5..10)?)
+}
+
+fn in_range(d: (u8, u8), (from, to): ((u8, u8), (u8, u8))) -> bool {
+    if from <= to {
+        from <= d && d <= to
+    } else {
+        d >= from || d <= to
+    }
+}
+
+fn matches(w: &When, ctx: &Context, holiday: Option<&str>) -> bool {
+    let t = &ctx.time;
+    let has = |v: &[String], x: &str| v.is_empty() || v.iter().any(|y| y == x);
+    let hemisphere = if ctx.geo.southern() { "south" } else { "north" };
+    has(&w.dayparts, t.daypart.as_str())
+        && has(&w.day_kinds, t.day_kind.as_str())
+        && has(&w.weekdays, t.weekday)
+        && has(&w.seasons, t.season.as_str())
+        && has(&w.countries, &ctx.geo.country)
+        && has(&w.hemispheres, hemisphere)
+        && (w.dates.is_empty()
+            || local_date(ctx).is_some_and(|d| {
+                w.dates
+                    .iter()
+                    .filter_map(|r| date_range(r))
+                    .any(|r| in_range(d, r))
+            }))
+        && (!w.holiday || holiday.is_some())
+}
+
+/// The first promo whose conditions hold now, with today's holiday name.
+pub fn promo_for<'p>(
+    p: &'p Personalization,
+    ctx: &Context,
+) -> Option<(&'p Promo, Option<&'p str>)> {
+    let holiday = local_date(ctx).and_then(|(m, d)| {
+        p.holidays
+            .get(&ctx.geo.country)?
+            .get(&format!("{m:02}-{d:02}"))
+            .map(String::as_str)
+    });
+    p.promos
+        .iter()
+        .find(|pr| matches(&pr.when, ctx, holiday))
+        .map(|pr| (pr, holiday))
+}
+
+/// Everything personalization does to this response; `None` when nothing.
+/// Fills `d` (cookies, profile, arm, segment, blocks, reasons).
+#[allow(clippy::too_many_arguments)]
+pub fn build(
+    site: &SiteConfig,
+    ctx: &Context,
+    d: &mut Decisions,
+    v: Visitor,
+    pack: Option<&CountryPack>,
+    l10n: Option<&L10n>,
+    now_ms: i64,
+    secure: bool,
+) -> Option<Personal> {
+    let p = site.doc.personalization.as_ref()?;
+    let c = site.personal.as_ref()?;
+    d.cookies = Some(v.cookies);
+    d.experiment_arm = Some(v.assignment.label.clone());
+    let mut status = v.profile_status.to_string();
+    let mut cookies = Vec::new();
+    if v.new_id {
+        if let Some(id) = &v.id {
+            cookies.push(cookie(VISITOR_COOKIE, id, secure));
+        }
+    }
+    // A product view updates the profile (newest first, category affinity).
+    if let (Some(id), true) = (&v.product, v.cookies.allowed() && p.profile.enabled) {
+        let mut updated = v.profile.clone().unwrap_or_else(|| Profile {
+            hours: now_ms.div_euclid(3_600_000),
+            ..Profile::default()
+        });
+        let category = pack
+            .and_then(|pk| pk.cards.get(id))
+            .and_then(|card| profile::slug(&card.category));
+        updated.viewed(id, category.as_deref());
+        if v.profile.as_ref() != Some(&updated) {
+            cookies.push(cookie(profile::COOKIE, &updated.encode(), secure));
+            status.push_str("+updated");
+        }
+    }
+    d.profile = Some(status);
+    let mut fills = Vec::new();
+    let mut segment_key = None;
+    if let (true, Some(pack)) = (v.assignment.personalized, pack) {
+        let category = v.profile.as_ref().and_then(Profile::top_category);
+        let seg = Segment::of(ctx, &pack.country, category);
+        d.reasons.push(seg.summary.clone());
+        if pack.country == crate::schema::GLOBAL_COUNTRY && ctx.geo.country != pack.country {
+            d.reasons
+                .push(format!("no pack for {}: the global pack", ctx.geo.country));
+        }
+        d.segment = Some(seg.key.clone());
+        segment_key = Some(seg.key.clone());
+        let r = Render {
+            locale: &d.locale,
+            default_locale: &site.doc.site.default_locale,
+            prices: l10n.and_then(|l| l.prices.as_ref()),
+            link_prefix: l10n.and_then(|l| l.link_prefix.as_deref()),
+            template: c.template.as_ref(),
+            arm: &v.assignment.label,
+        };
+        let product = v.product.as_deref();
+        let exclude: Vec<&str> = product.into_iter().collect();
+        let cards_of = |ids: &mut dyn Iterator<Item = &str>| -> Vec<&Card> {
+            ids.filter(|id| !exclude.contains(id))
+                .filter_map(|id| pack.cards.get(id))
+                .take(p.cards)
+                .collect()
+        };
+        for (i, slot) in c.slots.iter().enumerate() {
+            let conf = &p.slots[&slot.name];
+            let kind = v
+                .assignment
+                .slots
+                .get(&slot.name)
+                .copied()
+                .unwrap_or(conf.block);
+            let head = heading(kind, conf.heading.as_deref(), l10n);
+            let (block, promo) = match kind {
+                BlockKind::Segment => {
+                    let Some(pick) = segment::pick(pack, &seg, p.cards, &exclude) else {
+                        d.reasons.push(format!("{}: no segment list", slot.name));
+                        continue;
+                    };
+                    d.segment_used = Some(pick.key.to_string());
+                    d.reasons.extend(pick.reasons);
+                    let list = cards_of(&mut pick.ids.into_iter());
+                    (blocks::cards(kind, head, &list, &r), None)
+                }
+                BlockKind::Trending => {
+                    let list = cards_of(&mut pack.trending.iter().map(String::as_str));
+                    (blocks::cards(kind, head, &list, &r), None)
+                }
+                BlockKind::RecentlyViewed => {
+                    let recent = v
+                        .profile
+                        .as_ref()
+                        .map(|pr| pr.recent.as_slice())
+                        .unwrap_or(&[]);
+                    let list = cards_of(&mut recent.iter().map(String::as_str));
+                    (blocks::cards(kind, head, &list, &r), None)
+                }
+                BlockKind::AlsoBought => {
+                    let Some(list) = product.and_then(|id| pack.also_bought.get(id)) else {
+                        continue;
+                    };
+                    d.reasons
+                        .push(format!("also bought with {}", product.unwrap_or_default()));
+                    let list = cards_of(&mut list.iter().map(String::as_str));
+                    (blocks::cards(kind, head, &list, &r), None)
+                }
+                BlockKind::Promo => {
+                    let Some((pr, holiday)) = promo_for(p, ctx) else {
+                        continue;
+                    };
+                    let t = text(l10n, &pr.text).replace("{holiday}", holiday.unwrap_or(""));
+                    d.reasons.push(match holiday {
+                        Some(h) => format!("promo {} (holiday {h})", pr.id),
+                        None => format!("promo {}", pr.id),
+                    });
+                    (
+                        Some(blocks::promo(&pr.id, &t, pr.link.as_deref(), &r)),
+                        Some(pr.id.clone()),
+                    )
+                }
+            };
+            if let Some(block) = block {
+                d.blocks.push(BlockReport {
+                    slot: slot.name.clone(),
+                    block: kind,
+                    products: block.products.clone(),
+                    promo: promo.clone(),
+                });
+                fills.push(Fill {
+                    slot: i,
+                    kind,
+                    promo,
+                    block,
+                });
+            }
+        }
+    } else if v.assignment.personalized {
+        d.reasons.push("no country pack".into());
+    } else {
+        d.reasons.push(format!(
+            "{}: the origin's page",
+            v.assignment.label.split(',').next().unwrap_or("control")
+        ));
+    }
+    if fills.is_empty() && cookies.is_empty() {
+        return None;
+    }
+    Some(Personal {
+        shown: fills.iter().map(|_| Cell::new(false)).collect(),
+        fills,
+        cookies,
+        visitor: v.id,
+        arm: v.assignment.label,
+        segment: segment_key,
+        path: ctx.path.clone(),
+    })
+}
+
+impl Personal {
+    /// The exposure log line for the blocks the page actually showed.
+    pub fn exposure(&self, slots: &[CompiledSlot]) -> Option<String> {
+        let blocks: Vec<serde_json::Value> = self
+            .fills
+            .iter()
+            .zip(&self.shown)
+            .filter(|(_, s)| s.get())
+            .map(|(f, _)| {
+                serde_json::json!({
+                    "slot": slots.get(f.slot).map_or("", |s| s.name.as_str()),
+                    "block": f.kind,
+                    "promo": f.promo,
+                    "products": f.block.products,
+                })
+            })
+            .collect();
+        if blocks.is_empty() {
+            return None;
+        }
+        Some(
+            serde_json::json!({
+                "event": "exposure",
+                "visitor": self.visitor,
+                "arm": self.arm,
+                "segment": self.segment,
+                "path": self.path,
+                "blocks": blocks,
+            })
+            .to_string(),
+        )
+    }
+
+    /// The blocks as the explain endpoint shows them.
+    pub fn explain_blocks(&self, slots: &[CompiledSlot]) -> serde_json::Value {
+        self.fills
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "slot": slots.get(f.slot).map_or("", |s| s.name.as_str()),
+                    "block": f.kind,
+                    "promo": f.promo,
+                    "products": f.block.products,
+                    "html": f.block.html,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Adds the slot handlers to `settings`: each fills its slot with the
+/// pre-rendered block and notes that it was shown.
+pub fn attach<'h, 's>(
+    p: &Rc<Personal>,
+    slots: &'s [CompiledSlot],
+    mut settings: Settings<'h, 's>,
+) -> Settings<'h, 's> {
+    for (i, f) in p.fills.iter().enumerate() {
+        let Some(slot) = slots.get(f.slot) else {
+            continue;
+        };
+        let p = Rc::clone(p);
+        settings = settings.append_element_content_handler((
+            Cow::Borrowed(&slot.selector),
+            ElementContentHandlers::default().element(move |el: &mut Element| {
+                el.set_inner_content(&p.fills[i].block.html, ContentType::Html);
+                p.shown[i].set(true);
+                Ok(())
+            }),
+        ));
+    }
+    settings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::parse_rfc3339;
+    use crate::config;
+    use crate::context::{Geo, Head};
+    use crate::localize::{self, PageUrl};
+    use crate::plan::Plan;
+    use crate::preview::Overrides;
+    use crate::rewrite::Rewriter;
+    use crate::schema::{Dictionary, FxRates};
+    use std::collections::BTreeMap;
+
+    const PZ: &str = r#"{
+        "slots": {
+            "recommendations": {"block": "segment"},
+            "recently-viewed": {"block": "recently-viewed"},
+            "also-bought": {"block": "also-bought"},
+            "promo": {"block": "promo", "select": ".hero-promo"}
+        },
+        "cards": 3,
+        "product_path": "/p/{id}",
+        "promos": [
+            {"id": "holiday", "text": "promo.holiday", "link": "/c/gifts", "when": {"holiday": true}},
+            {"id": "winter-coats", "text": "Warm coats for cold evenings", "link": "/c/coats",
+             "when": {"seasons": ["winter"], "dayparts": ["evening", "night"]}},
+            {"id": "beach", "text": "Summer picnic sets", "when": {"seasons": ["summer"], "hemispheres": ["south"], "dates": ["12-01..02-28"]}},
+            {"id": "morning", "text": "Fresh mornings", "when": {"dayparts": ["morning"]}}
+        ],
+        "holidays": {"DE": {"12-24": "Heiligabend"}}
+    }"#;
+
+    fn site_with(pz: &str) -> Rc<SiteConfig> {
+        Rc::new(
+            config::parse(&format!(
+                r#"{{"version":1,"bundle":"t","site":{{"default_locale":"en-GB","currency":"GBP"}},
+                "localization":{{"locales":["en-GB","de-DE","ja-JP"],"currencies":["GBP","EUR","JPY"]}},
+                "personalization":{pz}}}"#
+            ))
+            .unwrap(),
+        )
+    }
+
+    fn card(id: &str, title: &str, category: &str) -> Card {
+        Card {
+            id: id.into(),
+            title: BTreeMap::from([
+                ("en-GB".into(), title.into()),
+                ("de".into(), format!("DE {title}")),
+            ]),
+            category: category.into(),
+            price: "2.55".into(),
+            currency: "GBP".into(),
+            image: format!("/img/{id}.svg"),
+            url: format!("/p/{id}"),
+        }
+    }
+
+    fn pack(country: &str) -> CountryPack {
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        CountryPack {
+            country: country.into(),
+            segments: BTreeMap::from([
+                (
+                    format!("{country}:*:evening:*:winter"),
+                    ids(&["m1", "m2", "c1", "m3"]),
+                ),
+                (format!("{country}:*:*:*:*"), ids(&["c1", "c2", "m1"])),
+                ("*:*:*:*:*".into(), ids(&["m3"])),
+            ]),
+            trending: ids(&["c2"]),
+            also_bought: BTreeMap::from([("m1".into(), ids(&["c2", "m1", "m3"]))]),
+            cards: [
+                card("m1", "Mug", "Kitchen"),
+                card("m2", "Jar", "Kitchen"),
+                card("m3", "Bowl", "Kitchen"),
+                card("c1", "Candle", "Candles & Lights"),
+                card("c2", "Lantern", "Candles & Lights"),
+            ]
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect(),
+        }
+    }
+
+    const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    fn ctx(country: &str, offset: i32, now: &str, cookie: &str, path: &str) -> Context {
+        let cf = format!(r#"{{"country":"{country}","timezone":"Z/Z"}}"#);
+        Context::new(
+            Geo::from_cf_json(Some(&cf)),
+            &Head {
+                user_agent: Some(
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148",
+                ),
+                cookie: Some(cookie),
+                path,
+                ..Head::default()
+            },
+            parse_rfc3339(now).unwrap(),
+            &Overrides::default(),
+            &|_, _| Some(offset),
+        )
+    }
+
+    struct Out {
+        d: Decisions,
+        cookies: Vec<String>,
+        html: String,
+        exposure: Option<String>,
+    }
+
+    fn dict() -> Dictionary {
+        Dictionary {
+            locale: "de-DE".into(),
+            entries: BTreeMap::from([
+                ("blocks.popular_here".into(), "Beliebt in Ihrem Land".into()),
+                ("promo.holiday".into(), "Frohe {holiday}!".into()),
+            ]),
+            money: None,
+        }
+    }
+
+    fn run(
+        site: &Rc<SiteConfig>,
+        ctx: &Context,
+        pk: Option<&CountryPack>,
+        gpc: Option<&str>,
+        dict: Dictionary,
+        page: &str,
+    ) -> Out {
+        let (p, c) = (
+            site.doc.personalization.as_ref().unwrap(),
+            site.personal.as_ref().unwrap(),
+        );
+        let now = parse_rfc3339("2026-12-24T18:30:00Z").unwrap();
+        let mut d = Decisions::decide(site, ctx, None);
+        let v = Visitor::read(p, c, ctx, &ctx.path, gpc, now, || Some(ID.to_string()));
+        let fx = FxRates {
+            base: "GBP".into(),
+            as_of: "2026-12-24T00:00:00Z".into(),
+            rates: BTreeMap::from([("EUR".into(), 1.15), ("JPY".into(), 190.0)]),
+        };
+        let url = PageUrl {
+            origin: "https://shop.test",
+            path: &ctx.path,
+            query: "",
+        };
+        let l10n = localize::build(
+            site,
+            &mut d,
+            Some(Rc::new(dict)),
+            Some(&fx),
+            &url,
+            now,
+            Some(Box::new(|v, c| Some(format!("{v:.2} {c}")))),
+        );
+        let personal = build(site, ctx, &mut d, v, pk, l10n.as_ref(), now, true);
+        let mut plan = Plan::new(Rc::clone(site), ctx, &d);
+        if let Some(l) = l10n {
+            plan = plan.with_l10n(l);
+        }
+        let mut cookies = Vec::new();
+        let mut personal_rc = None;
+        if let Some(mut p) = personal {
+            cookies = std::mem::take(&mut p.cookies);
+            let rc = Rc::new(p);
+            personal_rc = Some(Rc::clone(&rc));
+            plan = plan.with_personal(rc);
+        }
+        let mut rw = Rewriter::new(Rc::new(plan), encoding_rs::UTF_8, 1 << 20, true);
+        let mut out = Vec::new();
+        for chunk in page.as_bytes().chunks(7) {
+            out.extend(rw.write(chunk));
+        }
+        out.extend(rw.end());
+        let exposure = personal_rc.and_then(|p| p.exposure(&c.slots));
+        Out {
+            d,
+            cookies,
+            html: String::from_utf8(out).unwrap(),
+            exposure,
+        }
+    }
+
+    const PAGE: &str = r#"<html><body><div data-borderless-slot="promo"></div><aside class="hero-promo">x</aside><section data-borderless-slot="recommendations">fallback</section><section data-borderless-slot="also-bought"></section><section data-borderless-slot="recently-viewed"></section></body></html>"#;
+
+    const CONSENT: &str = "borderless_consent=yes";
+
+    #[test]
+    fn de_evening_blocks_cookies_and_exposure() {
+        let site = site_with(PZ);
+        // 19:30 in Berlin on 24 December: evening, winter, a holiday.
+        let c = ctx("DE", 60, "2026-12-24T18:30:00Z", CONSENT, "/");
+        let o = run(&site, &c, Some(&pack("DE")), None, dict(), PAGE);
+        assert_eq!(o.d.experiment_arm.as_deref(), Some("default"));
+        assert_eq!(
+            o.d.segment.as_deref(),
+            Some("DE:mobile:evening:weekday:winter")
+        );
+        assert_eq!(o.d.segment_used.as_deref(), Some("DE:*:evening:*:winter"));
+        assert_eq!(
+            o.d.reasons[0],
+            "country DE, mobile, evening, weekday, winter"
+        );
+        assert!(o.d.reasons.contains(
+            &"fell back from DE:mobile:evening:weekday:winter to DE:*:evening:*:winter".to_string()
+        ));
+        assert!(
+            o.d.reasons
+                .contains(&"promo holiday (holiday Heiligabend)".to_string()),
+            "{:?}",
+            o.d.reasons
+        );
+        assert_eq!(
+            o.cookies,
+            [format!(
+                "borderless_vid={ID}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly; Secure"
+            )]
+        );
+        assert!(o.html.contains(r#"<section data-borderless-slot="recommendations"><div class="borderless-block borderless-segment" role="region" aria-label="Beliebt in Ihrem Land" data-borderless-block="segment" data-borderless-arm="default" data-borderless-products="m1 m2 c1"><h2 class="borderless-heading">Beliebt in Ihrem Land</h2>"#), "{}", o.html);
+        // Localized title and converted price.
+        assert!(o.html.contains(r#"<span class="borderless-title">DE Mug</span></a> <span class="borderless-price">2.94 EUR</span>"#), "{}", o.html);
+        // The promo fills both its slot and the configured selector.
+        assert_eq!(
+            o.html.matches("data-borderless-promo=\"holiday\"").count(),
+            2
+        );
+        assert!(o
+            .html
+            .contains(r#"<a href="/c/gifts">Frohe Heiligabend!</a>"#));
+        // No product page, no profile: those slots stay as they were.
+        assert!(o.html.contains(r#"<section data-borderless-slot="also-bought"></section><section data-borderless-slot="recently-viewed"></section>"#));
+        let ex: serde_json::Value = serde_json::from_str(&o.exposure.unwrap()).unwrap();
+        assert_eq!(ex["event"], "exposure");
+        assert_eq!(ex["visitor"], ID);
+        assert_eq!(ex["arm"], "default");
+        assert_eq!(ex["blocks"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            ex["blocks"][1]["products"],
+            serde_json::json!(["m1", "m2", "c1"])
+        );
+    }
+
+    #[test]
+    fn other_places_and_times_get_other_blocks() {
+        let site = site_with(PZ);
+        // 09:00 in Tokyo: morning; the country's list.
+        let jp = run(
+            &site,
+            &ctx("JP", 540, "2026-12-24T00:00:00Z", "", "/"),
+            Some(&pack("JP")),
+            None,
+            Dictionary::default(),
+            PAGE,
+        );
+        assert_eq!(jp.d.segment_used.as_deref(), Some("JP:*:*:*:*"));
+        assert!(
+            jp.html.contains(r#"data-borderless-products="c1 c2 m1""#),
+            "{}",
+            jp.html
+        );
+        assert!(jp.html.contains("Fresh mornings") && !jp.html.contains("coats"));
+        assert!(
+            jp.html.contains(">Popular in your country<"),
+            "English fallback heading"
+        );
+        // Sydney, December evening: summer, no winter coats; global pack.
+        let au = run(
+            &site,
+            &ctx("AU", 660, "2026-12-24T08:00:00Z", "", "/"),
+            Some(&pack("ZZ")),
+            None,
+            Dictionary::default(),
+            PAGE,
+        );
+        assert_eq!(
+            au.d.segment.as_deref(),
+            Some("AU:mobile:evening:weekday:summer")
+        );
+        assert!(au
+            .d
+            .reasons
+            .contains(&"no pack for AU: the global pack".to_string()));
+        assert!(
+            au.html.contains("Summer picnic sets") && !au.html.contains("coats"),
+            "{}",
+            au.html
+        );
+        assert!(au.html.contains(r#"data-borderless-products="m3""#));
+    }
+
+    #[test]
+    fn product_views_build_the_profile() {
+        let site = site_with(PZ);
+        let pk = pack("DE");
+        let mut jar = format!("{CONSENT}; borderless_vid={ID}");
+        for id in ["m1", "c1", "c2"] {
+            let o = run(
+                &site,
+                &ctx("DE", 60, "2026-12-24T18:30:00Z", &jar, &format!("/p/{id}")),
+                Some(&pk),
+                None,
+                dict(),
+                PAGE,
+            );
+            assert_eq!(o.cookies.len(), 1, "{:?}", o.cookies);
+            let v = o.cookies[0].split(';').next().unwrap();
+            assert!(v.starts_with("borderless_profile="));
+            jar = format!("{CONSENT}; borderless_vid={ID}; {v}");
+            if id == "m1" {
+                // Also bought with m1, without m1 itself.
+                assert!(o.html.contains(r#"data-borderless-block="also-bought" data-borderless-arm="default" data-borderless-products="c2 m3""#), "{}", o.html);
+                assert_eq!(o.d.segment_used.as_deref(), Some("DE:*:evening:*:winter"));
+                assert!(!o.html.contains(r#"data-borderless-products="m1 "#));
+            }
+        }
+        assert!(
+            jar.ends_with("borderless_profile=v1~499482~c2.c1.m1~candles-lights:200.kitchen:100"),
+            "{jar}"
+        );
+        let o = run(
+            &site,
+            &ctx("DE", 60, "2026-12-24T18:30:00Z", &jar, "/"),
+            Some(&pk),
+            None,
+            dict(),
+            PAGE,
+        );
+        assert!(o.cookies.is_empty());
+        assert_eq!(o.d.profile.as_deref(), Some("read"));
+        assert!(o.html.contains(r#"data-borderless-block="recently-viewed" data-borderless-arm="default" data-borderless-products="c2 c1 m1""#), "{}", o.html);
+        // The top category leads the segment picks.
+        assert_eq!(
+            o.d.segment.as_deref(),
+            Some("DE:mobile:evening:weekday:winter+candles-lights")
+        );
+        assert!(
+            o.html.contains(r#"data-borderless-products="c1 m1 m2""#),
+            "{}",
+            o.html
+        );
+    }
+
+    #[test]
+    fn consent_gpc_and_holdout() {
+        let site = site_with(PZ);
+        let pk = pack("DE");
+        // EU without consent: control, no cookies, the page as it came (localized).
+        let o = run(
+            &site,
+            &ctx("DE", 60, "2026-12-24T18:30:00Z", "", "/p/m1"),
+            Some(&pk),
+            None,
+            dict(),
+            PAGE,
+        );
+        assert_eq!(o.d.cookies, Some(Cookies::NoConsent));
+        assert_eq!(o.d.experiment_arm.as_deref(), Some("control"));
+        assert!(o.cookies.is_empty() && o.d.blocks.is_empty() && o.exposure.is_none());
+        assert!(o
+            .html
+            .contains(r#"<section data-borderless-slot="recommendations">fallback</section>"#));
+        // GPC: the same, even with consent and old cookies.
+        let jar = format!("{CONSENT}; borderless_vid={ID}; borderless_profile=v1~494418~m1~");
+        let o = run(
+            &site,
+            &ctx("JP", 540, "2026-12-24T00:00:00Z", &jar, "/p/m2"),
+            Some(&pk),
+            Some("1"),
+            dict(),
+            PAGE,
+        );
+        assert_eq!(o.d.cookies, Some(Cookies::Gpc));
+        assert_eq!(o.d.profile.as_deref(), Some("not_allowed"));
+        assert!(o.cookies.is_empty() && o.d.blocks.is_empty());
+        // Holdout: everyone, here.
+        let held = site_with(&PZ.replacen("\"cards\": 3,", "\"cards\": 3, \"holdout\": 1,", 1));
+        let o = run(
+            &held,
+            &ctx("JP", 540, "2026-12-24T00:00:00Z", &jar, "/"),
+            Some(&pk),
+            None,
+            dict(),
+            PAGE,
+        );
+        assert_eq!(o.d.experiment_arm.as_deref(), Some("holdout"));
+        assert!(o.d.blocks.is_empty() && o.exposure.is_none());
+        assert!(!o.html.contains("borderless-block"));
+        // An experiment arm swaps a slot's block.
+        let exp = site_with(&PZ.replacen(
+            "\"cards\": 3,",
+            r#""cards": 3, "experiments": [{"name": "recs", "arms": [{"name": "trending", "weight": 1, "slots": {"recommendations": "trending"}}]}],"#,
+            1,
+        ));
+        let o = run(
+            &exp,
+            &ctx("JP", 540, "2026-12-24T00:00:00Z", &jar, "/"),
+            Some(&pk),
+            None,
+            dict(),
+            PAGE,
+        );
+        assert_eq!(o.d.experiment_arm.as_deref(), Some("recs:trending"));
+        assert!(o.html.contains(r#"data-borderless-block="trending" data-borderless-arm="recs:trending" data-borderless-products="c2""#), "{}", o.html);
+    }
+
+    #[test]
+    fn config_validation() {
+        for bad in [
+            r#"{"slots":{"switcher":{"block":"segment"}}}"#,
+            r#"{"slots":{"Bad Name":{"block":"segment"}}}"#,
+            r#"{"slots":{"a":{"block":"segment","select":"div["}}}"#,
+            r#"{"slots":{"a":{"block":"nope"}}}"#,
+            r#"{"slots":{},"cards":0}"#,
+            r#"{"slots":{},"holdout":1.5}"#,
+            r#"{"slots":{},"product_path":"p/{id}"}"#,
+            r#"{"slots":{},"product_path":"/p/"}"#,
+            r#"{"slots":{},"card_template":"<li onclick=x>{title}</li>"}"#,
+            r#"{"slots":{},"experiments":[{"name":"x","arms":[]}]}"#,
+            r#"{"slots":{},"experiments":[{"name":"x","arms":[{"name":"a","weight":0}]}]}"#,
+            r#"{"slots":{},"experiments":[{"name":"x","arms":[{"name":"a","weight":1,"slots":{"zz":"segment"}}]}]}"#,
+            r#"{"slots":{},"consent":{"cookie":"a;b"}}"#,
+            r#"{"slots":{},"promos":[{"id":"p","text":"t","link":"javascript:alert(1)"}]}"#,
+            r#"{"slots":{},"promos":[{"id":"p","text":"t","link":"//evil.test/"}]}"#,
+            r#"{"slots":{},"promos":[{"id":"p","text":"t","when":{"seasons":["monsoon"]}}]}"#,
+            r#"{"slots":{},"promos":[{"id":"p","text":"t","when":{"dates":["13-01"]}}]}"#,
+            r#"{"slots":{},"holidays":{"DE":{"2026-12-24":"x"}}}"#,
+            r#"{"slots":{},"surprise":1}"#,
+        ] {
+            let doc = format!(
+                r#"{{"version":1,"bundle":"t","site":{{"default_locale":"en-GB","currency":"GBP"}},"personalization":{bad}}}"#
+            );
+            assert!(config::parse(&doc).is_err(), "{bad}");
+        }
+        let s = site_with(PZ);
+        let c = s.personal.as_ref().unwrap();
+        assert_eq!(product_of(c, "/p/85123A"), Some("85123A"));
+        assert_eq!(product_of(c, "/p/<x>"), None);
+        assert_eq!(product_of(c, "/c/x"), None);
+    }
+
+    /// Every element and attribute of `html`, checked for anything a
+    /// browser would run: script elements, event handler attributes,
+    /// `javascript:`/`data:` URLs, inline styles or frames.
+    fn executable(html: &str) -> Vec<String> {
+        use lol_html::{element, HtmlRewriter, Settings};
+        let found = std::cell::RefCell::new(Vec::new());
+        let mut rw = HtmlRewriter::new(
+            Settings::new().append_element_content_handler(element!("*", |el| {
+                let tag = el.tag_name();
+                if [
+                    "script", "iframe", "object", "embed", "style", "svg", "math", "base", "meta",
+                    "link", "form",
+                ]
+                .contains(&tag.as_str())
+                {
+                    found.borrow_mut().push(format!("<{tag}>"));
+                }
+                for a in el.attributes() {
+                    let (n, v) = (a.name(), a.value().trim().to_ascii_lowercase());
+                    let url_attr = [
+                        "href",
+                        "src",
+                        "action",
+                        "formaction",
+                        "srcset",
+                        "xlink:href",
+                    ]
+                    .contains(&n.as_str());
+                    if n.starts_with("on")
+                        || n == "style"
+                        || (url_attr && !(v.starts_with('/') || v.starts_with("http")))
+                    {
+                        found.borrow_mut().push(format!("<{tag} {n}={v:?}>"));
+                    }
+                }
+                Ok(())
+            })),
+            |_: &[u8]| {},
+        );
+        rw.write(html.as_bytes()).unwrap();
+        rw.end().unwrap();
+        found.into_inner()
+    }
+
+    /// OWASP XSS filter evasion cheat sheet style payloads.
+    pub(crate) const XSS: &[&str] = &[
+        "<script>alert(1)</script>",
+        "<SCRIPT SRC=https://xss.test/xss.js></SCRIPT>",
+        "<IMG SRC=\"javascript:alert('XSS');\">",
+        "<IMG SRC=javascript:alert('XSS')>",
+        "<IMG SRC=JaVaScRiPt:alert('XSS')>",
+        "<IMG SRC=`javascript:alert(\"RSnake says, 'XSS'\")`>",
+        "<a onmouseover=\"alert(document.cookie)\">xxs link</a>",
+        "<IMG \"\"\"><SCRIPT>alert(\"XSS\")</SCRIPT>\"\\>",
+        "<IMG SRC=# onmouseover=\"alert('xxs')\">",
+        "<IMG SRC=/ onerror=\"alert(String.fromCharCode(88,83,83))\"></img>",
+        "<img src=x onerror=\"&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058&#0000097&#0000108&#0000101&#0000114&#0000116&#0000040&#0000039&#0000088&#0000083&#0000083&#0000039&#0000041\">",
+        "<IMG SRC=\"jav\tascript:alert('XSS');\">",
+        "<IMG SRC=\" &#14;  javascript:alert('XSS');\">",
+        "<SCRIPT/XSS SRC=\"http://xss.rocks/xss.js\"></SCRIPT>",
+        "<BODY onload!#$%&()*~+-_.,:;?@[/|\\]^`=alert(\"XSS\")>",
+        "<<SCRIPT>alert(\"XSS\");//\\<</SCRIPT>",
+        "<IFRAME SRC=\"javascript:alert('XSS');\"></IFRAME>",
+        "<svg/onload=alert('XSS')>",
+        "\"><script>alert(1)</script>",
+        "'><img src=x onerror=alert(1)>",
+        "</title><script>alert(1)</script>",
+        "</textarea><script>alert(1)</script>",
+        "--><script>alert(1)</script><!--",
+        "<![CDATA[<script>alert(1)</script>]]>",
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "<div style=\"background:url(javascript:alert(1))\">",
+        "<STYLE>@import'http://xss.rocks/xss.css';</STYLE>",
+        "<META HTTP-EQUIV=\"refresh\" CONTENT=\"0;url=javascript:alert('XSS');\">",
+        "<a href=\"&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)\">x</a>",
+        "%3Cscript%3Ealert(1)%3C/script%3E",
+        "\u{FF1C}script\u{FF1E}alert(1)\u{FF1C}/script\u{FF1E}",
+        "{title}{price}{{id}}",
+        "\u{0}<script>alert(1)</script>",
+    ];
+
+    #[test]
+    fn xss_corpus_never_executes() {
+        let base = site_with(PZ);
+        assert!(executable(PAGE).is_empty());
+        for (i, x) in XSS.iter().enumerate() {
+            // In the catalog: titles, categories, URLs, images, ids, prices.
+            let mut pk = pack("DE");
+            for c in pk.cards.values_mut() {
+                c.title.insert("de".into(), x.to_string());
+                c.title.insert("en-GB".into(), x.to_string());
+                c.category = x.to_string();
+            }
+            let m1 = pk.cards.get_mut("m1").unwrap();
+            m1.url = x.to_string();
+            m1.image = x.to_string();
+            let m2 = pk.cards.get_mut("m2").unwrap();
+            m2.price = x.to_string();
+            m2.currency = x.to_string();
+            m2.image = format!("/img/{x}");
+            pk.cards.insert(x.to_string(), card(x, x, x));
+            pk.segments
+                .values_mut()
+                .for_each(|v| v.insert(0, x.to_string()));
+            // In the dictionary: headings and promo texts.
+            let mut dict = dict();
+            for v in dict.entries.values_mut() {
+                *v = format!("{x}{{holiday}}");
+            }
+            // In the config: headings and holiday names (literal text).
+            let site = site_with(
+                &PZ.replace(r#""Heiligabend""#, &serde_json::to_string(x).unwrap())
+                    .replace(
+                        r#""recently-viewed": {"block": "recently-viewed"}"#,
+                        &format!(
+                            r#""recently-viewed": {{"block": "recently-viewed", "heading": {}}}"#,
+                            serde_json::to_string(x).unwrap()
+                        ),
+                    ),
+            );
+            // In cookies and the URL.
+            let jar = format!(
+                "{CONSENT}; borderless_vid={x}; borderless_profile=v1~494418~m1.{x}~; borderless_locale={x}"
+            );
+            for (s, path) in [
+                (&site, "/".to_string()),
+                (&base, format!("/p/{x}")),
+                (&site, "/p/m1".to_string()),
+            ] {
+                let o = run(
+                    s,
+                    &ctx("DE", 60, "2026-12-24T18:30:00Z", &jar, &path),
+                    Some(&pk),
+                    None,
+                    dict.clone(),
+                    PAGE,
+                );
+                assert!(
+                    o.html.contains("borderless-block"),
+                    "payload {i}: nothing rendered"
+                );
+                let bad = executable(&o.html);
+                assert!(bad.is_empty(), "payload {i} {x:?}: {bad:?}\n{}", o.html);
+                for c in &o.cookies {
+                    assert!(!c.contains(x), "payload {i} in cookie {c}");
+                }
+            }
+        }
+    }
+}
