@@ -44,7 +44,7 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
         Err(e) => {
             log_error("worker_error", &e.to_string(), "");
             let Some(spare) = spare else { return Err(e) };
-            match Fetch::Request(origin_request(&spare, &env, None)?)
+            match Fetch::Request(origin_request(&spare, &env, None, None)?)
                 .send()
                 .await
             {
@@ -69,13 +69,19 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
             .as_deref(),
         header(req.headers(), preview::TOKEN_HEADER).as_deref(),
     );
+    let (site, config_read) = site_config(&env).await;
     if !matches!(req.method(), Method::Get) {
-        // Only GET bodies are rewritten; everything else is a plain proxy.
-        return Fetch::Request(origin_request(&req, &env, None)?)
+        // Only GET bodies are rewritten; everything else is a plain proxy
+        // (to the unprefixed path when the shop uses locale prefixes).
+        let url = req.url()?;
+        let path = site.as_ref().ok().and_then(|s| {
+            let l = s.doc.localization.as_ref().filter(|l| l.url_prefixes)?;
+            locale::split_prefix(url.path(), &l.locales).map(|(_, rest)| rest.to_string())
+        });
+        return Fetch::Request(origin_request(&req, &env, path.as_deref(), None)?)
             .send()
             .await;
     }
-    let (site, config_read) = site_config(&env).await;
     let ov = if preview_on {
         Overrides::from_headers(|n| header(req.headers(), n))
     } else {
@@ -115,7 +121,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
                     &serde_json::json!({"error": e.to_string(), "context": ctx, "decisions": d}),
                 );
             }
-            let origin = Fetch::Request(origin_request(&req, &env, None)?)
+            let origin = Fetch::Request(origin_request(&req, &env, None, None)?)
                 .send()
                 .await?;
             return with_report(origin, preview_on.then(|| preview::report(&ctx, &d, &ov)));
@@ -162,7 +168,15 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     // for the default locale (it is cached in the isolate after the first read).
     let want_dict = loc.is_some();
     let want_fx = loc.is_some() && d.currency != site.doc.site.currency;
-    let fetch = Fetch::Request(origin_request(&req, &env, origin_path.as_deref())?);
+    // The variant of the page this visitor gets, for validators (ETag).
+    let mut plan = Plan::new(Rc::clone(&site), &ctx, &d);
+    let variant = plan.variant(&d);
+    let fetch = Fetch::Request(origin_request(
+        &req,
+        &env,
+        origin_path.as_deref(),
+        Some(&variant),
+    )?);
     let (origin, dict, fx, pack) = futures_util::join!(
         async {
             if explain {
@@ -205,13 +219,17 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
             let o = o?;
             if let Err(skip) = exchange_check(&o, &page_path, &site) {
                 d.body = format!("passthrough: {}", skip.as_str());
+                let prefix = prefixed.map(|_| locale::prefix_of(&d.locale));
+                // A 304 answers the visitor's own variant tag only if they sent one.
+                let ours = header(req.headers(), "if-none-match")
+                    .is_some_and(|v| v.contains(&format!("bl.{variant}.")));
+                let o = fix_passthrough(o, ours.then_some(variant.as_str()), prefix.as_deref())?;
                 return with_report(o, preview_on.then(|| preview::report(&ctx, &d, &ov)));
             }
             Some(o)
         }
         None => None,
     };
-    let mut plan = Plan::new(Rc::clone(&site), &ctx, &d);
     let page = PageUrl {
         origin: &url.origin().ascii_serialization(),
         path: &page_path,
@@ -249,12 +267,15 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         plan = plan.with_l10n(l);
     }
     let mut cookies = Vec::new();
+    // A personalized page is one of a kind: no validator at all.
+    let mut variant = Some(variant);
     if let Some(mut p) = personal {
         cookies = std::mem::take(&mut p.cookies);
         plan = plan.with_personal(Rc::new(p));
+        variant = None;
     }
     let report = preview_on.then(|| preview::report(&ctx, &d, &ov));
-    rewrite(origin, Rc::new(plan), report, cookies, ctx.path)
+    rewrite(origin, Rc::new(plan), report, cookies, variant, ctx.path)
 }
 
 /// `url=/path?query` of the explain endpoint: a path on this site.
@@ -311,6 +332,38 @@ async fn country_pack(
     .await;
     reads.push(r);
     (v, reads)
+}
+
+/// A passthrough answer to a rewritable request: a 304 for the visitor's
+/// variant carries the variant's ETag; a redirect on a locale-prefixed URL
+/// keeps the prefix.
+fn fix_passthrough(
+    origin: Response,
+    variant: Option<&str>,
+    prefix: Option<&str>,
+) -> Result<Response> {
+    let status = origin.status_code();
+    let location = header(origin.headers(), "location");
+    let relocated = match (prefix, location.as_deref()) {
+        (Some(p), Some(l)) if (300..400).contains(&status) => localize::prefixed(l, p),
+        _ => None,
+    };
+    let etag = match (variant, header(origin.headers(), "etag")) {
+        (Some(v), Some(e)) if status == 304 => proxy::variant_etag(v, &e),
+        _ => None,
+    };
+    if relocated.is_none() && etag.is_none() {
+        return Ok(origin);
+    }
+    let headers = origin.headers().clone();
+    if let Some(l) = relocated {
+        headers.set("location", &l)?;
+    }
+    if let Some(e) = etag {
+        headers.set("etag", &e)?;
+    }
+    let (builder, body) = origin.into_parts();
+    Ok(builder.with_headers(headers).body(body))
 }
 
 /// The origin response as it came, plus the preview report if any.
@@ -462,6 +515,7 @@ fn rewrite(
     plan: Rc<Plan>,
     report: Option<String>,
     cookies: Vec<String>,
+    variant: Option<String>,
     path: String,
 ) -> Result<Response> {
     let headers = origin.headers().clone();
@@ -472,12 +526,17 @@ fn rewrite(
     // The body now depends on the visitor: shared caches must not keep it.
     let cc = proxy::privatize(header(&headers, "cache-control").as_deref());
     headers.set("cache-control", &cc)?;
-    if let Some(weak) = header(&headers, "etag")
-        .as_deref()
-        .and_then(proxy::weaken_etag)
-    {
-        headers.set("etag", &weak)?;
+    // Validators name the variant, so a revalidation never returns another
+    // language's copy; Last-Modified cannot tell variants apart.
+    match (variant, header(&headers, "etag")) {
+        (Some(v), Some(etag)) => match proxy::variant_etag(&v, &etag) {
+            Some(tag) => headers.set("etag", &tag)?,
+            None => headers.delete("etag")?,
+        },
+        _ => headers.delete("etag")?,
     }
+    headers.delete("last-modified")?;
+    headers.set("vary", &proxy::vary(header(&headers, "vary").as_deref()))?;
     if let Some(r) = report {
         headers.set(preview::REPORT_HEADER, &r)?;
     }
@@ -664,7 +723,12 @@ fn build_context(req: &Request, ov: &Overrides, path: &str) -> Context {
 /// The request to send to the origin: same method, headers (minus preview
 /// ones) and body; `ORIGIN` replaces scheme and host when set; redirects are
 /// returned to the visitor, not followed.
-fn origin_request(req: &Request, env: &Env, path: Option<&str>) -> Result<Request> {
+fn origin_request(
+    req: &Request,
+    env: &Env,
+    path: Option<&str>,
+    variant: Option<&str>,
+) -> Result<Request> {
     let mut url = req.url()?;
     if let Some(p) = path {
         url.set_path(p);
@@ -685,6 +749,16 @@ fn origin_request(req: &Request, env: &Env, path: Option<&str>) -> Result<Reques
         .filter(|n| n.starts_with("x-borderless-"))
     {
         headers.delete(&name)?;
+    }
+    if let (Some(v), Some(inm)) = (variant, header(&headers, "if-none-match")) {
+        let (forward, stale) = proxy::forward_if_none_match(&inm, v);
+        match forward {
+            Some(f) => headers.set("if-none-match", &f)?,
+            None => headers.delete("if-none-match")?,
+        }
+        if stale {
+            headers.delete("if-modified-since")?;
+        }
     }
     let mut init = RequestInit::new();
     init.with_method(req.method())

@@ -73,6 +73,17 @@ impl Plan {
         }
     }
 
+    /// Names this page variant for validators: the bundle, the locale, the
+    /// currency and every rule value rendered for the request.
+    pub fn variant(&self, d: &Decisions) -> String {
+        let mut parts: Vec<&str> = vec![&self.site.doc.bundle, &d.locale, &d.currency];
+        for e in &self.edits {
+            parts.extend(e.attrs.iter().map(|(_, v)| v.as_str()));
+            parts.extend(e.text.as_deref());
+        }
+        crate::proxy::variant_tag(&parts)
+    }
+
     /// Adds localization to the plan.
     pub fn with_l10n(mut self, l: L10n) -> Plan {
         self.l10n = Some(Rc::new(l));

@@ -122,6 +122,69 @@ pub fn privatize(cache_control: Option<&str>) -> String {
     out
 }
 
+/// A short tag naming one variant of a page (locale, currency, rule values,
+/// bundle): FNV-1a 64 over the parts, hex.
+pub fn variant_tag(parts: &[&str]) -> String {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for p in parts {
+        for b in p.bytes().chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// The `ETag` of a rewritten variant: weak, naming the variant and the
+/// origin's own tag (`W/"bl.<variant>.<origin>"`).
+pub fn variant_etag(variant: &str, origin_etag: &str) -> Option<String> {
+    let inner = origin_etag
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"');
+    (!inner.is_empty() && !inner.contains('"')).then(|| format!("W/\"bl.{variant}.{inner}\""))
+}
+
+/// `If-None-Match` towards the origin: our variant tags become the origin's
+/// tag when they name the current variant and are dropped otherwise (the
+/// visitor's cached copy is another language or currency). `None` = drop the
+/// header; the flag says whether any tag of another variant was seen.
+pub fn forward_if_none_match(value: &str, variant: &str) -> (Option<String>, bool) {
+    let mut out = Vec::new();
+    let mut stale = false;
+    for tag in value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .take(32)
+    {
+        let inner = tag.trim_start_matches("W/").trim_matches('"');
+        match inner.strip_prefix("bl.").and_then(|r| r.split_once('.')) {
+            Some((v, origin)) if v == variant => out.push(format!("\"{origin}\"")),
+            Some(_) => stale = true,
+            None => out.push(tag.to_string()),
+        }
+    }
+    ((!out.is_empty()).then(|| out.join(", ")), stale)
+}
+
+/// `Vary` of a rewritten response: the origin's plus what the page now
+/// depends on in the browser's cache.
+pub fn vary(origin: Option<&str>) -> String {
+    let mut v: Vec<&str> = origin
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect();
+    for add in ["Cookie", "Accept-Language"] {
+        if !v.iter().any(|x| x.eq_ignore_ascii_case(add) || *x == "*") {
+            v.push(add);
+        }
+    }
+    v.join(", ")
+}
+
 /// A strong `ETag` no longer names the rewritten bytes; weaken it.
 pub fn weaken_etag(etag: &str) -> Option<String> {
     let t = etag.trim();
@@ -273,6 +336,37 @@ mod tests {
             "private, no-cache, must-revalidate"
         );
         assert_eq!(privatize(Some("no-store")), "private, no-store");
+    }
+
+    #[test]
+    fn variant_validators() {
+        let de = variant_tag(&["b1", "de-DE", "EUR"]);
+        let ja = variant_tag(&["b1", "ja-JP", "JPY"]);
+        assert_ne!(de, ja);
+        assert_eq!(de.len(), 16);
+        let tag = variant_etag(&de, "\"v1-abc\"").unwrap();
+        assert_eq!(tag, format!("W/\"bl.{de}.v1-abc\""));
+        assert_eq!(
+            variant_etag(&de, "W/\"x\"").unwrap(),
+            format!("W/\"bl.{de}.x\"")
+        );
+        // Same variant: the origin sees its own tag and may answer 304.
+        assert_eq!(
+            forward_if_none_match(&tag, &de),
+            (Some("\"v1-abc\"".to_string()), false)
+        );
+        // Another variant (the visitor switched language): no validator, a full page.
+        assert_eq!(forward_if_none_match(&tag, &ja), (None, true));
+        // Foreign tags (assets the worker passes through) are kept.
+        assert_eq!(
+            forward_if_none_match("\"img-1\", W/\"img-2\"", &de),
+            (Some("\"img-1\", W/\"img-2\"".to_string()), false)
+        );
+        assert_eq!(vary(None), "Cookie, Accept-Language");
+        assert_eq!(
+            vary(Some("Accept-Encoding, cookie")),
+            "Accept-Encoding, cookie, Accept-Language"
+        );
     }
 
     #[test]
