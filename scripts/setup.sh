@@ -41,5 +41,7 @@ if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] \
    || [ ! -x node_modules/.bin/esbuild ] || [ ! -x node_modules/.bin/node ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dev dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm ci` refuses this lock file (npm 11 and workerd's per-platform
+  # optional packages); `npm install` installs exactly the locked versions.
+  npm install --no-audit --no-fund --loglevel=error
 fi
