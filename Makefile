@@ -91,6 +91,5 @@ eval: precompute
 	.venv/bin/pip install --quiet --disable-pip-version-check duckdb==$(DUCKDB_VERSION)
 	@touch $@
 
-test-duckdb: .venv/.duckdb-$(DUCKDB_VERSION)
-	cargo build --bin borderless
-	BORDERLESS_BIN=target/debug/borderless BORDERLESS_RETAIL_CSV=$(RETAIL_LOG) .venv/bin/python tests/duckdb/test_equivalence.py
+test-duckdb: .venv/.duckdb-$(DUCKDB_VERSION) precompute
+	BORDERLESS_BIN=target/release/borderless BORDERLESS_RETAIL_CSV=$(RETAIL_LOG) .venv/bin/python tests/duckdb/test_equivalence.py

@@ -12,14 +12,16 @@ fi
 
 # wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly.
 want_wb=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
-have_wb=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+# The binaries the Makefile uses: $CARGO_HOME/bin (cargo install puts them there).
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+have_wb=$("$cargo_bin/wasm-bindgen" --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have_wb" != "$want_wb" ]; then
   log "installing wasm-bindgen-cli $want_wb (have: ${have_wb:-none})"
   cargo install wasm-bindgen-cli --version "$want_wb" --force
 fi
 
 want_wbuild=$(awk '/^name = "worker"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
-have_wbuild=$(worker-build --version 2>/dev/null || true)
+have_wbuild=$("$cargo_bin/worker-build" --version 2>/dev/null || true)
 if [ "$have_wbuild" != "$want_wbuild" ]; then
   log "installing worker-build $want_wbuild (have: ${have_wbuild:-none})"
   cargo install worker-build --version "$want_wbuild" --force
