@@ -14,7 +14,7 @@ use borderless::precompute::publish::{self, Target};
 use borderless::precompute::rank::{self, Params, Ranking};
 use borderless::precompute::{eval, retail, zones};
 use borderless::schema::{
-    segment_chain, BulkEntry, Config, CountryPack, Dictionary, FxRates, CONFIG_KEY,
+    segment_chain, BulkEntry, Card, Config, CountryPack, Dictionary, FxRates, CONFIG_KEY,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
@@ -55,13 +55,15 @@ fn ev(ts: &str, country: &str, product: &str, kind: Kind, qty: u64, order: &str)
 
 fn product(id: &str, active: bool) -> Product {
     Product {
-        id: id.into(),
-        title: BTreeMap::from([("en-GB".to_string(), format!("Product {id}"))]),
-        category: "Gifts".into(),
-        price: "1.00".into(),
-        currency: "GBP".into(),
-        image: format!("/product-images/{id}.svg"),
-        url: format!("/p/{id}"),
+        card: Card {
+            id: id.into(),
+            title: BTreeMap::from([("en-GB".to_string(), format!("Product {id}"))]),
+            category: "Gifts".into(),
+            price: "1.00".into(),
+            currency: "GBP".into(),
+            image: format!("/product-images/{id}.svg"),
+            url: format!("/p/{id}"),
+        },
         active,
     }
 }
@@ -128,7 +130,7 @@ C536373,22633,HAND WARMER UNION JACK,4,2010-12-01T09:00:00Z,1.85,12583,EIRE
             (Kind::Purchase, Some("ZA"), 3)
         ]
     );
-    let card = cat.active("85123A").unwrap().card();
+    let card = cat.active("85123A").unwrap().card.clone();
     assert_eq!(card.title["en-GB"], "White Hanging Heart T-Light Holder");
     assert_eq!(
         (
@@ -241,7 +243,7 @@ C,Old,,Bags,1,GBP,,,no\n",
     let (cat, r) = Catalog::load(&csv, "en-GB").unwrap();
     assert_eq!((r.rows, r.used, r.bad), (3, 2, 1));
     assert_eq!(r.bad_samples[0].0, 3);
-    let a = cat.active("A").unwrap();
+    let a = &cat.active("A").unwrap().card;
     assert_eq!(a.title["de"], "Becher");
     assert_eq!((a.price.as_str(), a.currency.as_str()), ("2.50", "GBP"));
     assert!(cat.active("C").is_none() && cat.products.contains_key("C"));
@@ -256,7 +258,7 @@ C,Old,,Bags,1,GBP,,,no\n",
     .unwrap();
     let (cat, r) = Catalog::load(&jsonl, "en-GB").unwrap();
     assert_eq!((r.used, r.bad), (1, 1));
-    assert_eq!(cat.active("A").unwrap().title["ja"], "マグ");
+    assert_eq!(cat.active("A").unwrap().card.title["ja"], "マグ");
 }
 
 // ---------- ranking ----------

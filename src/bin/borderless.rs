@@ -251,10 +251,10 @@ mod cli {
                 ids.sort();
                 with_output(out.as_deref(), |w| {
                     for id in ids {
-                        let p = &cat.products[id];
+                        let (c, active) = (&cat.products[id].card, cat.products[id].active);
                         let line = serde_json::json!({
-                            "id": p.id, "title": p.title, "category": p.category, "price": p.price,
-                            "currency": p.currency, "image": p.image, "url": p.url, "active": p.active,
+                            "id": c.id, "title": c.title, "category": c.category, "price": c.price,
+                            "currency": c.currency, "image": c.image, "url": c.url, "active": active,
                         });
                         writeln!(w, "{line}")?;
                     }

@@ -97,7 +97,9 @@ pub fn packs(
             .chain(also_bought.values().flatten());
         for id in referenced {
             if let Some(prod) = catalog.active(id) {
-                cards.entry(id.to_string()).or_insert_with(|| prod.card());
+                cards
+                    .entry(id.to_string())
+                    .or_insert_with(|| prod.card.clone());
             }
         }
         out.insert(

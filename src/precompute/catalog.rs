@@ -7,32 +7,11 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+/// A catalog entry: the card the worker renders, and whether it may be shown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Product {
-    pub id: String,
-    /// Title per locale.
-    pub title: BTreeMap<String, String>,
-    pub category: String,
-    /// Decimal string in `currency`.
-    pub price: String,
-    pub currency: String,
-    pub image: String,
-    pub url: String,
+    pub card: Card,
     pub active: bool,
-}
-
-impl Product {
-    pub fn card(&self) -> Card {
-        Card {
-            id: self.id.clone(),
-            title: self.title.clone(),
-            category: self.category.clone(),
-            price: self.price.clone(),
-            currency: self.currency.clone(),
-            image: self.image.clone(),
-            url: self.url.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,7 +26,7 @@ impl Catalog {
     }
 
     pub fn insert(&mut self, p: Product) {
-        self.products.insert(p.id.clone(), p);
+        self.products.insert(p.card.id.clone(), p);
     }
 
     /// Loads a catalog (CSV or JSON Lines). A title without a locale is in
@@ -137,13 +116,15 @@ impl RawProduct {
             return Err(format!("currency {currency:?} is not ISO 4217"));
         }
         Ok(Product {
-            id,
-            title,
-            category: self.category,
-            price: format!("{price:.2}"),
-            currency,
-            image: self.image,
-            url: self.url,
+            card: Card {
+                id,
+                title,
+                category: self.category,
+                price: format!("{price:.2}"),
+                currency,
+                image: self.image,
+                url: self.url,
+            },
             active: self.active,
         })
     }

@@ -7,6 +7,7 @@ use super::catalog::{Catalog, Product};
 use super::events::{next_record, Event, Kind, RowReport};
 use super::input;
 use crate::clock::parse_rfc3339;
+use crate::schema::Card;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -195,14 +196,16 @@ impl CatalogBuilder {
             let desc = most_common(&s.descs);
             let price: f64 = most_common(&s.prices).parse().unwrap_or(0.0);
             cat.insert(Product {
-                title: BTreeMap::from([(locale.to_string(), title_case(&desc))]),
-                category: category(&desc).to_string(),
-                price: format!("{price:.2}"),
-                currency: "GBP".into(),
-                image: format!("/product-images/{id}.svg"),
-                url: format!("/p/{id}"),
                 active: s.net > 0 && top.contains(&id),
-                id,
+                card: Card {
+                    title: BTreeMap::from([(locale.to_string(), title_case(&desc))]),
+                    category: category(&desc).to_string(),
+                    price: format!("{price:.2}"),
+                    currency: "GBP".into(),
+                    image: format!("/product-images/{id}.svg"),
+                    url: format!("/p/{id}"),
+                    id,
+                },
             });
         }
         cat
