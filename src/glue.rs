@@ -60,16 +60,15 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
 }
 
 async fn handle(req: Request, env: &Env) -> Result<Response> {
-    let env = env.clone();
     let preview_on = preview::enabled(
-        var(&env, "PREVIEW").as_deref(),
+        var(env, "PREVIEW").as_deref(),
         env.secret("PREVIEW_TOKEN")
             .ok()
             .map(|s| s.to_string())
             .as_deref(),
         header(req.headers(), preview::TOKEN_HEADER).as_deref(),
     );
-    let (site, config_read) = site_config(&env).await;
+    let (site, config_read) = site_config(env).await;
     if !matches!(req.method(), Method::Get) {
         // Only GET bodies are rewritten; everything else is a plain proxy
         // (to the unprefixed path when the shop uses locale prefixes).
@@ -78,7 +77,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
             let l = s.doc.localization.as_ref().filter(|l| l.url_prefixes)?;
             locale::split_prefix(url.path(), &l.locales).map(|(_, rest)| rest.to_string())
         });
-        return Fetch::Request(origin_request(&req, &env, path.as_deref(), None)?)
+        return Fetch::Request(origin_request(&req, env, path.as_deref(), None)?)
             .send()
             .await;
     }
@@ -121,7 +120,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
                     &serde_json::json!({"error": e.to_string(), "context": ctx, "decisions": d}),
                 );
             }
-            let origin = Fetch::Request(origin_request(&req, &env, None, None)?)
+            let origin = Fetch::Request(origin_request(&req, env, None, None)?)
                 .send()
                 .await?;
             return with_report(origin, preview_on.then(|| preview::report(&ctx, &d, &ov)));
@@ -173,7 +172,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     let variant = plan.variant(&d);
     let fetch = Fetch::Request(origin_request(
         &req,
-        &env,
+        env,
         origin_path.as_deref(),
         Some(&variant),
     )?);
@@ -187,7 +186,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         },
         async {
             if want_dict {
-                dictionary(&env, bundle, &d.locale).await
+                dictionary(env, bundle, &d.locale).await
             } else {
                 (None, Vec::new())
             }
@@ -195,7 +194,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         async {
             if want_fx {
                 let (v, r) = bundle_value::<FxRates>(
-                    &env,
+                    env,
                     schema::bundle_key(bundle, schema::KIND_FX, "rates"),
                 )
                 .await;
@@ -206,7 +205,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         },
         async {
             if want_pack {
-                country_pack(&env, bundle, &ctx.geo.country).await
+                country_pack(env, bundle, &ctx.geo.country).await
             } else {
                 (None, Vec::new())
             }
