@@ -15,17 +15,22 @@ use crate::preview::{self, Overrides};
 use crate::proxy::{self, Exchange, Skip};
 use crate::rewrite::Rewriter;
 use crate::schema::{self, CountryPack, Dictionary, FxRates, CONFIG_KEY};
+use futures_util::future::poll_fn;
+use futures_util::io::AsyncRead;
 use futures_util::StreamExt;
 use js_sys::{Array, Function, Object, Reflect};
 use serde::de::DeserializeOwned;
 use std::any::Any;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_streams::readable::IntoAsyncRead;
 use worker::{
     console_error, console_log, event, ByteStream, Env, Fetch, Headers, Method, Request,
-    RequestInit, RequestRedirect, Response, Result,
+    RequestInit, RequestRedirect, Response, ResponseBody, Result,
 };
 
 const KV_BINDING: &str = "BORDERLESS";
@@ -35,10 +40,11 @@ const KV_CACHE_TTL_S: u64 = 60;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
-    // A spare copy, so that any error below still serves the origin's page.
+    // A spare handle on the request, so that any error below still serves
+    // the origin's page. GET and HEAD have no body to consume: the same
+    // request object serves again, without the cost of `Request.clone()`.
     let spare = matches!(req.method(), Method::Get | Method::Head)
-        .then(|| req.clone().ok())
-        .flatten();
+        .then(|| Request::from(Clone::clone(req.inner())));
     match handle(req, &env).await {
         Ok(resp) => Ok(resp),
         Err(e) => {
@@ -543,7 +549,7 @@ fn rewrite(
         headers.append("set-cookie", &c)?;
     }
     let status = origin.status_code();
-    let body = origin.stream()?;
+    let body = Body::new(&mut origin)?;
     let pump = Pump {
         body,
         plan,
@@ -560,9 +566,51 @@ fn rewrite(
         .with_headers(headers))
 }
 
+/// Bytes per origin read. Each read costs a fixed round of promises and
+/// microtasks between the runtime and Wasm, so one large read beats many of
+/// the runtime's default 4 KB chunks (1.4 MB page: 67 → 5 ms of CPU); a read
+/// still returns as soon as any bytes are there, so latency is unchanged.
+const READ_BYTES: usize = 256 << 10;
+
+/// The origin body: a byte stream read into our own buffer (BYOB), or any
+/// other stream chunk by chunk.
+enum Body {
+    Byob(IntoAsyncRead<'static>, Vec<u8>),
+    Chunks(ByteStream),
+}
+
+impl Body {
+    fn new(origin: &mut Response) -> Result<Body> {
+        let ResponseBody::Stream(raw) = origin.body() else {
+            return origin.stream().map(Body::Chunks);
+        };
+        Ok(
+            match wasm_streams::ReadableStream::from_raw(raw.clone()).try_into_async_read() {
+                Ok(r) => Body::Byob(r, vec![0; READ_BYTES]),
+                Err((_, s)) => Body::Chunks(ByteStream::from(s.into_raw())),
+            },
+        )
+    }
+
+    /// The next chunk; `None` at the end.
+    async fn next(&mut self) -> Option<Result<Cow<'_, [u8]>>> {
+        match self {
+            Body::Byob(r, buf) => {
+                let read = poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, buf)).await;
+                match read {
+                    Ok(0) => None,
+                    Ok(n) => Some(Ok(Cow::Borrowed(&buf[..n]))),
+                    Err(e) => Some(Err(worker::Error::RustError(e.to_string()))),
+                }
+            }
+            Body::Chunks(s) => s.next().await.map(|r| r.map(Cow::Owned)),
+        }
+    }
+}
+
 /// Pulls origin chunks, rewrites them, and yields what is ready.
 struct Pump {
-    body: ByteStream,
+    body: Body,
     plan: Rc<Plan>,
     declared: Option<Charset>,
     sniff: Vec<u8>,
@@ -579,6 +627,7 @@ impl Pump {
                     Some(rw) => rw.write(&chunk),
                     None => {
                         self.sniff.extend_from_slice(&chunk);
+                        drop(chunk);
                         if self.sniff.len() < charset::PRESCAN_BYTES {
                             continue;
                         }

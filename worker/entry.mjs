@@ -5,8 +5,10 @@ import Borderless from "../build/index.js";
 
 export default class extends WorkerEntrypoint {
   async fetch(request) {
+    // GET and HEAD have no body, so the request itself can be replayed
+    // (no clone: it costs a tee per request).
     const replayable = request.method === "GET" || request.method === "HEAD";
-    const spare = replayable ? request.clone() : null;
+    const spare = replayable ? request : null;
     try {
       return await new Borderless(this.ctx, this.env).fetch(request);
     } catch (err) {
