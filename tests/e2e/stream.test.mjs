@@ -180,7 +180,10 @@ describe("rewriter memory cap", () => {
     assert.equal(rest.length, bytes.length - head.length, "the rest is complete");
     assert.ok(rest.equals(Buffer.from(tag + tail)), "the rest is byte-identical (the greeting after it untouched)");
     assert.ok(res.body.toString().endsWith("<p data-borderless-greeting>after</p>\n</body>\n</html>\n"));
-    const bail = worker.jsonLogs().slice(logsBefore).filter((l) => l.event === "rewriter_bail_out");
+    // The log line travels through workerd's stdout: give it a moment under load.
+    const bailLines = () => worker.jsonLogs().slice(logsBefore).filter((l) => l.event === "rewriter_bail_out");
+    for (let i = 0; i < 40 && bailLines().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const bail = bailLines();
     assert.equal(bail.length, 1, "one structured log line for the bail-out");
     assert.equal(bail[0].path, "/hugetag");
     assert.equal(bail[0].level, "error");
