@@ -18,7 +18,7 @@ ORIGIN_PORT ?= 8790
 WORKER_PORT ?= 8787
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: setup worker dist seed demo-bundle dev test test-native test-e2e fmt lint clean
+.PHONY: setup worker dist seed demo-bundle dev test test-native test-e2e fmt lint clean bench bench-profiles
 
 setup:
 	@scripts/setup.sh
@@ -32,6 +32,7 @@ build/index.js: $(RUST_SRC)
 # The exact bundle wrangler would upload, for the end-to-end tests.
 dist: dist/entry.js
 dist/entry.js: build/index.js worker/entry.mjs wrangler.toml
+	rm -rf dist
 	wrangler deploy --dry-run --outdir dist --env dev >/dev/null
 	@touch dist/entry.js
 
@@ -93,3 +94,16 @@ eval: precompute
 
 test-duckdb: .venv/.duckdb-$(DUCKDB_VERSION) precompute
 	BORDERLESS_BIN=target/release/borderless BORDERLESS_RETAIL_CSV=$(RETAIL_LOG) .venv/bin/python tests/duckdb/test_equivalence.py
+
+# ---- Benchmarks ----
+# The benchmarks (BENCHMARKS.md, bench/results.json): the worker against a
+# passthrough and a reference JS worker in workerd, its native build, streaming,
+# memory, bundle, KV and the precompute against DuckDB.
+bench: export BORDERLESS_NO_BROWSER := 1
+bench: setup dist demo-bundle .venv/.duckdb-$(DUCKDB_VERSION) precompute
+	node bench/run.mjs
+
+# Release-profile experiments (bench/profiles.json, read by `make bench`).
+bench-profiles: export BORDERLESS_NO_BROWSER := 1
+bench-profiles: setup dist demo-bundle
+	node bench/profiles.mjs
