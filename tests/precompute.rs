@@ -111,7 +111,7 @@ C536373,22633,HAND WARMER UNION JACK,4,2010-12-01T09:00:00Z,1.85,12583,EIRE
         locale: "en-GB".into(),
         ..Default::default()
     };
-    let (report, cat) = retail::read(&path, &opts, |e| got.push(e)).unwrap();
+    let (report, cat) = retail::read(&path, &opts, |e| got.push(e.clone())).unwrap();
     assert_eq!(report.rows, 10);
     assert_eq!(report.used, 3);
     assert_eq!(report.bad, 5);

@@ -6,10 +6,10 @@
 use super::cooc::{Baskets, Cooc};
 use super::events::{column, next_record, Event, Kind, RowReport};
 use super::input;
-use super::segment::{self, full_key};
+use super::segment::{self, SegmentCache};
 use super::zones::ZoneCache;
 use crate::clock::{parse_rfc3339, LocalTime};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -17,7 +17,7 @@ use std::path::Path;
 #[derive(Debug, Default, Clone)]
 pub struct Interner {
     pub names: Vec<String>,
-    index: HashMap<String, u32>,
+    index: FxHashMap<String, u32>,
 }
 
 impl Interner {
@@ -38,6 +38,18 @@ impl Interner {
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
     }
+
+    /// Each id's position in the order of the names (sorting by it is
+    /// sorting by name, without comparing strings).
+    pub fn name_ranks(&self) -> Vec<u32> {
+        let mut by_name: Vec<u32> = (0..self.names.len() as u32).collect();
+        by_name.sort_unstable_by(|a, b| self.name(*a).cmp(self.name(*b)));
+        let mut rank = vec![0u32; by_name.len()];
+        for (r, &id) in by_name.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        rank
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -54,7 +66,7 @@ pub type CellKey = (u32, u32, i32, Kind);
 pub struct Aggregates {
     pub products: Interner,
     pub segments: Interner,
-    pub cells: HashMap<CellKey, Cell>,
+    pub cells: FxHashMap<CellKey, Cell>,
     /// Latest event time seen (the default "now" of a build).
     pub last_ms: i64,
 }
@@ -77,12 +89,13 @@ pub fn rfc3339(ms: i64) -> String {
 
 impl Aggregates {
     pub fn add(&mut self, seg: &str, product: &str, kind: Kind, quantity: u64, ts_ms: i64) {
-        let key = (
-            self.segments.id(seg),
-            self.products.id(product),
-            week_of(ts_ms),
-            kind,
-        );
+        let (seg, product) = (self.segments.id(seg), self.products.id(product));
+        self.add_ids(seg, product, kind, quantity, ts_ms);
+    }
+
+    /// [`Aggregates::add`] with the segment and product already interned.
+    pub fn add_ids(&mut self, seg: u32, product: u32, kind: Kind, quantity: u64, ts_ms: i64) {
+        let key = (seg, product, week_of(ts_ms), kind);
         let c = self.cells.entry(key).or_default();
         if c.count == 0 || ts_ms > c.last_ms {
             c.last_ms = ts_ms;
@@ -203,29 +216,58 @@ fn parse_count_row<'a>(f: &[&'a str; 7]) -> Result<(&'a str, &'a str, i32, Kind,
 }
 
 /// Everything one pass over an event log accumulates.
-#[derive(Default)]
 pub struct Pipeline {
     pub agg: Aggregates,
     pub cooc: Cooc,
     baskets: Baskets,
     zones: ZoneCache,
+    segments: SegmentCache,
+    /// Whether co-purchase pairs are counted (not for the counts alone).
+    pairs: bool,
+    /// Scratch for basket keys.
+    key: String,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Pipeline {
+            agg: Aggregates::default(),
+            cooc: Cooc::default(),
+            baskets: Baskets::default(),
+            zones: ZoneCache::default(),
+            segments: SegmentCache::default(),
+            pairs: true,
+            key: String::new(),
+        }
+    }
 }
 
 impl Pipeline {
+    /// Only the cells (what `aggregate` writes without `--pairs-out`); the
+    /// co-purchase pairs stay empty.
+    pub fn counts_only() -> Pipeline {
+        Pipeline {
+            pairs: false,
+            ..Pipeline::default()
+        }
+    }
+
     pub fn feed(&mut self, ev: &Event) {
-        let seg = full_key(ev, &mut self.zones);
-        self.agg
-            .add(&seg, &ev.product, ev.kind, ev.quantity, ev.ts_ms);
-        if ev.kind == Kind::Purchase {
-            let pid = self.agg.products.id(&ev.product);
-            let key = match (&ev.order, ev.visitor.is_empty()) {
-                (Some(o), _) => Some(format!("o:{o}")),
-                (None, false) => Some(format!("v:{}", ev.visitor)),
-                (None, true) => None,
-            };
-            if let Some(key) = key {
-                self.baskets.add(key, ev.ts_ms, pid, &mut self.cooc);
+        let seg = self
+            .segments
+            .id(ev, &mut self.zones, &mut self.agg.segments);
+        let pid = self.agg.products.id(&ev.product);
+        self.agg.add_ids(seg, pid, ev.kind, ev.quantity, ev.ts_ms);
+        if self.pairs && ev.kind == Kind::Purchase {
+            self.key.clear();
+            match (&ev.order, ev.visitor.is_empty()) {
+                (Some(_), _) => self.key.push_str("o:"),
+                (None, false) => self.key.push_str("v:"),
+                (None, true) => return,
             }
+            self.key
+                .push_str(ev.order.as_deref().unwrap_or(&ev.visitor));
+            self.baskets.add(&self.key, ev.ts_ms, pid, &mut self.cooc);
         }
     }
 

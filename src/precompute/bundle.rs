@@ -11,7 +11,8 @@ use crate::schema::{
     bundle_key, BulkEntry, Card, Config, CountryPack, Dictionary, FxRates, ANY, CONFIG_KEY,
     GLOBAL_COUNTRY, KIND_COUNTRY, KIND_DICT, KIND_FX, MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone)]
 pub struct PackParams {
@@ -37,7 +38,7 @@ impl Default for PackParams {
 /// One pack per country with data, plus the global pack `ZZ`.
 pub fn packs(
     r: &Ranking,
-    also: &HashMap<u32, Vec<(u32, f64)>>,
+    also: &FxHashMap<u32, Vec<(u32, f64)>>,
     names: &Interner,
     catalog: &Catalog,
     p: &PackParams,

@@ -115,7 +115,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     let (rows, catalog) = retail::read(&opts.log, &ropts, |ev| {
         if ev.ts_ms < opts.cutoff_ms {
             train_events += 1;
-            pipe.feed(&ev);
+            pipe.feed(ev);
         }
         if ev.kind != Kind::Purchase || ev.visitor.is_empty() || ev.ts_ms >= opts.end_ms {
             return;
@@ -135,7 +135,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         if ev.ts_ms >= opts.cutoff_ms {
             let b = test.entry(order).or_insert_with(|| Basket {
                 country: ev.country.clone(),
-                key: segment::full_key(&ev, &mut zones),
+                key: segment::full_key(ev, &mut zones),
                 items: Vec::new(),
                 prev: prev.get(&ev.visitor).cloned().unwrap_or_default(),
             });
@@ -160,7 +160,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     );
     let raw_packs = bundle::packs(
         &raw_ranking,
-        &HashMap::new(),
+        &Default::default(),
         &agg.products,
         &catalog,
         &opts.pack,

@@ -52,6 +52,23 @@ pub struct Event {
     pub zone: Option<String>,
 }
 
+impl Default for Event {
+    /// An empty purchase (a buffer for parsers to fill).
+    fn default() -> Self {
+        Event {
+            ts_ms: 0,
+            visitor: String::new(),
+            product: String::new(),
+            kind: Kind::Purchase,
+            quantity: 0,
+            country: None,
+            device: None,
+            order: None,
+            zone: None,
+        }
+    }
+}
+
 /// What happened to the rows of one input.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct RowReport {
@@ -110,7 +127,12 @@ impl RowReport {
     }
 
     pub fn skip(&mut self, reason: &str) {
-        *self.skipped.entry(reason.to_string()).or_default() += 1;
+        match self.skipped.get_mut(reason) {
+            Some(n) => *n += 1,
+            None => {
+                self.skipped.insert(reason.to_string(), 1);
+            }
+        }
     }
 
     /// Share of rows that were bad.

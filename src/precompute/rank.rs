@@ -4,11 +4,12 @@
 //! is mostly its parent and a large one mostly itself; trending products
 //! from growth over the last window.
 
-use super::agg::{week_of, Aggregates};
+use super::agg::{week_of, Aggregates, Interner};
 use super::catalog::Catalog;
 use super::events::Kind;
 use super::segment::{self, rollup};
 use crate::schema::ANY;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Clone)]
@@ -61,9 +62,11 @@ pub struct Ranking {
     /// Country (or `*`) → trending products, best first.
     pub trending: HashMap<String, Vec<u32>>,
     /// Net quantity per product, overall and per (country, product).
-    net: HashMap<u32, i64>,
-    net_country: HashMap<(String, u32), i64>,
-    active: HashSet<u32>,
+    net: FxHashMap<u32, i64>,
+    net_country: FxHashMap<(u32, u32), i64>,
+    /// Countries of `net_country` (and `*`).
+    country_ids: Interner,
+    active: FxHashSet<u32>,
 }
 
 impl Ranking {
@@ -74,8 +77,9 @@ impl Ranking {
             && self.net.get(&p).is_some_and(|n| *n > 0)
             && (country == ANY
                 || self
-                    .net_country
-                    .get(&(country.to_string(), p))
+                    .country_ids
+                    .get(country)
+                    .and_then(|c| self.net_country.get(&(c, p)))
                     .is_none_or(|n| *n > 0))
     }
 
@@ -103,6 +107,7 @@ impl Ranking {
 
 pub fn rank(agg: &Aggregates, catalog: &Catalog, p: &Params) -> Ranking {
     let names = &agg.products;
+    let name_rank = names.name_ranks();
     let as_of_week = week_of(p.as_of_ms);
     let decay = |week: i32| {
         let days = f64::from(as_of_week - week) * 7.0;
@@ -120,23 +125,37 @@ pub fn rank(agg: &Aggregates, catalog: &Catalog, p: &Params) -> Ranking {
     let elapsed_days = ((p.as_of_ms.div_euclid(86_400_000) + 3).rem_euclid(7) + 1) as f64;
     let recent_days = (p.trend_weeks - 1) as f64 * 7.0 + elapsed_days;
     let prev_scale = recent_days / (p.trend_weeks as f64 * 7.0);
-    let mut recent: HashMap<(String, u32), f64> = HashMap::new();
-    let mut prev: HashMap<(String, u32), f64> = HashMap::new();
+    // (country id, product) → net purchases.
+    let mut recent: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+    let mut prev: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+    let any = r.country_ids.id(ANY);
 
-    let mut scores: HashMap<String, HashMap<u32, f64>> = HashMap::new();
-    let mut levels: HashMap<u32, Vec<String>> = HashMap::new();
-    // A fixed order, so float sums (and so ties) are the same on every run.
+    // Segment id → (its country id, the ids of the keys it rolls up to).
+    let mut keys = Interner::default();
+    let levels: Vec<(u32, Vec<u32>)> = agg
+        .segments
+        .names
+        .iter()
+        .map(|seg| {
+            let country = r.country_ids.id(segment::country(seg));
+            (country, rollup(seg).iter().map(|k| keys.id(k)).collect())
+        })
+        .collect();
+    // Key id → product → score; `None` for keys no cell reached.
+    let mut scores: Vec<Option<FxHashMap<u32, f64>>> = Vec::new();
+    let mut support: Vec<Option<u64>> = Vec::new();
+    // A fixed order (segment name, product name, week, kind), so float sums
+    // (and so ties) are the same on every run.
+    let seg_rank = agg.segments.name_ranks();
     let mut cells: Vec<_> = agg.cells.iter().collect();
-    cells.sort_by(|a, b| {
-        let key = |k: &super::agg::CellKey| (agg.segments.name(k.0), names.name(k.1), k.2, k.3);
-        key(a.0).cmp(&key(b.0))
-    });
+    cells
+        .sort_unstable_by_key(|(k, _)| (seg_rank[k.0 as usize], name_rank[k.1 as usize], k.2, k.3));
     for (&(seg, prod, week, kind), cell) in cells {
         if week > as_of_week {
             continue;
         }
-        let seg_name = agg.segments.name(seg);
-        let country = segment::country(seg_name).to_string();
+        let (country, seg_keys) = &levels[seg as usize];
+        let country = *country;
         let signed_qty = match kind {
             Kind::Purchase => cell.quantity as i64,
             Kind::Cancel => -(cell.quantity as i64),
@@ -144,8 +163,8 @@ pub fn rank(agg: &Aggregates, catalog: &Catalog, p: &Params) -> Ranking {
         };
         if signed_qty != 0 {
             *r.net.entry(prod).or_default() += signed_qty;
-            if country != ANY {
-                *r.net_country.entry((country.clone(), prod)).or_default() += signed_qty;
+            if country != any {
+                *r.net_country.entry((country, prod)).or_default() += signed_qty;
             }
         }
         let net_count = match kind {
@@ -160,31 +179,44 @@ pub fn rank(agg: &Aggregates, catalog: &Catalog, p: &Params) -> Ranking {
             } else {
                 &mut prev
             };
-            *bucket.entry((ANY.to_string(), prod)).or_default() += net_count;
-            if country != ANY {
+            *bucket.entry((any, prod)).or_default() += net_count;
+            if country != any {
                 *bucket.entry((country, prod)).or_default() += net_count;
             }
         }
         let w = weight(kind) * cell.count as f64 * decay(week);
-        let keys = levels.entry(seg).or_insert_with(|| rollup(seg_name));
-        for k in keys.iter() {
-            *scores
-                .entry(k.clone())
-                .or_default()
+        for &k in seg_keys {
+            let k = k as usize;
+            if scores.len() <= k {
+                scores.resize(k + 1, None);
+                support.resize(k + 1, None);
+            }
+            *scores[k]
+                .get_or_insert_with(FxHashMap::default)
                 .entry(prod)
                 .or_default() += w;
             if kind == Kind::Purchase {
-                *r.support.entry(k.clone()).or_default() += cell.count;
+                *support[k].get_or_insert(0) += cell.count;
             }
         }
     }
+    for (k, n) in support.iter().enumerate() {
+        if let Some(n) = n {
+            r.support.insert(keys.name(k as u32).to_string(), *n);
+        }
+    }
+    let scores: HashMap<&str, &FxHashMap<u32, f64>> = scores
+        .iter()
+        .enumerate()
+        .filter_map(|(k, m)| Some((keys.name(k as u32), m.as_ref()?)))
+        .collect();
 
     // Parents before children.
-    let mut keys: Vec<&String> = scores.keys().collect();
-    keys.sort_by_key(|k| (segment::depth(k), k.as_str()));
+    let mut keys: Vec<&str> = scores.keys().copied().collect();
+    keys.sort_by_key(|k| (segment::depth(k), *k));
     let by_score_then_name = |a: &(u32, f64), b: &(u32, f64)| {
         b.1.total_cmp(&a.1)
-            .then_with(|| names.name(a.0).cmp(names.name(b.0)))
+            .then_with(|| name_rank[a.0 as usize].cmp(&name_rank[b.0 as usize]))
     };
     for key in keys {
         let country = segment::country(key);
@@ -194,10 +226,10 @@ pub fn rank(agg: &Aggregates, catalog: &Catalog, p: &Params) -> Ranking {
             .map(|(&pr, &s)| (pr, s))
             .collect();
         let mut own = own;
-        own.sort_by(|a, b| names.name(a.0).cmp(names.name(b.0)));
+        own.sort_unstable_by_key(|x| name_rank[x.0 as usize]);
         let n: f64 = own.iter().map(|x| x.1).sum();
         let parent = segment::parent(key).and_then(|pk| r.lists.get(&pk));
-        let mut blended: HashMap<u32, f64> = HashMap::new();
+        let mut blended: FxHashMap<u32, f64> = FxHashMap::default();
         match parent {
             Some(plist) => {
                 for &(pr, share) in plist {
@@ -218,7 +250,7 @@ pub fn rank(agg: &Aggregates, catalog: &Catalog, p: &Params) -> Ranking {
         let mut list: Vec<(u32, f64)> = blended.into_iter().filter(|x| x.1 > 0.0).collect();
         list.sort_by(by_score_then_name);
         list.truncate(p.candidates.max(p.top));
-        r.lists.insert(key.clone(), list);
+        r.lists.insert(key.to_string(), list);
     }
 
     // Publish: global and countries always; finer segments when supported
@@ -247,14 +279,18 @@ pub fn rank(agg: &Aggregates, catalog: &Catalog, p: &Params) -> Ranking {
     // Trending: growth of the last window over the previous one, as a
     // Poisson z-score; a country's list is topped up with the global one.
     let mut trend: BTreeMap<String, Vec<(u32, f64)>> = BTreeMap::new();
-    for ((country, prod), &rc) in &recent {
-        if rc < p.trend_min || !r.eligible(country, *prod) {
+    for (&(country_id, prod), &rc) in &recent {
+        let country = r.country_ids.name(country_id);
+        if rc < p.trend_min || !r.eligible(country, prod) {
             continue;
         }
-        let q = prev.get(&(country.clone(), *prod)).copied().unwrap_or(0.0) * prev_scale;
+        let q = prev.get(&(country_id, prod)).copied().unwrap_or(0.0) * prev_scale;
         if rc > q {
             let z = (rc - q) / (rc + q).sqrt();
-            trend.entry(country.clone()).or_default().push((*prod, z));
+            trend
+                .entry(country.to_string())
+                .or_default()
+                .push((prod, z));
         }
     }
     for v in trend.values_mut() {

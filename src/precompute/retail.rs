@@ -8,7 +8,8 @@ use super::events::{next_record, Event, Kind, RowReport};
 use super::input;
 use crate::clock::parse_rfc3339;
 use crate::schema::Card;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub const COLUMNS: [&str; 8] = [
@@ -89,95 +90,174 @@ pub const SKIP_NON_PRODUCT: &str = "non-product stock code (postage, fees, disco
 pub const SKIP_ADJUSTMENT: &str = "stock adjustment or free line (quantity or price <= 0)";
 pub const SKIP_LATE: &str = "after the catalog cut-off (not in the training catalog)";
 
-/// Turns one row (8 fields) into an event, or says why not.
+/// What one row (8 fields) is: an event, a row left out on purpose, or a
+/// bad row and why.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Row {
-    Event(Event),
+    Event,
     Skip(&'static str),
     Bad(String),
 }
 
-pub fn parse_row(f: &csv::StringRecord) -> Row {
-    if f.len() != 8 {
-        return Row::Bad(format!("{} fields, expected 8", f.len()));
-    }
-    let (invoice, code) = (f[0].trim(), f[1].trim());
-    if invoice.is_empty() {
-        return Row::Bad("empty InvoiceNo".into());
-    }
-    let Ok(qty) = f[3].trim().parse::<i64>() else {
-        return Row::Bad(format!("Quantity {:?} is not an integer", &f[3]));
-    };
-    let Some(ts_ms) = parse_rfc3339(f[4].trim()) else {
-        return Row::Bad(format!("InvoiceDate {:?} is not RFC 3339", &f[4]));
-    };
-    let Ok(price) = f[5].trim().parse::<f64>() else {
-        return Row::Bad(format!("UnitPrice {:?} is not a number", &f[5]));
-    };
-    let Some(country) = iso_country(&f[7]) else {
-        return Row::Bad(format!("Country {:?} is not in the country table", &f[7]));
-    };
-    if !is_product_code(code) {
-        return Row::Skip(SKIP_NON_PRODUCT);
-    }
-    let kind = if invoice.starts_with('C') {
-        if qty >= 0 {
-            return Row::Bad(format!("cancellation with quantity {qty}"));
-        }
-        Kind::Cancel
-    } else if qty > 0 && price > 0.0 {
-        Kind::Purchase
+/// `str::trim`, without the scan when both ends are visible ASCII.
+fn trim(s: &str) -> &str {
+    let plain = |c: Option<&u8>| c.is_some_and(|c| *c > b' ' && c.is_ascii());
+    if plain(s.as_bytes().first()) && plain(s.as_bytes().last()) {
+        s
     } else {
-        return Row::Skip(SKIP_ADJUSTMENT);
-    };
-    Row::Event(Event {
-        ts_ms,
-        visitor: f[6].trim().to_string(),
-        product: code.to_ascii_uppercase(),
-        kind,
-        quantity: qty.unsigned_abs(),
-        country: country.map(str::to_string),
-        device: None,
-        order: Some(invoice.to_string()),
-        zone: None,
-    })
+        s.trim()
+    }
+}
+
+/// Turns rows into events, reusing one [`Event`]'s buffers.
+#[derive(Default)]
+pub struct RowParser {
+    /// The last country name seen and its code.
+    country: Option<(String, Option<Option<&'static str>>)>,
+    /// The last InvoiceDate parsed (an invoice's lines share it).
+    ts: Option<(String, i64)>,
+}
+
+impl RowParser {
+    /// Parses `f` into `ev` (valid only when [`Row::Event`] is returned).
+    pub fn parse(&mut self, f: &csv::StringRecord, ev: &mut Event) -> Row {
+        if f.len() != 8 {
+            return Row::Bad(format!("{} fields, expected 8", f.len()));
+        }
+        let (invoice, code) = (trim(&f[0]), trim(&f[1]));
+        if invoice.is_empty() {
+            return Row::Bad("empty InvoiceNo".into());
+        }
+        let Ok(qty) = trim(&f[3]).parse::<i64>() else {
+            return Row::Bad(format!("Quantity {:?} is not an integer", &f[3]));
+        };
+        let ts_ms = match &mut self.ts {
+            Some((text, ms)) if text == &f[4] => *ms,
+            _ => {
+                let Some(ms) = parse_rfc3339(trim(&f[4])) else {
+                    return Row::Bad(format!("InvoiceDate {:?} is not RFC 3339", &f[4]));
+                };
+                self.ts = Some((f[4].to_string(), ms));
+                ms
+            }
+        };
+        let Ok(price) = trim(&f[5]).parse::<f64>() else {
+            return Row::Bad(format!("UnitPrice {:?} is not a number", &f[5]));
+        };
+        let country = match &self.country {
+            Some((name, iso)) if name == &f[7] => *iso,
+            _ => {
+                let iso = iso_country(&f[7]);
+                self.country = Some((f[7].to_string(), iso));
+                iso
+            }
+        };
+        let Some(country) = country else {
+            return Row::Bad(format!("Country {:?} is not in the country table", &f[7]));
+        };
+        if !is_product_code(code) {
+            return Row::Skip(SKIP_NON_PRODUCT);
+        }
+        let kind = if invoice.starts_with('C') {
+            if qty >= 0 {
+                return Row::Bad(format!("cancellation with quantity {qty}"));
+            }
+            Kind::Cancel
+        } else if qty > 0 && price > 0.0 {
+            Kind::Purchase
+        } else {
+            return Row::Skip(SKIP_ADJUSTMENT);
+        };
+        let set = |s: &mut String, v: &str| {
+            s.clear();
+            s.push_str(v);
+        };
+        ev.ts_ms = ts_ms;
+        set(&mut ev.visitor, trim(&f[6]));
+        set(&mut ev.product, code);
+        ev.product.make_ascii_uppercase();
+        ev.kind = kind;
+        ev.quantity = qty.unsigned_abs();
+        match country {
+            Some(c) => set(ev.country.get_or_insert_with(String::new), c),
+            None => ev.country = None,
+        }
+        ev.device = None;
+        set(ev.order.get_or_insert_with(String::new), invoice);
+        ev.zone = None;
+        Row::Event
+    }
 }
 
 /// What the catalog needs to know about one product.
 #[derive(Default)]
 struct ProductStats {
     net: i64,
-    descs: HashMap<String, u32>,
-    prices: HashMap<String, u32>,
+    descs: FxHashMap<String, u32>,
+    prices: FxHashMap<String, u32>,
 }
 
 /// The catalog the log implies: every product sold at least once (net of
 /// cancellations), titled by its most frequent description.
 #[derive(Default)]
 pub struct CatalogBuilder {
-    stats: HashMap<String, ProductStats>,
+    /// `code␟description␟price` of purchase lines and `code␟␟` of
+    /// cancellations → (lines, net quantity): one lookup per row.
+    lines: FxHashMap<String, (u32, i64)>,
+    key: String,
 }
 
 impl CatalogBuilder {
     pub fn add(&mut self, ev: &Event, f: &csv::StringRecord) {
-        let s = self.stats.entry(ev.product.clone()).or_default();
-        match ev.kind {
-            Kind::Cancel => s.net -= ev.quantity as i64,
+        let k = &mut self.key;
+        k.clear();
+        k.push_str(&ev.product);
+        k.push('\x1f');
+        let qty = match ev.kind {
+            Kind::Cancel => {
+                k.push('\x1f');
+                -(ev.quantity as i64)
+            }
             _ => {
-                s.net += ev.quantity as i64;
-                *s.prices.entry(f[5].trim().to_string()).or_default() += 1;
-                let desc = f[2].trim();
-                if !desc.is_empty() {
-                    *s.descs.entry(desc.to_string()).or_default() += 1;
-                }
+                k.push_str(trim(&f[2]));
+                k.push('\x1f');
+                k.push_str(trim(&f[5]));
+                ev.quantity as i64
+            }
+        };
+        match self.lines.get_mut(k.as_str()) {
+            Some(v) => *v = (v.0 + 1, v.1 + qty),
+            None => {
+                self.lines.insert(k.clone(), (1, qty));
             }
         }
+    }
+
+    fn stats(self) -> FxHashMap<String, ProductStats> {
+        let mut stats: FxHashMap<String, ProductStats> = FxHashMap::default();
+        for (key, (lines, qty)) in self.lines {
+            // Codes have no separator and prices parse as numbers, so the
+            // first and the last separator are the ones added.
+            let (code, rest) = key.split_once('\x1f').expect("a key");
+            let (desc, price) = rest.rsplit_once('\x1f').expect("a key");
+            let s = stats.entry(code.to_string()).or_default();
+            s.net += qty;
+            if price.is_empty() {
+                continue; // a cancellation
+            }
+            *s.prices.entry(price.to_string()).or_default() += lines;
+            if !desc.is_empty() {
+                *s.descs.entry(desc.to_string()).or_default() += lines;
+            }
+        }
+        stats
     }
 
     /// The catalog; with `active_top`, only that many best sellers (net
     /// quantity, ties by code — the demo store's own selection) are active.
     pub fn finish(self, locale: &str, active_top: Option<usize>) -> Catalog {
-        let mut ranked: Vec<(&String, i64)> = self
-            .stats
+        let stats = self.stats();
+        let mut ranked: Vec<(&String, i64)> = stats
             .iter()
             .filter(|(_, s)| !s.descs.is_empty() && s.net > 0)
             .map(|(id, s)| (id, s.net))
@@ -189,7 +269,7 @@ impl CatalogBuilder {
             .map(|(id, _)| (*id).clone())
             .collect();
         let mut cat = Catalog::default();
-        for (id, s) in self.stats {
+        for (id, s) in stats {
             if s.descs.is_empty() || s.prices.is_empty() {
                 continue;
             }
@@ -213,7 +293,7 @@ impl CatalogBuilder {
 }
 
 /// Most frequent key; ties go to the smallest key (deterministic).
-fn most_common(m: &HashMap<String, u32>) -> String {
+fn most_common(m: &FxHashMap<String, u32>) -> String {
     m.iter()
         .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
         .map(|(k, _)| k.clone())
@@ -233,14 +313,17 @@ pub struct Options {
 }
 
 /// Streams the log's events to `f` and returns the row report and catalog.
+/// `path` `-` is standard input. The event passed to `f` is reused for the
+/// next row: clone what must outlive the call.
 pub fn read(
     path: &Path,
     opts: &Options,
-    mut f: impl FnMut(Event),
+    mut f: impl FnMut(&Event),
 ) -> Result<(RowReport, Catalog), String> {
     let input = input::open(path, "events", opts.progress).map_err(|e| e.to_string())?;
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
+        .buffer_capacity(1 << 16)
         .from_reader(input.reader);
     let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
     if headers.iter().map(str::trim).ne(COLUMNS) {
@@ -252,16 +335,18 @@ pub fn read(
     let mut report = RowReport::default();
     let mut catalog = CatalogBuilder::default();
     let mut rec = csv::StringRecord::new();
+    let mut parser = RowParser::default();
+    let mut ev = Event::default();
     while let Some(line) = next_record(&mut rdr, &mut rec, &mut report, None)
         .map_err(|e| format!("{}: {e}", path.display()))?
     {
-        match parse_row(&rec) {
-            Row::Event(ev) => {
+        match parser.parse(&rec, &mut ev) {
+            Row::Event => {
                 if opts.catalog_until_ms.is_none_or(|t| ev.ts_ms <= t) {
                     catalog.add(&ev, &rec);
                 }
                 report.used += 1;
-                f(ev);
+                f(&ev);
             }
             Row::Skip(why) => report.skip(why),
             Row::Bad(why) => report.bad(line, why),

@@ -2,10 +2,13 @@
 //! visitor's (`clock::LocalTime` in the country's zone), and the roll-up
 //! along the worker's fallback chain.
 
+use super::agg::Interner;
 use super::events::Event;
 use super::zones::{self, ZoneCache};
 use crate::clock::LocalTime;
+use crate::device::Device;
 use crate::schema::{segment_chain, segment_key, ANY};
+use rustc_hash::FxHashMap;
 
 const DAYPARTS: [&str; 4] = ["night", "morning", "afternoon", "evening"];
 const DAY_KINDS: [&str; 2] = ["weekday", "weekend"];
@@ -20,14 +23,79 @@ pub fn full_key(ev: &Event, zones: &mut ZoneCache) -> String {
     let offset = zone
         .and_then(|z| zones.offset_minutes(z, ev.ts_ms))
         .unwrap_or(0);
-    let t = LocalTime::at(ev.ts_ms, offset, country, zones::southern(country));
+    key_at(country, ev.device, ev.ts_ms, offset)
+}
+
+fn key_at(country: &str, device: Option<Device>, ts_ms: i64, offset: i32) -> String {
+    let t = LocalTime::at(ts_ms, offset, country, zones::southern(country));
     segment_key(
         country,
-        ev.device.map_or(ANY, |d| d.as_str()),
+        device.map_or(ANY, |d| d.as_str()),
         t.daypart.as_str(),
         t.day_kind.as_str(),
         t.season.as_str(),
     )
+}
+
+/// A segment holds for a whole quarter hour of UTC when the zone's offset
+/// is a multiple of 15 minutes and the same at both ends (every local hour,
+/// day and month boundary then falls on a quarter hour).
+const SLOT_MS: i64 = 15 * 60 * 1000;
+
+/// [`full_key`], interned, remembered per (country, zone, device) for the
+/// current quarter hour: a time-ordered log computes a local time a few
+/// times per hour instead of once per event.
+#[derive(Default)]
+pub struct SegmentCache {
+    /// `country\0zone\0device` → index in `slots`.
+    index: FxHashMap<String, usize>,
+    /// (quarter hour, segment id) last computed per context.
+    slots: Vec<(i64, u32)>,
+    last: Option<(String, usize)>,
+    scratch: String,
+}
+
+impl SegmentCache {
+    /// The interned id of the event's [`full_key`].
+    pub fn id(&mut self, ev: &Event, zones: &mut ZoneCache, segments: &mut Interner) -> u32 {
+        let country = ev.country.as_deref().unwrap_or(ANY);
+        let device = ev.device.map_or("", |d| d.as_str());
+        let zone = ev.zone.as_deref().unwrap_or("");
+        self.scratch.clear();
+        for part in [country, "\0", zone, "\0", device] {
+            self.scratch.push_str(part);
+        }
+        let ctx = match &self.last {
+            Some((k, i)) if *k == self.scratch => *i,
+            _ => {
+                let n = self.slots.len();
+                let i = *self.index.entry(self.scratch.clone()).or_insert(n);
+                if i == n {
+                    self.slots.push((i64::MIN, 0));
+                }
+                match &mut self.last {
+                    Some((k, j)) => {
+                        k.clone_from(&self.scratch);
+                        *j = i;
+                    }
+                    None => self.last = Some((self.scratch.clone(), i)),
+                }
+                i
+            }
+        };
+        let slot = ev.ts_ms.div_euclid(SLOT_MS);
+        if self.slots[ctx].0 == slot {
+            return self.slots[ctx].1;
+        }
+        let zone = ev.zone.as_deref().or_else(|| zones::zone_of(country));
+        let mut offset = |t: i64| zone.and_then(|z| zones.offset_minutes(z, t)).unwrap_or(0);
+        let at = offset(ev.ts_ms);
+        let start = slot * SLOT_MS;
+        let steady = at % 15 == 0 && offset(start) == at && offset(start + SLOT_MS - 1) == at;
+        let id = segments.id(&key_at(country, ev.device, ev.ts_ms, at));
+        self.slots[ctx] = (if steady { slot } else { i64::MIN }, id);
+        id
+    }
 }
 
 /// The five parts of a well-formed segment key.

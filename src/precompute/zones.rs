@@ -5,7 +5,7 @@
 use crate::context::Geo;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// ISO 3166-1 alpha-2 → zone, sorted by country. Single-zone countries are
 /// checked against CLDR (Node's `Intl.Locale#timeZones`) in the tests.
@@ -121,17 +121,17 @@ pub fn southern(country: &str) -> bool {
 /// Resolves zones once and answers UTC offsets.
 #[derive(Default)]
 pub struct ZoneCache {
-    zones: HashMap<String, Option<TimeZone>>,
+    zones: FxHashMap<String, Option<TimeZone>>,
 }
 
 impl ZoneCache {
     /// UTC offset in minutes of `zone` at `utc_ms`; `None` for an unknown zone.
     pub fn offset_minutes(&mut self, zone: &str, utc_ms: i64) -> Option<i32> {
-        let tz = self
-            .zones
-            .entry(zone.to_string())
-            .or_insert_with(|| TimeZone::get(zone).ok())
-            .as_ref()?;
+        if !self.zones.contains_key(zone) {
+            self.zones
+                .insert(zone.to_string(), TimeZone::get(zone).ok());
+        }
+        let tz = self.zones.get(zone)?.as_ref()?;
         let ts = Timestamp::from_millisecond(utc_ms).ok()?;
         Some(tz.to_offset(ts).seconds() / 60)
     }
