@@ -24,7 +24,7 @@ mod cli {
     use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
     use borderless::precompute::rank::{self, Params};
-    use borderless::precompute::{eval, retail};
+    use borderless::precompute::{eval, replay, retail};
     use borderless::schema::{BulkEntry, Dictionary, FxRates};
     use clap::{Args, Parser, Subcommand};
     use std::io::{BufWriter, IsTerminal, Write};
@@ -81,9 +81,26 @@ mod cli {
         },
         /// Evaluate the recommenders on the Online Retail log (temporal split).
         Eval(Eval),
+        /// Write a bigger Online Retail log (CSV, for benchmarks): its invoices
+        /// resampled with replacement into the same year, `--times` as many.
+        Replay {
+            #[arg(long, default_value = RETAIL_LOG)]
+            retail: PathBuf,
+            /// Invoices per invoice of the log (the same weeks, more traffic).
+            #[arg(long, default_value_t = 1.0)]
+            times: f64,
+            #[arg(long, default_value_t = 1)]
+            seed: u64,
+            /// Each copy is shifted by up to this many minutes either way.
+            #[arg(long, default_value_t = 30)]
+            jitter_minutes: i64,
+            /// Output CSV (default: stdout).
+            #[arg(short, long)]
+            out: Option<PathBuf>,
+        },
     }
 
-    /// Where the events come from.
+    /// Where the events come from (`-`: standard input, plain or gzip).
     #[derive(Args)]
     #[group(required = true, multiple = false)]
     struct Source {
@@ -204,7 +221,7 @@ mod cli {
         /// Output CSV (default: stdout).
         #[arg(short, long)]
         out: Option<PathBuf>,
-        /// Also write the co-purchase pair counts here.
+        /// Also count co-purchase pairs and write them here.
         #[arg(long)]
         pairs_out: Option<PathBuf>,
         #[arg(long, default_value_t = 0.01)]
@@ -295,6 +312,35 @@ mod cli {
                 );
                 Ok(())
             }
+            Cmd::Replay {
+                retail,
+                times,
+                seed,
+                jitter_minutes,
+                out,
+            } => {
+                let opts = replay::Options {
+                    times,
+                    seed,
+                    jitter_minutes,
+                };
+                let t = Instant::now();
+                let mut stats = None;
+                with_output(out.as_deref(), |w| {
+                    stats = Some(replay::replay(&retail, &opts, w).map_err(std::io::Error::other)?);
+                    Ok(())
+                })?;
+                let s = stats.expect("replayed");
+                eprintln!(
+                    "replayed {} invoices ({} rows) x{times} (seed {seed}): {} invoices, {} rows in {:.2} s",
+                    s.source_invoices,
+                    s.source_rows - s.skipped_rows,
+                    s.invoices,
+                    s.rows,
+                    t.elapsed().as_secs_f64()
+                );
+                Ok(())
+            }
             Cmd::Eval(e) => {
                 let day = |d: &str| {
                     parse_rfc3339(&format!("{d}T00:00:00Z")).ok_or(format!("{d:?} is not a date"))
@@ -372,8 +418,13 @@ mod cli {
         locale: &str,
         active_top: Option<usize>,
         quiet: bool,
+        pairs: bool,
     ) -> Result<(Aggregates, Cooc, Option<Catalog>, RowReport), String> {
-        let mut pipe = Pipeline::default();
+        let mut pipe = if pairs {
+            Pipeline::default()
+        } else {
+            Pipeline::counts_only()
+        };
         let t = Instant::now();
         let (rows, cat) = match (retail_log, events_log) {
             (Some(path), _) => {
@@ -383,7 +434,7 @@ mod cli {
                     progress: progress(quiet),
                     active_top,
                 };
-                let (rows, cat) = retail::read(path, &opts, |ev| pipe.feed(&ev))?;
+                let (rows, cat) = retail::read(path, &opts, |ev| pipe.feed(ev))?;
                 (rows, Some(cat))
             }
             (None, Some(path)) => (
@@ -404,6 +455,7 @@ mod cli {
             "en-GB",
             None,
             a.quiet,
+            a.pairs_out.is_some(),
         )?;
         eprintln!("{}", rows.summary("log"));
         rows.check("log", a.max_bad)?;
@@ -420,8 +472,43 @@ mod cli {
         Ok(())
     }
 
+    /// Time spent per phase, for the summary line.
+    struct Laps {
+        started: Instant,
+        last: Instant,
+        laps: Vec<(&'static str, f64)>,
+    }
+
+    impl Laps {
+        fn new() -> Laps {
+            let now = Instant::now();
+            Laps {
+                started: now,
+                last: now,
+                laps: Vec::new(),
+            }
+        }
+        fn lap(&mut self, name: &'static str) {
+            let now = Instant::now();
+            self.laps.push((name, (now - self.last).as_secs_f64()));
+            self.last = now;
+        }
+        fn summary(&self) -> String {
+            let laps: Vec<String> = self
+                .laps
+                .iter()
+                .map(|(n, s)| format!("{n} {s:.2}"))
+                .collect();
+            format!(
+                "{:.2} s ({})",
+                self.started.elapsed().as_secs_f64(),
+                laps.join(", ")
+            )
+        }
+    }
+
     fn build(b: Build) -> Result<(), String> {
-        let started = Instant::now();
+        let mut laps = Laps::new();
         let template_text = std::fs::read_to_string(&b.config)
             .map_err(|e| format!("{}: {e}", b.config.display()))?;
         let template = config::parse(&template_text)
@@ -461,6 +548,7 @@ mod cli {
                 &locale,
                 b.active_top,
                 b.quiet,
+                true,
             )?;
             eprintln!("{}", rows.summary("log"));
             rows.check("log", b.max_bad)?;
@@ -470,13 +558,17 @@ mod cli {
             };
             (agg, cooc, cat)
         };
+        laps.lap("read");
         let as_of = match &b.as_of {
             Some(s) => parse_rfc3339(s).ok_or(format!("--as-of {s:?} is not RFC 3339"))?,
             None => agg.last_ms,
         };
         let ranking = rank::rank(&agg, &catalog, &b.tuning.params(as_of));
+        laps.lap("rank");
         let also = cooc.lists(&agg.products, b.tuning.cooc_min, b.tuning.also_len.max(50));
+        laps.lap("also-bought");
         let packs = bundle::packs(&ranking, &also, &agg.products, &catalog, &b.tuning.pack());
+        laps.lap("packs");
         let mut extras = Extras {
             fx: b.fx.as_deref().map(read_json::<FxRates>).transpose()?,
             dicts: Vec::new(),
@@ -496,6 +588,7 @@ mod cli {
             }
         }
         extras.dicts = locales::complete(&template, extras.dicts, extras.fx.as_ref())?;
+        laps.lap("locales");
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
@@ -506,8 +599,9 @@ mod cli {
             serde_json::to_writer(&mut *w, &entries)?;
             writeln!(w)
         })?;
+        laps.lap("write");
         eprintln!(
-            "bundle {}: {} keys ({} country packs, {} segment lists), {} bytes; largest value {} bytes ({}); as of {}; {:.2} s",
+            "bundle {}: {} keys ({} country packs, {} segment lists), {} bytes; largest value {} bytes ({}); as of {}; {}",
             summary.bundle,
             summary.keys,
             summary.countries,
@@ -516,7 +610,7 @@ mod cli {
             summary.largest_bytes,
             summary.largest_key,
             rfc3339(as_of),
-            started.elapsed().as_secs_f64()
+            laps.summary()
         );
         Ok(())
     }

@@ -32,35 +32,48 @@ pub struct Input {
     pub progress: ProgressBar,
 }
 
-/// Opens `path`, decompressing `.gz`; `label` names the bar.
+/// Opens `path`, decompressing `.gz`; `label` names the bar. `-` is
+/// standard input (gzip when it starts with the gzip magic bytes).
 pub fn open(path: &Path, label: &str, show_progress: bool) -> io::Result<Input> {
-    let file = File::open(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    let len = file.metadata()?.len();
-    let progress = if show_progress {
-        ProgressBar::new(len)
+    let stdin = path.as_os_str() == "-";
+    let (raw, len): (Box<dyn Read>, u64) = if stdin {
+        (Box::new(io::stdin().lock()), 0)
     } else {
+        let file = File::open(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let len = file.metadata()?.len();
+        (Box::new(file), len)
+    };
+    let progress = if !show_progress {
         ProgressBar::hidden()
+    } else if stdin {
+        ProgressBar::no_length()
+    } else {
+        ProgressBar::new(len)
     };
     progress.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
+        ProgressStyle::with_template(if stdin {
+            "{prefix:>10} {bytes} {bytes_per_sec}"
+        } else {
+            "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        })
         .expect("valid template")
         .progress_chars("=> "),
     );
     progress.set_prefix(label.to_string());
-    let counted = progress.wrap_read(file);
-    let raw: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(MultiGzDecoder::new(BufReader::with_capacity(
-            1 << 16,
-            counted,
-        )))
+    let mut buffered = BufReader::with_capacity(1 << 16, progress.wrap_read(raw));
+    let gzip = if stdin {
+        buffered.fill_buf()?.starts_with(&[0x1f, 0x8b])
     } else {
-        Box::new(counted)
+        path.extension().is_some_and(|e| e == "gz")
     };
-    Ok(Input {
-        reader: Box::new(BufReader::with_capacity(1 << 16, raw)),
-        progress,
-    })
+    let reader: Box<dyn BufRead> = if gzip {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            MultiGzDecoder::new(buffered),
+        ))
+    } else {
+        Box::new(buffered)
+    };
+    Ok(Input { reader, progress })
 }

@@ -2,7 +2,8 @@
 //! catalog in, the KV bundle the worker reads out, with the worker's own
 //! schema and clock so producer and consumer agree.
 //!
-//! events/retail → agg (streaming cells) + cooc (baskets) → rank → bundle → publish.
+//! events/retail → agg (streaming cells) + cooc (baskets) → rank → bundle → publish;
+//! `replay` resamples the real log into a bigger one for benchmarks.
 
 pub mod agg;
 pub mod bundle;
@@ -14,6 +15,7 @@ pub mod input;
 pub mod locales;
 pub mod publish;
 pub mod rank;
+pub mod replay;
 pub mod retail;
 pub mod segment;
 pub mod zones;
