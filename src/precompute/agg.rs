@@ -10,6 +10,7 @@ use super::segment::{self, SegmentCache};
 use super::zones::ZoneCache;
 use crate::clock::{parse_rfc3339, LocalTime};
 use rustc_hash::FxHashMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
@@ -87,6 +88,33 @@ pub fn rfc3339(ms: i64) -> String {
     format!("{}Z", &LocalTime::at(ms, 0, "GB", false).local[..19])
 }
 
+/// [`rfc3339`] of many instants, fast: dates are computed once per day.
+#[derive(Default)]
+pub struct Stamps {
+    dates: FxHashMap<i64, String>,
+    out: String,
+}
+
+impl Stamps {
+    pub fn format(&mut self, ms: i64) -> &str {
+        let day = ms.div_euclid(86_400_000);
+        let date = self
+            .dates
+            .entry(day)
+            .or_insert_with(|| rfc3339(day * 86_400_000)[..10].to_string());
+        let secs = ms.div_euclid(1000).rem_euclid(86_400);
+        self.out.clear();
+        self.out.push_str(date);
+        for (sep, n) in [('T', secs / 3600), (':', secs / 60 % 60), (':', secs % 60)] {
+            self.out.push(sep);
+            self.out.push(char::from(b'0' + (n / 10) as u8));
+            self.out.push(char::from(b'0' + (n % 10) as u8));
+        }
+        self.out.push('Z');
+        &self.out
+    }
+}
+
 impl Aggregates {
     pub fn add(&mut self, seg: &str, product: &str, kind: Kind, quantity: u64, ts_ms: i64) {
         let (seg, product) = (self.segments.id(seg), self.products.id(product));
@@ -107,12 +135,18 @@ impl Aggregates {
 
     /// Writes the cells as CSV, sorted: `segment,product,week,event,count,quantity,last_seen`.
     pub fn write_csv(&self, out: impl Write) -> std::io::Result<()> {
-        let mut rows: Vec<(&str, &str, i32, Kind, &Cell)> = self
+        // Sorted by name ranks: the order of the names, without comparing them.
+        let (seg_rank, prod_rank) = (self.segments.name_ranks(), self.products.name_ranks());
+        // (segment rank, product rank, week, kind), the cell's key, the cell.
+        let mut rows: Vec<(CellKey, &CellKey, &Cell)> = self
             .cells
             .iter()
-            .map(|(&(s, p, w, k), c)| (self.segments.name(s), self.products.name(p), w, k, c))
+            .map(|(k, c)| {
+                let ranks = (seg_rank[k.0 as usize], prod_rank[k.1 as usize], k.2, k.3);
+                (ranks, k, c)
+            })
             .collect();
-        rows.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+        rows.sort_unstable_by_key(|r| r.0);
         let mut w = csv::Writer::from_writer(out);
         w.write_record([
             "segment",
@@ -123,15 +157,23 @@ impl Aggregates {
             "quantity",
             "last_seen",
         ])?;
-        for (s, p, week, k, c) in rows {
+        let mut weeks: FxHashMap<i32, String> = FxHashMap::default();
+        let mut stamps = Stamps::default();
+        let (mut count, mut quantity) = (String::new(), String::new());
+        for (_, &(s, p, week, k), c) in rows {
+            let week = weeks.entry(week).or_insert_with(|| week_date(week));
+            count.clear();
+            quantity.clear();
+            write!(count, "{}", c.count).expect("in memory");
+            write!(quantity, "{}", c.quantity).expect("in memory");
             w.write_record([
-                s,
-                p,
-                &week_date(week),
+                self.segments.name(s),
+                self.products.name(p),
+                week,
                 k.as_str(),
-                &c.count.to_string(),
-                &c.quantity.to_string(),
-                &rfc3339(c.last_ms),
+                &count,
+                &quantity,
+                stamps.format(c.last_ms),
             ])?;
         }
         w.flush()

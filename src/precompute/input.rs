@@ -5,6 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::mpsc::{self, Receiver};
 
 /// How rows of a file are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +37,8 @@ pub struct Input {
 /// standard input (gzip when it starts with the gzip magic bytes).
 pub fn open(path: &Path, label: &str, show_progress: bool) -> io::Result<Input> {
     let stdin = path.as_os_str() == "-";
-    let (raw, len): (Box<dyn Read>, u64) = if stdin {
-        (Box::new(io::stdin().lock()), 0)
+    let (raw, len): (Box<dyn Read + Send>, u64) = if stdin {
+        (Box::new(io::stdin()), 0)
     } else {
         let file = File::open(path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
@@ -68,12 +69,72 @@ pub fn open(path: &Path, label: &str, show_progress: bool) -> io::Result<Input> 
         path.extension().is_some_and(|e| e == "gz")
     };
     let reader: Box<dyn BufRead> = if gzip {
-        Box::new(BufReader::with_capacity(
-            1 << 16,
-            MultiGzDecoder::new(buffered),
-        ))
+        let inflated = Inflated::spawn(MultiGzDecoder::new(buffered));
+        Box::new(BufReader::with_capacity(1 << 16, inflated))
     } else {
         Box::new(buffered)
     };
     Ok(Input { reader, progress })
+}
+
+/// Decompresses on its own thread, so inflating overlaps parsing.
+struct Inflated {
+    chunks: Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Inflated {
+    fn spawn(mut gz: impl Read + Send + 'static) -> Inflated {
+        let (tx, rx) = mpsc::sync_channel(4);
+        std::thread::spawn(move || loop {
+            let mut chunk = vec![0; 1 << 18];
+            let mut n = 0;
+            let res = loop {
+                match gz.read(&mut chunk[n..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(k) => {
+                        n += k;
+                        if n == chunk.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            chunk.truncate(n);
+            let last = n == 0 || res.is_err();
+            if n > 0 && tx.send(Ok(chunk)).is_err() {
+                return; // the reader is gone
+            }
+            if let Err(e) = res {
+                let _ = tx.send(Err(e));
+            }
+            if last {
+                return;
+            }
+        });
+        Inflated {
+            chunks: rx,
+            chunk: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for Inflated {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.chunk.len() {
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) => (self.chunk, self.pos) = (chunk, 0),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0), // end of the stream
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }

@@ -15,7 +15,7 @@
 //! The source streams in and the replay streams out; memory holds only the
 //! copies not yet due (the last hour or so), whatever `times` is.
 
-use super::agg::rfc3339;
+use super::agg::Stamps;
 use super::input;
 use super::retail::COLUMNS;
 use crate::clock::parse_rfc3339;
@@ -210,8 +210,7 @@ struct Output<'a> {
     out: &'a mut dyn Write,
     buf: Vec<u8>,
     pending: BinaryHeap<Pending>,
-    /// The last timestamp formatted.
-    ts: (i64, String),
+    stamps: Stamps,
     stats: Stats,
 }
 
@@ -239,11 +238,8 @@ impl Output<'_> {
             buf.extend_from_slice(&a[inv.prefix.clone()]);
             write!(buf, "{}", p.key.1).expect("in memory");
             buf.extend_from_slice(&a[line.mid.clone()]);
-            let ts = line.ts_ms + p.shift_ms;
-            if self.ts.0 != ts {
-                self.ts = (ts, rfc3339(ts));
-            }
-            buf.extend_from_slice(self.ts.1.as_bytes());
+            let ts = self.stamps.format(line.ts_ms + p.shift_ms);
+            buf.extend_from_slice(ts.as_bytes());
             buf.extend_from_slice(&a[line.price.clone()]);
             let customer = &a[line.customer.clone()];
             match line.customer_no {
@@ -283,7 +279,7 @@ pub fn replay(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Stats,
         out,
         buf: Vec::with_capacity(1 << 20),
         pending: BinaryHeap::new(),
-        ts: (i64::MIN, String::new()),
+        stamps: Stamps::default(),
         stats: Stats::default(),
     };
     o.buf.extend_from_slice(COLUMNS.join(",").as_bytes());
