@@ -238,11 +238,15 @@ async function startWorker(name, spec, origin, { preview = "off" } = {}) {
 
 const WORKERS = {
   passthrough: () => ({ modules: true, scriptPath: path.join(ROOT, "bench", "passthrough.mjs") }),
+  // dist/ (wrangler's bundle), or a variant: worker/entry.mjs beside its own build/.
   borderless: () => ({
     modules: true,
-    scriptPath: path.join(DIST, "entry.js"),
+    scriptPath: fs.existsSync(path.join(DIST, "entry.js")) ? path.join(DIST, "entry.js") : path.join(DIST, "worker", "entry.mjs"),
     modulesRoot: DIST,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    modulesRules: [
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+    ],
   }),
   reference: () => ({ modules: true, scriptPath: path.join(ROOT, "bench", "reference", "worker.mjs") }),
 };
@@ -320,6 +324,11 @@ async function cpuRun(workers, pages) {
       record.n += perVisit * VISITORS.length;
     }
   };
+  // Fail-open would look fast: check first that both transforming workers transform.
+  for (const w of workers.filter((x) => x.name !== "passthrough")) {
+    const r = await get(w, pages[0].path, headersFor(VISITORS[0], { "x-keep-body": "1" }));
+    if (!/<html[^>]* lang="de-DE"/.test(r.body.toString())) throw new Error(`${w.name} did not localize ${pages[0].path} (a fault served the origin page?)`);
+  }
   log(`warm-up: every page through every worker`);
   for (const p of pages) for (const w of workers) await batch(w, p, null);
   for (let r = 0; r < ROUNDS; r++) {
@@ -380,7 +389,7 @@ async function kvRun(origin, pages) {
     };
     const byType = {};
     const first = [pages.find((p) => p.name === "demo-home"), pages.find((p) => p.name === "demo-category"), pages.find((p) => p.name === "demo-product"), pages.find((p) => p.kind === "storefront")];
-    for (const p of first) byType[`cold isolate, ${p.name} (DE)`] = await reads(p, VISITORS[0]);
+    for (const [i, p] of first.entries()) byType[`${i === 0 ? "cold isolate, first request" : "then"}: ${p.name} (DE)`] = await reads(p, VISITORS[0]);
     byType["same isolate, another visitor country (JP, demo-home)"] = await reads(first[0], VISITORS[1]);
     for (const p of first) byType[`warm, ${p.name} (DE)`] = await reads(p, VISITORS[0]);
     let kv = 0;
@@ -401,6 +410,7 @@ async function kvRun(origin, pages) {
 }
 
 function bundleSizes() {
+  if (!fs.existsSync(path.join(DIST, "entry.js"))) return null; // a variant (bench/profiles.mjs measures it)
   const entry = fs.readFileSync(path.join(DIST, "entry.js"), "utf8");
   const wasmFile = fs.readdirSync(DIST).find((f) => f.endsWith(".wasm") && entry.includes(f));
   const wasm = fs.readFileSync(path.join(DIST, wasmFile));
@@ -413,7 +423,7 @@ function bundleSizes() {
 
 function nativeRun(pages) {
   const manifest = path.join(PAGES_DIR, "manifest.json");
-  const args = ["bench", "--bench", "pipeline", "--", "--noplot", "--warm-up-time", opt.quick ? "0.5" : "1", "--measurement-time", opt.quick ? "1" : "3"];
+  const args = ["bench", "--profile", "native-bench", "--bench", "pipeline", "--", "--noplot", "--warm-up-time", opt.quick ? "0.5" : "1", "--measurement-time", opt.quick ? "1" : "3"];
   log(`cargo ${args.join(" ")}`);
   const r = spawnSync("cargo", args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, BENCH_PAGES: manifest } });
   if (r.status !== 0) throw new Error("cargo bench failed");
@@ -502,6 +512,8 @@ async function main() {
     results.cpu.native = nativeSummary(results.cpu, results.native_ns, pages);
   }
   if (!opt["skip-precompute"]) results.precompute = precomputeRun();
+  else if (fs.existsSync(path.join(ROOT, "bench", "out", "precompute.json")))
+    results.precompute = JSON.parse(fs.readFileSync(path.join(ROOT, "bench", "out", "precompute.json"), "utf8")); // an earlier run
   const profiles = path.join(ROOT, "bench", "profiles.json");
   if (fs.existsSync(profiles)) results.profiles = JSON.parse(fs.readFileSync(profiles, "utf8"));
 
