@@ -266,10 +266,10 @@ def main():
     result = {
         "machine": machine(),
         "commands": {
-            "build_1x": " ".join(["borderless"] + demo_build_args("OUT")),
+            "build_1x": " ".join(["borderless"] + demo_build_args("OUT")).replace(LOG, os.path.relpath(LOG, ROOT)),
             "aggregate_1x": f"borderless aggregate --retail {os.path.relpath(LOG, ROOT)} -o OUT --quiet",
             "duckdb_1x": "README warehouse SQL: COPY (<query>) TO OUT (HEADER) in a fresh python + duckdb process",
-            "replay": f"borderless replay --times N --seed {args.seed} | "
+            "replay": f"borderless replay --retail {os.path.relpath(LOG, ROOT)} --times N --seed {args.seed} | "
             + " ".join(["borderless"] + with_input(demo_build_args("OUT"), args.stdin)),
         },
         "load_avg_before": [round(x, 2) for x in load_before],
