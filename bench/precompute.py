@@ -243,6 +243,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1× and 10× replays, one run each")
     ap.add_argument("--no-duckdb", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rev", default=None, help="the commit the binary was built from (default: HEAD)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "precompute.json"))
     # The DuckDB child.
     ap.add_argument("--duckdb-child", action="store_true", help=argparse.SUPPRESS)
@@ -273,7 +274,7 @@ def main():
             + " ".join(["borderless"] + with_input(demo_build_args("OUT"), args.stdin)),
         },
         "load_avg_before": [round(x, 2) for x in load_before],
-        "tool": {"bin": os.path.relpath(tool, ROOT), "git": git_rev()},
+        "tool": {"bin": os.path.relpath(tool, ROOT), "git": args.rev or git_rev()},
         "log": {"path": os.path.relpath(LOG, ROOT), "rows": LOG_ROWS, "gzip_bytes": os.path.getsize(LOG)},
         "repeat": args.repeat,
     }
@@ -376,12 +377,80 @@ def main():
             }
     result["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     result["bench_s"] = round(time.perf_counter() - started, 1)
+    result["summary"] = summary(result)
+    result["markdown"] = markdown(result)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")
     print_table(result)
     log(f"wrote {os.path.relpath(args.out, ROOT)} in {result['bench_s']} s")
+
+
+def summary(r):
+    """The figures bench/report.mjs puts in the BENCHMARKS.md summary."""
+    out = {}
+    d = r.get("duckdb_1x")
+    if d:
+        cores = max(int(k.split("_")[1]) for k in d if k.startswith("threads_"))
+        out["tool_vs_duckdb"] = round(
+            r["aggregate_1x"]["median"]["wall_s"] / d[f"threads_{cores}"]["median"]["wall_s"], 3)
+    reps = r.get("replay", [])
+    if len(reps) >= 2:
+        per_row = lambda x: x["build"]["median"]["wall_s"] / x["rows"]
+        out["replay_linear"] = round(per_row(reps[-1]) / per_row(reps[0]), 3)
+        out["max_scale"] = reps[-1]["times"]
+        out["max_peak_rss"] = int(reps[-1]["build"]["median"]["max_rss_mb"] * 2**20)
+    return out
+
+
+def markdown(r, before_path=os.path.join(ROOT, "bench", "precompute-before.json")):
+    """The detail section of BENCHMARKS.md."""
+    m = r["machine"]
+    L = [f"{m['cpu']}, {m['cores']} cores; load average {r['load_avg_before'][0]} at the start, "
+         f"{r['load_avg_after'][0]} at the end; median of {r['repeat']} runs for the full log and replays up to 10×.",
+         "", f"Full log ({LOG_ROWS:,} rows, {r['log']['gzip_bytes'] / 2**20:.1f} MB gzip):", "",
+         "| run | wall s | CPU s | peak RSS MB | rows/s |", "|---|---:|---:|---:|---:|"]
+
+    def row(name, med):
+        L.append(f"| {name} | {med['wall_s']:.2f} | {med['cpu_s']:.2f} | {med['max_rss_mb']:.0f} | "
+                 f"{LOG_ROWS / med['wall_s']:,.0f} |")
+
+    row("`borderless build` (the demo bundle, as `make seed`)", r["build_1x"]["median"])
+    row("`borderless aggregate` (the counts the SQL computes)", r["aggregate_1x"]["median"])
+    d = r.get("duckdb_1x")
+    if d:
+        for k, v in sorted(((k, v) for k, v in d.items() if k.startswith("threads_")), reverse=True):
+            n = k.split("_")[1]
+            row(f"DuckDB {d['version']}, README SQL → CSV, {n} thread{'s' if n != '1' else ''} "
+                f"(query alone {v['median']['query_s']:.2f} s)", v["median"])
+        L.append(f"| DuckDB process alone (python, import, connect) | {d['idle']['wall_s']:.2f} | "
+                 f"{d['idle']['cpu_s']:.2f} | {d['idle']['max_rss_mb']:.0f} | |")
+    L += ["", "Replays (`borderless replay --times N | borderless build --retail -`, the same year with N× the "
+          "traffic; the generator runs on the other core and is also timed alone):", "",
+          "| scale | rows | wall s | CPU s | peak RSS MB | rows/s | generator alone s (MB) |",
+          "|---:|---:|---:|---:|---:|---:|---:|"]
+    for x in r.get("replay", []):
+        b, g = x["build"]["median"], x["generator"]["median"]
+        L.append(f"| {x['times']:g}× | {x['rows']:,} | {b['wall_s']:.2f} | {b['cpu_s']:.2f} | "
+                 f"{b['max_rss_mb']:.0f} | {x['rows'] / b['wall_s']:,.0f} | {g['wall_s']:.2f} ({g['max_rss_mb']:.0f}) |")
+    if "scaling" in r:
+        s = r["scaling"]
+        L += ["", f"{s['rows_ratio']}× the rows: {s['wall_ratio']}× the wall time ({s['marginal_s_per_million_rows']} s "
+              f"per million rows between the two largest), {s['rss_ratio']}× the peak RSS."]
+    if os.path.exists(before_path):
+        b = json.load(open(before_path))
+        L += ["", f"Before the precompute optimizations (`bench/precompute-before.json`, tool at {b['tool']['git']}, "
+              f"load {b['load_avg_before'][0]}):", "",
+              "| run | before: wall s / peak MB | now: wall s / peak MB |", "|---|---:|---:|"]
+        pair = lambda a, c: f"{a['wall_s']:.2f} / {a['max_rss_mb']:.0f} | {c['wall_s']:.2f} / {c['max_rss_mb']:.0f}"
+        L.append(f"| build, full log | {pair(b['build_1x']['median'], r['build_1x']['median'])} |")
+        L.append(f"| aggregate, full log | {pair(b['aggregate_1x']['median'], r['aggregate_1x']['median'])} |")
+        now = {x["times"]: x for x in r.get("replay", [])}
+        for x in b.get("replay", []):
+            if x["times"] in now:
+                L.append(f"| replay {x['times']:g}× | {pair(x['build']['median'], now[x['times']]['build']['median'])} |")
+    return "\n".join(L)
 
 
 def print_table(r):

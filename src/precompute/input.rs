@@ -68,30 +68,38 @@ pub fn open(path: &Path, label: &str, show_progress: bool) -> io::Result<Input> 
     } else {
         path.extension().is_some_and(|e| e == "gz")
     };
+    // Inflating, and draining a pipe (whose 64 KB buffer would otherwise
+    // make the writer and this reader wait on each other), happen on their
+    // own thread.
     let reader: Box<dyn BufRead> = if gzip {
-        let inflated = Inflated::spawn(MultiGzDecoder::new(buffered));
-        Box::new(BufReader::with_capacity(1 << 16, inflated))
+        let ahead = ReadAhead::spawn(MultiGzDecoder::new(buffered));
+        Box::new(BufReader::with_capacity(1 << 16, ahead))
+    } else if stdin {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            ReadAhead::spawn(buffered),
+        ))
     } else {
         Box::new(buffered)
     };
     Ok(Input { reader, progress })
 }
 
-/// Decompresses on its own thread, so inflating overlaps parsing.
-struct Inflated {
+/// Reads ahead on its own thread (up to 1 MB), so input overlaps parsing.
+struct ReadAhead {
     chunks: Receiver<io::Result<Vec<u8>>>,
     chunk: Vec<u8>,
     pos: usize,
 }
 
-impl Inflated {
-    fn spawn(mut gz: impl Read + Send + 'static) -> Inflated {
+impl ReadAhead {
+    fn spawn(mut input: impl Read + Send + 'static) -> ReadAhead {
         let (tx, rx) = mpsc::sync_channel(4);
         std::thread::spawn(move || loop {
             let mut chunk = vec![0; 1 << 18];
             let mut n = 0;
             let res = loop {
-                match gz.read(&mut chunk[n..]) {
+                match input.read(&mut chunk[n..]) {
                     Ok(0) => break Ok(()),
                     Ok(k) => {
                         n += k;
@@ -115,7 +123,7 @@ impl Inflated {
                 return;
             }
         });
-        Inflated {
+        ReadAhead {
             chunks: rx,
             chunk: Vec::new(),
             pos: 0,
@@ -123,7 +131,7 @@ impl Inflated {
     }
 }
 
-impl Read for Inflated {
+impl Read for ReadAhead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pos == self.chunk.len() {
             match self.chunks.recv() {
