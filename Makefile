@@ -107,3 +107,8 @@ bench: setup dist demo-bundle .venv/.duckdb-$(DUCKDB_VERSION) precompute
 bench-profiles: export BORDERLESS_NO_BROWSER := 1
 bench-profiles: setup dist demo-bundle
 	node bench/profiles.mjs
+
+# The precompute part alone (bench/out/precompute.json).
+.PHONY: bench-precompute
+bench-precompute: .venv/.duckdb-$(DUCKDB_VERSION) precompute
+	.venv/bin/python bench/precompute.py
