@@ -16,8 +16,7 @@
 //! copies not yet due (the last hour or so), whatever `times` is.
 
 use super::agg::Stamps;
-use super::input;
-use super::retail::COLUMNS;
+use super::retail::{self, COLUMNS};
 use crate::clock::parse_rfc3339;
 use std::collections::BinaryHeap;
 use std::io::Write;
@@ -263,18 +262,7 @@ pub fn replay(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Stats,
     if !(opts.times > 0.0 && opts.times.is_finite()) {
         return Err(format!("--times {} is not a positive number", opts.times));
     }
-    let input = input::open(path, "source", false).map_err(|e| e.to_string())?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .buffer_capacity(1 << 16)
-        .from_reader(input.reader);
-    let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
-    if headers.iter().map(str::trim).ne(COLUMNS) {
-        return Err(format!(
-            "{}: header is not the Online Retail header {COLUMNS:?}",
-            path.display()
-        ));
-    }
+    let (mut rdr, progress) = retail::open_log(path, "source", false)?;
     let mut o = Output {
         out,
         buf: Vec::with_capacity(1 << 20),
@@ -339,7 +327,7 @@ pub fn replay(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Stats,
         .write_all(&o.buf)
         .and_then(|()| o.out.flush())
         .map_err(|e| format!("writing the replay: {e}"))?;
-    input.progress.finish_and_clear();
+    progress.finish_and_clear();
     Ok(o.stats)
 }
 

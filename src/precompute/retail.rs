@@ -8,8 +8,10 @@ use super::events::{next_record, Event, Kind, RowReport};
 use super::input;
 use crate::clock::parse_rfc3339;
 use crate::schema::Card;
+use indicatif::ProgressBar;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::path::Path;
 
 pub const COLUMNS: [&str; 8] = [
@@ -312,6 +314,28 @@ pub struct Options {
     pub active_top: Option<usize>,
 }
 
+/// Opens the Online Retail log at `path` (`-`: stdin) as CSV records after
+/// checking its header; `label` names the progress bar.
+pub fn open_log(
+    path: &Path,
+    label: &str,
+    progress: bool,
+) -> Result<(csv::Reader<Box<dyn BufRead>>, ProgressBar), String> {
+    let input = input::open(path, label, progress).map_err(|e| e.to_string())?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(input.reader);
+    let headers = rdr.headers().map_err(|e| e.to_string())?;
+    if headers.iter().map(str::trim).ne(COLUMNS) {
+        return Err(format!(
+            "{}: header is not the Online Retail header {COLUMNS:?}",
+            path.display()
+        ));
+    }
+    Ok((rdr, input.progress))
+}
+
 /// Streams the log's events to `f` and returns the row report and catalog.
 /// `path` `-` is standard input. The event passed to `f` is reused for the
 /// next row: clone what must outlive the call.
@@ -320,18 +344,7 @@ pub fn read(
     opts: &Options,
     mut f: impl FnMut(&Event),
 ) -> Result<(RowReport, Catalog), String> {
-    let input = input::open(path, "events", opts.progress).map_err(|e| e.to_string())?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .buffer_capacity(1 << 16)
-        .from_reader(input.reader);
-    let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
-    if headers.iter().map(str::trim).ne(COLUMNS) {
-        return Err(format!(
-            "{}: header is not the Online Retail header {COLUMNS:?}",
-            path.display()
-        ));
-    }
+    let (mut rdr, progress) = open_log(path, "events", opts.progress)?;
     let mut report = RowReport::default();
     let mut catalog = CatalogBuilder::default();
     let mut rec = csv::StringRecord::new();
@@ -352,7 +365,7 @@ pub fn read(
             Row::Bad(why) => report.bad(line, why),
         }
     }
-    input.progress.finish_and_clear();
+    progress.finish_and_clear();
     Ok((report, catalog.finish(&opts.locale, opts.active_top)))
 }
 
