@@ -122,10 +122,11 @@ export function assertDistFresh() {
  *    every value is put first, the `config` pointer last (as `borderless publish` does)
  *  - `origin`: base URL bound as ORIGIN
  *  - `preview`: PREVIEW var ("on" by default); `token`: PREVIEW_TOKEN secret (plain binding)
+ *  - `script`: another module worker to run instead (e.g. the benchmark's reference JS worker)
  * Returns { mf, base, request, stream, logs, kv, close }.
  */
-export async function startWorker({ config, bundle, origin, preview = "on", token, bindings = {} } = {}) {
-  assertDistFresh();
+export async function startWorker({ config, bundle, origin, preview = "on", token, bindings = {}, script } = {}) {
+  if (!script) assertDistFresh();
   const entries = bundle === undefined ? null : typeof bundle === "string" ? loadBundle(bundle) : bundle;
   if (config === undefined && !entries) config = TEST_CONFIG;
   const logs = [];
@@ -144,11 +145,12 @@ export async function startWorker({ config, bundle, origin, preview = "on", toke
   const b = { PREVIEW: preview, ...bindings };
   if (origin) b.ORIGIN = origin;
   if (token !== undefined) b.PREVIEW_TOKEN = token;
+  const worker = script
+    ? { scriptPath: script }
+    : { scriptPath: path.join(DIST, "entry.js"), modulesRoot: DIST, modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }] };
   const mf = new Miniflare({
     modules: true,
-    scriptPath: path.join(DIST, "entry.js"),
-    modulesRoot: DIST,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    ...worker,
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["BORDERLESS"],
     bindings: b,

@@ -65,36 +65,6 @@ const VID = {
 
 // ---------- the two workers and the origin ----------
 
-/** The reference worker in workerd, shaped like the harness's startWorker (same bindings, same KV bundle). */
-async function startReference({ origin, entries }) {
-  const logs = [];
-  const collect = (stream) => {
-    let buf = "";
-    stream.setEncoding("utf8");
-    stream.on("data", (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) logs.push(buf.slice(0, i)), (buf = buf.slice(i + 1));
-    });
-  };
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: REFERENCE,
-    compatibilityDate: "2025-09-01",
-    kvNamespaces: ["BORDERLESS"],
-    bindings: { ORIGIN: origin, PREVIEW: "on" },
-    handleRuntimeStdio(stdout, stderr) {
-      collect(stdout);
-      collect(stderr);
-    },
-  });
-  const base = await mf.ready;
-  const kv = await mf.getKVNamespace("BORDERLESS");
-  await Promise.all(entries.filter((e) => e.key !== "config").map((e) => kv.put(e.key, e.value)));
-  await kv.put("config", entries.find((e) => e.key === "config").value);
-  return { base, logs, request: (p, opts) => request(base, p, opts), close: () => mf.dispose() };
-}
-
 /** One origin for both workers: /store/<name> serves a storefront page, everything else is the demo shop. */
 function startFrontOrigin(demoUrl) {
   const demo = new URL(demoUrl);
@@ -139,7 +109,7 @@ before(async () => {
   front = await startFrontOrigin(demo.url);
   [rust, ref] = await Promise.all([
     startWorker({ origin: front.url, bundle: DEMO_BUNDLE_PATH }),
-    startReference({ origin: front.url, entries }),
+    startWorker({ origin: front.url, bundle: entries, script: REFERENCE }),
   ]);
   const config = JSON.parse(entries.at(-1).value);
   const pack = (cc) => JSON.parse(entries.find((e) => e.key === `b/${config.bundle}/country/${cc}`).value);
