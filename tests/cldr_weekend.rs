@@ -1,7 +1,8 @@
 //! The weekend table in `clock` agrees with CLDR week data as Node's Intl
 //! (full ICU) reports it, for every region Intl knows.
 
-use borderless::clock::{parse_rfc3339, DayKind, LocalTime};
+use borderless::base::time::parse_rfc3339;
+use borderless::request::clock::{DayKind, LocalTime};
 use std::process::Command;
 
 const SCRIPT: &str = r#"

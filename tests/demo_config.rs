@@ -14,7 +14,9 @@ fn demo_config_and_fx_parse() {
         .as_ref()
         .expect("the demo is localized");
     assert!(
-        loc.locales.iter().any(|l| borderless::locale::is_rtl(l)),
+        loc.locales
+            .iter()
+            .any(|l| borderless::decide::locale::is_rtl(l)),
         "the demo needs an RTL locale"
     );
     let fx: FxRates =

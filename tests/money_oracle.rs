@@ -3,7 +3,7 @@
 //! Node generates the formats (as `borderless build` does) and the expected
 //! strings; the Rust formatter must reproduce each one.
 
-use borderless::format::format;
+use borderless::plan::format::format;
 use borderless::schema::MoneyFormats;
 use std::collections::BTreeMap;
 use std::process::Command;

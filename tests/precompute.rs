@@ -4,7 +4,7 @@
 //! of the real log.
 #![cfg(not(target_arch = "wasm32"))]
 
-use borderless::clock::parse_rfc3339;
+use borderless::base::time::parse_rfc3339;
 use borderless::precompute::agg::{Aggregates, Pipeline};
 use borderless::precompute::bundle::{self, Extras, PackParams};
 use borderless::precompute::catalog::{Catalog, Product};
@@ -198,7 +198,7 @@ not-a-time,v1,B,purchase,1,DE,\n\
         r.bad_samples.iter().map(|b| b.0).collect::<Vec<_>>(),
         [4, 5, 6, 7]
     );
-    assert_eq!(got[0].device, Some(borderless::device::Device::Mobile));
+    assert_eq!(got[0].device, Some(borderless::request::Device::Mobile));
     assert_eq!(got[1].quantity, 1);
     assert_eq!(
         (got[2].kind, got[2].quantity, got[2].country.clone()),

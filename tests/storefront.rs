@@ -2,17 +2,10 @@
 //! rewriter: byte-identical when the config targets nothing on it, and
 //! correctly edited when it does, whatever the chunking.
 
-use borderless::charset::{self, Charset};
-use borderless::config;
-use borderless::context::{Context, Geo, Head};
-use borderless::decision::Decisions;
-use borderless::plan::Plan;
-use borderless::preview::Overrides;
-use borderless::rewrite::Rewriter;
+use borderless::page::sim::{OriginResponse, Shop, Visit};
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::PathBuf;
-use std::rc::Rc;
 
 fn pages() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/storefront-pages");
@@ -32,30 +25,22 @@ fn pages() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn plan(rules: &str) -> Rc<Plan> {
-    let doc = format!(
+/// A shop with `rules`, a desktop visitor from Germany.
+fn plan(rules: &str) -> Shop {
+    Shop::new(&format!(
         r#"{{"version":1,"bundle":"t","site":{{"default_locale":"en-GB","currency":"GBP"}},"rules":{rules}}}"#
-    );
-    let site = Rc::new(config::parse(&doc).unwrap());
-    let geo = Geo::from_cf_json(Some(r#"{"country":"DE"}"#));
-    let ctx = Context::new(geo, &Head::default(), 0, &Overrides::default(), &|_, _| {
-        None
-    });
-    Rc::new(Plan::new(site, &ctx, &Decisions::origin("en-GB", "GBP")))
+    ))
 }
 
-fn rewrite(plan: &Rc<Plan>, html: &[u8], chunk: usize) -> (Vec<u8>, Option<String>) {
-    let enc = match charset::sniff(html) {
-        Charset::Stream(e) => e,
-        Charset::Unsupported => return (html.to_vec(), None),
-    };
-    let mut rw = Rewriter::new(Rc::clone(plan), enc, 1 << 20, true);
-    let mut out = Vec::with_capacity(html.len() + 1024);
-    for c in html.chunks(chunk) {
-        out.extend(rw.write(c));
-    }
-    out.extend(rw.end());
-    (out, rw.bail_out().map(str::to_string))
+/// The page through the whole pipeline, the origin sending no charset.
+fn rewrite(shop: &Shop, html: &[u8], chunk: usize) -> (Vec<u8>, Option<String>) {
+    let mut v = Visit::get("/", "DE");
+    v.chunk = chunk;
+    let out = shop
+        .serve(&v, &OriginResponse::html(html, "text/html"))
+        .unwrap();
+    assert!(out.rewritten);
+    (out.body.clone(), out.bail_out())
 }
 
 #[test]

@@ -19,11 +19,22 @@ export default class extends WorkerEntrypoint {
         path: new URL(request.url).pathname,
       }));
       if (!spare) return new Response("Bad Gateway\n", { status: 502 });
-      return fetch(originUrl(spare.url, this.env.ORIGIN), {
-        method: spare.method,
-        headers: strip(spare.headers),
-        redirect: "manual",
-      });
+      try {
+        return await fetch(originUrl(spare.url, this.env.ORIGIN), {
+          method: spare.method,
+          headers: strip(spare.headers),
+          redirect: "manual",
+        });
+      } catch (e) {
+        // The origin itself is unreachable: say so, briefly.
+        console.error(JSON.stringify({
+          level: "error",
+          event: "origin_unreachable",
+          detail: String(e).slice(0, 240),
+          path: new URL(request.url).pathname,
+        }));
+        return new Response("Bad Gateway\n", { status: 502 });
+      }
     }
   }
 }

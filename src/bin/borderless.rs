@@ -14,7 +14,7 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
-    use borderless::clock::parse_rfc3339;
+    use borderless::base::time::parse_rfc3339;
     use borderless::config;
     use borderless::precompute::agg::{rfc3339, Aggregates, Pipeline};
     use borderless::precompute::bundle::{self, Extras, PackParams};

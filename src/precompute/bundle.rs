@@ -297,7 +297,7 @@ fn check_fx(id: &str, fx: &FxRates) -> Result<(), String> {
     if id != "rates" {
         return Err("FX id must be \"rates\"".into());
     }
-    if crate::clock::parse_rfc3339(&fx.as_of).is_none() {
+    if crate::base::time::parse_rfc3339(&fx.as_of).is_none() {
         return Err(format!("as_of {:?} is not RFC 3339", fx.as_of));
     }
     let code = |c: &str| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase());
@@ -321,7 +321,7 @@ fn check_pack(id: &str, value: &str, sum: &mut Summary) -> Result<bool, String> 
         return Err(format!("country {:?} != key id {id:?}", p.country));
     }
     let global = id == GLOBAL_COUNTRY;
-    if !global && !crate::context::valid_country(id) {
+    if !global && !crate::base::ids::valid_country(id) {
         return Err(format!("{id:?} is not a country code"));
     }
     let own = if global { ANY } else { id };

@@ -3,9 +3,9 @@
 //! with their line numbers, never silently dropped.
 
 use super::input::{self, Format};
-use crate::clock::parse_rfc3339;
-use crate::context::valid_country;
-use crate::device::Device;
+use crate::base::ids::valid_country;
+use crate::base::time::parse_rfc3339;
+use crate::request::Device;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::BufRead;

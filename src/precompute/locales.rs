@@ -3,7 +3,7 @@
 //! plus the locale's currency formats sampled from ICU via Node
 //! (scripts/money-formats.mjs), so one read gives a page all it needs.
 
-use crate::locale;
+use crate::decide::locale;
 use crate::schema::{Config, Dictionary, FxRates, MoneyFormats};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -150,7 +150,8 @@ mod tests {
         assert_eq!(out[2].entries["nav.basket"], "Warenkorb");
         let m = out[1].money.as_ref().unwrap();
         let eur = &m.currencies["EUR"];
-        let text = crate::format::format(&m.formats[eur.format], &eur.symbol, 1234.5).unwrap();
+        let text =
+            crate::plan::format::format(&m.formats[eur.format], &eur.symbol, 1234.5).unwrap();
         assert_eq!(text, "1.234,50\u{a0}€");
         assert!(
             out[0]

@@ -17,7 +17,7 @@
 
 use super::agg::Stamps;
 use super::retail::{self, COLUMNS};
-use crate::clock::parse_rfc3339;
+use crate::base::time::parse_rfc3339;
 use std::collections::BinaryHeap;
 use std::io::Write;
 use std::ops::Range;

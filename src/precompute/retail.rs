@@ -6,7 +6,7 @@
 use super::catalog::{Catalog, Product};
 use super::events::{next_record, Event, Kind, RowReport};
 use super::input;
-use crate::clock::parse_rfc3339;
+use crate::base::time::parse_rfc3339;
 use crate::schema::Card;
 use indicatif::ProgressBar;
 use rustc_hash::FxHashMap;

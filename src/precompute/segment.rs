@@ -5,8 +5,8 @@
 use super::agg::Interner;
 use super::events::Event;
 use super::zones::{self, ZoneCache};
-use crate::clock::LocalTime;
-use crate::device::Device;
+use crate::request::clock::LocalTime;
+use crate::request::Device;
 use crate::schema::{segment_chain, segment_key, ANY};
 use rustc_hash::FxHashMap;
 
@@ -103,7 +103,7 @@ pub fn parts(key: &str) -> Option<[&str; 5]> {
     let v: Vec<&str> = key.split(':').collect();
     let p: [&str; 5] = v.try_into().ok()?;
     let ok = |x: &str, set: &[&str]| x == ANY || set.contains(&x);
-    let country_ok = p[0] == ANY || crate::context::valid_country(p[0]);
+    let country_ok = p[0] == ANY || crate::base::ids::valid_country(p[0]);
     (country_ok
         && ok(p[1], &DEVICES)
         && ok(p[2], &DAYPARTS)
@@ -155,8 +155,8 @@ pub fn country(key: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::parse_rfc3339;
-    use crate::device::Device;
+    use crate::base::time::parse_rfc3339;
+    use crate::request::Device;
 
     fn ev(ts: &str, country: Option<&str>) -> Event {
         Event {

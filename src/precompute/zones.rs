@@ -2,7 +2,7 @@
 //! event log can be placed in the visitor's local day the way the worker
 //! places a live visitor (it reads `request.cf.timezone`).
 
-use crate::context::Geo;
+use crate::request::Geo;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use rustc_hash::FxHashMap;
@@ -156,8 +156,8 @@ mod tests {
     #[test]
     fn offsets_follow_dst() {
         let mut z = ZoneCache::default();
-        let winter = crate::clock::parse_rfc3339("2011-01-15T12:00:00Z").unwrap();
-        let summer = crate::clock::parse_rfc3339("2011-07-15T12:00:00Z").unwrap();
+        let winter = crate::base::time::parse_rfc3339("2011-01-15T12:00:00Z").unwrap();
+        let summer = crate::base::time::parse_rfc3339("2011-07-15T12:00:00Z").unwrap();
         assert_eq!(z.offset_minutes("Europe/Berlin", winter), Some(60));
         assert_eq!(z.offset_minutes("Europe/Berlin", summer), Some(120));
         assert_eq!(z.offset_minutes("Australia/Sydney", winter), Some(660));

@@ -2,9 +2,10 @@
 //! at what local time. Built from `request.cf`, a few headers and the clock;
 //! every field has a defined default.
 
-use crate::clock::LocalTime;
-use crate::device::{self, Device};
-use crate::preview::Overrides;
+use crate::base::ids::{valid_country, valid_timezone};
+use crate::request::clock::LocalTime;
+use crate::request::device::{self, Device};
+use crate::request::preview::Overrides;
 use serde::{Deserialize, Serialize};
 
 /// Geo facts from `request.cf`, validated.
@@ -108,21 +109,8 @@ const EU: &[&str] = &[
     "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
 ];
 
-pub fn valid_country(c: &str) -> bool {
-    c.len() == 2
-        && c.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-}
-
 fn valid_label(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && !s.chars().any(char::is_control)
-}
-
-pub fn valid_timezone(t: &str) -> bool {
-    !t.is_empty()
-        && t.len() <= 64
-        && t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b))
 }
 
 /// The request headers the context reads.
@@ -231,7 +219,8 @@ fn bounded(s: Option<&str>, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{parse_rfc3339, Daypart, Season};
+    use crate::base::time::parse_rfc3339;
+    use crate::request::clock::{Daypart, Season};
 
     const CF_DE: &str = r#"{"country":"DE","region":"Berlin","regionCode":"BE","timezone":"Europe/Berlin",
         "latitude":"52.52000","longitude":"13.40500","continent":"EU","isEUCountry":"1","colo":"FRA",

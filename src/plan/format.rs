@@ -2,7 +2,7 @@
 //! scripts/money-formats.mjs): prints exactly what
 //! `Intl.NumberFormat(locale, {style: "currency", currency})` prints.
 
-use crate::localize::FormatFn;
+use crate::plan::l10n::FormatFn;
 use crate::schema::{CurrencyPattern, Dictionary};
 use std::fmt::Write;
 use std::rc::Rc;

@@ -31,11 +31,7 @@ pub struct Profile {
 }
 
 /// A product id as the worker accepts it anywhere.
-pub fn valid_id(s: &str) -> bool {
-    (1..=32).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
+use crate::base::ids::valid_id;
 
 fn valid_slug(s: &str) -> bool {
     (1..=32).contains(&s.len())

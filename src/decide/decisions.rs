@@ -1,76 +1,25 @@
-//! Decisions taken for a request, before any rewriting: what the preview
-//! report shows and what the rewrite plan is built from.
+//! Locale and currency for a request, decided once before the origin fetch.
 
 use crate::config::SiteConfig;
-use crate::consent::Cookies;
-use crate::context::Context;
-use crate::device::Device;
-use crate::locale::{self, Ask};
-use crate::money;
-use crate::schema::BlockKind;
-use serde::Serialize;
+use crate::decide::currency::currency_for;
+use crate::decide::locale::{self, Ask};
+use crate::request::{Context, Device};
 
 /// Cookie set by the switcher: the visitor's chosen locale.
 pub const LOCALE_COOKIE: &str = "borderless_locale";
 /// Cookie set by the switcher: the visitor's chosen currency.
 pub const CURRENCY_COOKIE: &str = "borderless_currency";
 
-/// How a KV value was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// From this isolate's memory, no KV call.
-    Isolate,
-    /// From a KV read (which may hit Cloudflare's edge cache).
-    Kv,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct KvRead {
-    pub key: String,
-    pub source: Source,
-    pub found: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The decisions of phase one, taken once from the config and the context
+/// and only read afterwards; later stages report what they learn on their own.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decisions {
     pub locale: String,
     pub locale_source: Option<locale::Source>,
+    /// The negotiated currency (prices fall back to the site's when no fresh
+    /// rate exists; the l10n plan says which applies).
     pub currency: String,
-    /// `converted`, or why prices keep the origin currency.
-    pub prices: Option<String>,
     pub crawler: bool,
-    pub segment: Option<String>,
-    pub experiment_arm: Option<String>,
-    /// Whether the worker may write its cookies, and if not why.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cookies: Option<Cookies>,
-    /// The profile cookie: `none`, `read`, `ignored` (malformed),
-    /// `not_allowed`, `disabled`; `+updated` when a new one is set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    /// The pack's segment the picks came from (after falling back).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub segment_used: Option<String>,
-    /// The blocks for this page's slots.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub blocks: Vec<BlockReport>,
-    /// Why: `country DE, …`, fallbacks, promos.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<String>,
-    pub kv: Vec<KvRead>,
-    /// `rewrite`, or `passthrough: <reason>`.
-    pub body: String,
-}
-
-/// One personalized block.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BlockReport {
-    pub slot: String,
-    pub block: BlockKind,
-    pub products: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub promo: Option<String>,
 }
 
 impl Decisions {
@@ -80,17 +29,7 @@ impl Decisions {
             locale: locale.to_string(),
             locale_source: None,
             currency: currency.to_string(),
-            prices: None,
             crawler: false,
-            segment: None,
-            experiment_arm: None,
-            cookies: None,
-            profile: None,
-            segment_used: None,
-            blocks: Vec::new(),
-            reasons: Vec::new(),
-            kv: Vec::new(),
-            body: "rewrite".to_string(),
         }
     }
 
@@ -128,7 +67,7 @@ impl Decisions {
         } else {
             ctx.geo.country.as_str()
         };
-        d.currency = money::currency_for(country, cookie, loc, &s.currency).to_string();
+        d.currency = currency_for(country, cookie, loc, &s.currency).to_string();
         d
     }
 }
@@ -137,8 +76,7 @@ impl Decisions {
 mod tests {
     use super::*;
     use crate::config;
-    use crate::context::{Geo, Head};
-    use crate::preview::Overrides;
+    use crate::request::{Geo, Head, Overrides};
 
     const SITE: &str = r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"},
         "localization":{"locales":["en-GB","de-DE","fr-FR","ja-JP"],"currencies":["GBP","EUR","JPY","CHF"],

@@ -2,8 +2,8 @@
 //! plus the profile's top category) and the choice of a precomputed list
 //! from the country's pack, with the reasons for the preview.
 
-use crate::context::Context;
-use crate::profile;
+use crate::decide::profile;
+use crate::request::Context;
 use crate::schema::{segment_chain, segment_key, CountryPack, ANY, GLOBAL_COUNTRY};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -118,16 +118,16 @@ pub fn pick<'p>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::parse_rfc3339;
-    use crate::context::{Geo, Head};
-    use crate::preview::Overrides;
+    use crate::base::time::parse_rfc3339;
+    use crate::request::Overrides;
+    use crate::request::{Geo, Head};
     use crate::schema::Card;
     use std::collections::BTreeMap;
 
     fn ctx(country: &str, tz_offset: i32, now: &str, device: &str) -> Context {
         let ov = Overrides {
             country: Some(country.into()),
-            device: crate::device::Device::parse(device),
+            device: crate::request::Device::parse(device),
             ..Overrides::default()
         };
         let geo = Geo {

@@ -1,304 +1,46 @@
-//! The personalization part of a request: who the visitor is (consent,
-//! visitor id, profile, experiment arm), which blocks fill which slots, the
-//! cookies to set, the exposure log line, and the lol_html handlers.
+//! The personalization part of the plan: which blocks fill which slots,
+//! rendered before the page streams, the cookies to set and the exposure
+//! log line.
 
-use crate::blocks::{self, Block, CardTemplate, Render};
+use crate::config::personal::CompiledSlot;
 use crate::config::SiteConfig;
-use crate::consent::{self, Cookies};
-use crate::context::{valid_country, Context};
-use crate::decision::{BlockReport, Decisions};
-use crate::experiment::{self, Assignment, VISITOR_COOKIE};
-use crate::localize::L10n;
-use crate::profile::{self, Profile};
-use crate::schema::{BlockKind, Card, CountryPack, Personalization, Promo, When};
-use crate::segment::{self, Segment};
-use lol_html::html_content::{ContentType, Element};
-use lol_html::{ElementContentHandlers, Selector, Settings};
-use std::borrow::Cow;
+use crate::decide::consent::Cookies;
+use crate::decide::experiment::VISITOR_COOKIE;
+use crate::decide::profile::{self, Profile};
+use crate::decide::promo::promo_for;
+use crate::decide::segment::{self, Segment};
+use crate::decide::visitor::Visitor;
+use crate::plan::blocks::{self, Block, Render};
+use crate::plan::l10n::L10n;
+use crate::request::Context;
+use crate::schema::{BlockKind, Card, CountryPack};
+use serde::Serialize;
 use std::cell::Cell;
-use std::rc::Rc;
 
-/// Path of the preview-only explain endpoint.
-pub const EXPLAIN_PATH: &str = "/__borderless/explain";
 const COOKIE_MAX_AGE: u32 = 31_536_000;
 
-/// The personalization config, validated, with selectors compiled.
-#[derive(Debug)]
-pub struct Compiled {
-    pub slots: Vec<CompiledSlot>,
-    pub template: Option<CardTemplate>,
-    /// `product_path` split around `{id}`.
-    pub product_path: Option<(String, String)>,
+/// What personalization decided for one request (the preview report's part).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PersonalReport {
+    pub cookies: Option<Cookies>,
+    pub experiment_arm: Option<String>,
+    /// `none`, `read`, `ignored`, `not_allowed`, `disabled`; `+updated`.
+    pub profile: Option<String>,
+    pub segment: Option<String>,
+    pub segment_used: Option<String>,
+    pub blocks: Vec<BlockReport>,
+    pub reasons: Vec<String>,
 }
 
-#[derive(Debug)]
-pub struct CompiledSlot {
-    pub name: String,
-    pub selector: Selector,
-}
-
-fn token(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-const DAYPARTS: [&str; 4] = ["night", "morning", "afternoon", "evening"];
-const DAY_KINDS: [&str; 2] = ["weekday", "weekend"];
-const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const SEASONS: [&str; 4] = ["winter", "spring", "summer", "autumn"];
-const HEMISPHERES: [&str; 2] = ["north", "south"];
-
-/// `MM-DD` as (month, day).
-fn month_day(s: &str) -> Option<(u8, u8)> {
-    let (m, d) = s.split_once('-')?;
-    if m.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    let (m, d): (u8, u8) = (m.parse().ok()?, d.parse().ok()?);
-    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((m, d))
-}
-
-/// `MM-DD` or `MM-DD..MM-DD`.
-fn date_range(s: &str) -> Option<((u8, u8), (u8, u8))> {
-    match s.split_once("..") {
-        Some((a, b)) => Some((month_day(a)?, month_day(b)?)),
-        None => month_day(s).map(|d| (d, d)),
-    }
-}
-
-/// Validates `personalization` and compiles its slots.
-pub fn compile(p: &Personalization) -> Result<Compiled, String> {
-    let e = |m: String| format!("personalization.{m}");
-    if p.slots.len() > 16 {
-        return Err(e("slots: at most 16".into()));
-    }
-    let mut slots = Vec::with_capacity(p.slots.len());
-    for (name, slot) in &p.slots {
-        let ok = (1..=32).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && name != "switcher";
-        if !ok {
-            return Err(e(format!(
-                "slots: name {name:?} must be 1-32 of [a-z0-9-] and not \"switcher\""
-            )));
-        }
-        let mut sel = format!("[data-borderless-slot=\"{name}\"]");
-        if let Some(extra) = &slot.select {
-            sel.push_str(", ");
-            sel.push_str(extra);
-        }
-        let selector = sel
-            .parse()
-            .map_err(|err| e(format!("slots.{name}.select {:?}: {err}", slot.select)))?;
-        if slot.heading.as_ref().is_some_and(|h| h.len() > 256) {
-            return Err(e(format!("slots.{name}.heading: at most 256 bytes")));
-        }
-        slots.push(CompiledSlot {
-            name: name.clone(),
-            selector,
-        });
-    }
-    if !(1..=12).contains(&p.cards) {
-        return Err(e("cards: 1..=12".into()));
-    }
-    let template = match &p.card_template {
-        Some(t) => Some(CardTemplate::parse(t).map_err(|err| e(format!("card_template: {err}")))?),
-        None => None,
-    };
-    let product_path = match &p.product_path {
-        Some(pp) => {
-            let (pre, post) = pp
-                .split_once("{id}")
-                .filter(|(pre, post)| pre.starts_with('/') && !post.contains("{id}"))
-                .ok_or_else(|| {
-                    e(format!(
-                        "product_path {pp:?} must start with '/' and hold one {{id}}"
-                    ))
-                })?;
-            Some((pre.to_string(), post.to_string()))
-        }
-        None => None,
-    };
-    if !(p.holdout.is_finite() && (0.0..=1.0).contains(&p.holdout)) {
-        return Err(e("holdout: a share from 0 to 1".into()));
-    }
-    if p.experiments.len() > 8 {
-        return Err(e("experiments: at most 8".into()));
-    }
-    for (i, x) in p.experiments.iter().enumerate() {
-        let bad = !token(&x.name, 32)
-            || p.experiments[..i].iter().any(|y| y.name == x.name)
-            || x.arms.is_empty()
-            || x.arms.len() > 8
-            || x.arms.iter().map(|a| u64::from(a.weight)).sum::<u64>() == 0;
-        if bad {
-            return Err(e(format!(
-                "experiments[{i}]: a unique name of [A-Za-z0-9._-] and 1-8 arms with weights"
-            )));
-        }
-        for (j, a) in x.arms.iter().enumerate() {
-            if !token(&a.name, 32) || x.arms[..j].iter().any(|b| b.name == a.name) {
-                return Err(e(format!(
-                    "experiments[{i}].arms[{j}]: bad or repeated name"
-                )));
-            }
-            if let Some(s) = a.slots.keys().find(|s| !p.slots.contains_key(*s)) {
-                return Err(e(format!("experiments[{i}].arms[{j}]: unknown slot {s:?}")));
-            }
-        }
-    }
-    let c = &p.consent;
-    let cookie_safe = |v: &str| {
-        !v.is_empty()
-            && v.len() <= 64
-            && v.bytes()
-                .all(|b| b.is_ascii_graphic() && !b"\";,\\".contains(&b))
-    };
-    if !token(&c.cookie, 64) || !cookie_safe(&c.accept) {
-        return Err(e(
-            "consent: cookie name and accept value must be cookie tokens".into(),
-        ));
-    }
-    if let Some(cc) = c.countries.iter().find(|cc| !valid_country(cc)) {
-        return Err(e(format!("consent.countries: {cc:?}")));
-    }
-    let hl = p.profile.half_life_days;
-    if !(hl.is_finite() && hl > 0.0 && hl <= 3650.0) {
-        return Err(e("profile.half_life_days: above 0, at most 3650".into()));
-    }
-    if p.promos.len() > 64 {
-        return Err(e("promos: at most 64".into()));
-    }
-    for (i, pr) in p.promos.iter().enumerate() {
-        if !profile::valid_id(&pr.id) || pr.text.is_empty() || pr.text.len() > 512 {
-            return Err(e(format!(
-                "promos[{i}]: id of [A-Za-z0-9_-] and 1-512 bytes of text"
-            )));
-        }
-        if let Some(l) = &pr.link {
-            if !(blocks::safe_url(l) && l.starts_with('/')) {
-                return Err(e(format!(
-                    "promos[{i}].link {l:?} must be a path on the shop"
-                )));
-            }
-        }
-        let w = &pr.when;
-        let all_in = |v: &[String], set: &[&str]| v.iter().all(|x| set.contains(&x.as_str()));
-        let ok = all_in(&w.dayparts, &DAYPARTS)
-            && all_in(&w.day_kinds, &DAY_KINDS)
-            && all_in(&w.weekdays, &WEEKDAYS)
-            && all_in(&w.seasons, &SEASONS)
-            && all_in(&w.hemispheres, &HEMISPHERES)
-            && w.countries.iter().all(|c| valid_country(c))
-            && w.dates.iter().all(|d| date_range(d).is_some());
-        if !ok {
-            return Err(e(format!("promos[{i}].when: unknown value")));
-        }
-    }
-    for (cc, days) in &p.holidays {
-        let ok = valid_country(cc)
-            && days
-                .iter()
-                .all(|(d, name)| month_day(d).is_some() && !name.is_empty() && name.len() <= 256);
-        if !ok {
-            return Err(e(format!(
-                "holidays.{cc}: a country of MM-DD → name (at most 256 bytes)"
-            )));
-        }
-    }
-    Ok(Compiled {
-        slots,
-        template,
-        product_path,
-    })
-}
-
-/// The product id of a product page, from the configured path pattern.
-pub fn product_of<'a>(c: &Compiled, path: &'a str) -> Option<&'a str> {
-    let (pre, post) = c.product_path.as_ref()?;
-    let id = path
-        .strip_prefix(pre.as_str())?
-        .strip_suffix(post.as_str())?;
-    profile::valid_id(id).then_some(id)
-}
-
-/// What is known about the visitor before any KV read.
-#[derive(Debug, Clone)]
-pub struct Visitor {
-    pub cookies: Cookies,
-    pub id: Option<String>,
-    /// The id was made for this request (a cookie must be set).
-    pub new_id: bool,
-    pub profile: Option<Profile>,
-    pub profile_status: &'static str,
-    pub assignment: Assignment,
-    pub product: Option<String>,
-}
-
-impl Visitor {
-    /// `fresh_id` makes a new visitor id (getrandom in the glue); called
-    /// only when cookies are allowed and the visitor has no valid id.
-    /// `path` is the page's path on the origin (without a locale prefix).
-    pub fn read(
-        p: &Personalization,
-        c: &Compiled,
-        ctx: &Context,
-        path: &str,
-        gpc: Option<&str>,
-        now_ms: i64,
-        fresh_id: impl FnOnce() -> Option<String>,
-    ) -> Visitor {
-        let cookies = consent::cookies(&p.consent, ctx, gpc, false);
-        let product = product_of(c, path).map(str::to_string);
-        let (mut id, mut new_id) = (None, false);
-        let (mut prof, mut profile_status) = (None, "not_allowed");
-        if cookies.allowed() {
-            id = ctx
-                .cookie(VISITOR_COOKIE)
-                .filter(|v| experiment::valid_visitor_id(v))
-                .map(str::to_string);
-            if id.is_none() {
-                id = fresh_id().filter(|v| experiment::valid_visitor_id(v));
-                new_id = id.is_some();
-            }
-            profile_status = if !p.profile.enabled {
-                "disabled"
-            } else {
-                match ctx.cookie(profile::COOKIE) {
-                    None => "none",
-                    Some(v) => match Profile::parse(v, now_ms) {
-                        Some(mut pr) => {
-                            pr.decay(now_ms, p.profile.half_life_days);
-                            prof = Some(pr);
-                            "read"
-                        }
-                        None => "ignored",
-                    },
-                }
-            };
-        }
-        let assignment = experiment::assign(p, id.as_deref());
-        Visitor {
-            cookies,
-            id,
-            new_id,
-            profile: prof,
-            profile_status,
-            assignment,
-            product,
-        }
-    }
-
-    /// Whether the country pack is needed: blocks to render, or a product
-    /// view to record (its category comes from the pack).
-    pub fn wants_pack(&self, p: &Personalization) -> bool {
-        self.assignment.personalized
-            || (self.product.is_some() && self.cookies.allowed() && p.profile.enabled)
-    }
+/// One personalized block.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+pub struct BlockReport {
+    pub slot: String,
+    pub block: BlockKind,
+    pub products: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promo: Option<String>,
 }
 
 /// One filled slot.
@@ -317,7 +59,7 @@ pub struct Personal {
     pub fills: Vec<Fill>,
     /// `Set-Cookie` values.
     pub cookies: Vec<String>,
-    shown: Vec<Cell<bool>>,
+    pub(crate) shown: Vec<Cell<bool>>,
     visitor: Option<String>,
     arm: String,
     segment: Option<String>,
@@ -359,71 +101,23 @@ fn heading<'a>(kind: BlockKind, own: Option<&'a str>, l10n: Option<&'a L10n>) ->
     }
 }
 
-/// The local date `(month, day)` of the context.
-fn local_date(ctx: &Context) -> Option<(u8, u8)> {
-    month_day(ctx.time.local.get(5..10)?)
-}
-
-fn in_range(d: (u8, u8), (from, to): ((u8, u8), (u8, u8))) -> bool {
-    if from <= to {
-        from <= d && d <= to
-    } else {
-        d >= from || d <= to
-    }
-}
-
-fn matches(w: &When, ctx: &Context, holiday: Option<&str>) -> bool {
-    let t = &ctx.time;
-    let has = |v: &[String], x: &str| v.is_empty() || v.iter().any(|y| y == x);
-    let hemisphere = if ctx.geo.southern() { "south" } else { "north" };
-    has(&w.dayparts, t.daypart.as_str())
-        && has(&w.day_kinds, t.day_kind.as_str())
-        && has(&w.weekdays, t.weekday)
-        && has(&w.seasons, t.season.as_str())
-        && has(&w.countries, &ctx.geo.country)
-        && has(&w.hemispheres, hemisphere)
-        && (w.dates.is_empty()
-            || local_date(ctx).is_some_and(|d| {
-                w.dates
-                    .iter()
-                    .filter_map(|r| date_range(r))
-                    .any(|r| in_range(d, r))
-            }))
-        && (!w.holiday || holiday.is_some())
-}
-
-/// The first promo whose conditions hold now, with today's holiday name.
-pub fn promo_for<'p>(
-    p: &'p Personalization,
-    ctx: &Context,
-) -> Option<(&'p Promo, Option<&'p str>)> {
-    let holiday = local_date(ctx).and_then(|(m, d)| {
-        p.holidays
-            .get(&ctx.geo.country)?
-            .get(&format!("{m:02}-{d:02}"))
-            .map(String::as_str)
-    });
-    p.promos
-        .iter()
-        .find(|pr| matches(&pr.when, ctx, holiday))
-        .map(|pr| (pr, holiday))
-}
-
 /// Everything personalization does to this response; `None` when nothing.
-/// Fills `d` (cookies, profile, arm, segment, blocks, reasons).
+/// What it decided goes into its own report, for the preview header.
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     site: &SiteConfig,
     ctx: &Context,
-    d: &mut Decisions,
+    locale: &str,
     v: Visitor,
     pack: Option<&CountryPack>,
     l10n: Option<&L10n>,
     now_ms: i64,
     secure: bool,
-) -> Option<Personal> {
-    let p = site.doc.personalization.as_ref()?;
-    let c = site.personal.as_ref()?;
+) -> (Option<Personal>, PersonalReport) {
+    let mut d = PersonalReport::default();
+    let (Some(p), Some(c)) = (&site.doc.personalization, &site.personal) else {
+        return (None, d);
+    };
     d.cookies = Some(v.cookies);
     d.experiment_arm = Some(v.assignment.label.clone());
     let mut status = v.profile_status.to_string();
@@ -462,7 +156,7 @@ pub fn build(
         d.segment = Some(seg.key.clone());
         segment_key = Some(seg.key.clone());
         let r = Render {
-            locale: &d.locale,
+            locale,
             default_locale: &site.doc.site.default_locale,
             prices: l10n.and_then(|l| l.prices.as_ref()),
             link_prefix: l10n.and_then(|l| l.link_prefix.as_deref()),
@@ -558,9 +252,9 @@ pub fn build(
         ));
     }
     if fills.is_empty() && cookies.is_empty() {
-        return None;
+        return (None, d);
     }
-    Some(Personal {
+    let personal = Personal {
         shown: fills.iter().map(|_| Cell::new(false)).collect(),
         fills,
         cookies,
@@ -568,7 +262,8 @@ pub fn build(
         arm: v.assignment.label,
         segment: segment_key,
         path: ctx.path.clone(),
-    })
+    };
+    (Some(personal), d)
 }
 
 impl Personal {
@@ -621,41 +316,15 @@ impl Personal {
     }
 }
 
-/// Adds the slot handlers to `settings`: each fills its slot with the
-/// pre-rendered block and notes that it was shown.
-pub fn attach<'h, 's>(
-    p: &Rc<Personal>,
-    slots: &'s [CompiledSlot],
-    mut settings: Settings<'h, 's>,
-) -> Settings<'h, 's> {
-    for (i, f) in p.fills.iter().enumerate() {
-        let Some(slot) = slots.get(f.slot) else {
-            continue;
-        };
-        let p = Rc::clone(p);
-        settings = settings.append_element_content_handler((
-            Cow::Borrowed(&slot.selector),
-            ElementContentHandlers::default().element(move |el: &mut Element| {
-                el.set_inner_content(&p.fills[i].block.html, ContentType::Html);
-                p.shown[i].set(true);
-                Ok(())
-            }),
-        ));
-    }
-    settings
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::parse_rfc3339;
+    use crate::base::time::parse_rfc3339;
     use crate::config;
-    use crate::context::{Geo, Head};
-    use crate::localize::{self, PageUrl};
-    use crate::plan::Plan;
-    use crate::preview::Overrides;
-    use crate::rewrite::Rewriter;
-    use crate::schema::{Dictionary, FxRates};
+    use crate::page::report::Decided;
+    use crate::page::sim::{Shop, Visit};
+    use crate::page::values::Kind;
+    use crate::schema::{CurrencyPattern, CurrencyRef, Dictionary, FxRates, MoneyFormats};
     use std::collections::BTreeMap;
 
     const PZ: &str = r#"{
@@ -677,14 +346,11 @@ mod tests {
         "holidays": {"DE": {"12-24": "Heiligabend"}}
     }"#;
 
-    fn site_with(pz: &str) -> Rc<SiteConfig> {
-        Rc::new(
-            config::parse(&format!(
-                r#"{{"version":1,"bundle":"t","site":{{"default_locale":"en-GB","currency":"GBP"}},
+    fn site_with(pz: &str) -> String {
+        format!(
+            r#"{{"version":1,"bundle":"t","site":{{"default_locale":"en-GB","currency":"GBP"}},
                 "localization":{{"locales":["en-GB","de-DE","ja-JP"],"currencies":["GBP","EUR","JPY"]}},
                 "personalization":{pz}}}"#
-            ))
-            .unwrap(),
         )
     }
 
@@ -732,100 +398,119 @@ mod tests {
 
     const ID: &str = "0123456789abcdef0123456789abcdef";
 
-    fn ctx(country: &str, offset: i32, now: &str, cookie: &str, path: &str) -> Context {
-        let cf = format!(r#"{{"country":"{country}","timezone":"Z/Z"}}"#);
-        Context::new(
-            Geo::from_cf_json(Some(&cf)),
-            &Head {
-                user_agent: Some(
-                    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148",
-                ),
-                cookie: Some(cookie),
-                path,
-                ..Head::default()
-            },
-            parse_rfc3339(now).unwrap(),
-            &Overrides::default(),
-            &|_, _| Some(offset),
-        )
+    fn ctx(country: &str, offset: i32, now: &str, cookie: &str, path: &str) -> Visit {
+        let mut v = Visit::get(path, country)
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148",
+            )
+            .header("cookie", cookie);
+        v.cf = format!(r#"{{"country":"{country}","timezone":"Z/Z"}}"#);
+        v.now_ms = parse_rfc3339(now).unwrap();
+        v.tz_offset = Some(offset);
+        v.fresh_id = Some(ID.to_string());
+        v.chunk = 7;
+        v
     }
 
     struct Out {
-        d: Decisions,
+        d: Decided,
         cookies: Vec<String>,
         html: String,
         exposure: Option<String>,
     }
 
     fn dict() -> Dictionary {
+        // Prices print as `2.94 EUR`: one pattern, the code as symbol.
+        let pattern = CurrencyPattern {
+            pos_prefix: String::new(),
+            pos_suffix: " ¤".into(),
+            neg_prefix: "-".into(),
+            neg_suffix: " ¤".into(),
+            decimal: ".".into(),
+            group: ",".into(),
+            primary: 0,
+            secondary: 0,
+            min_grouping: 1,
+            zero: "0".into(),
+            digits: 2,
+        };
+        let currencies = ["GBP", "EUR", "JPY"].map(|c| {
+            (
+                c.to_string(),
+                CurrencyRef {
+                    format: 0,
+                    symbol: c.into(),
+                },
+            )
+        });
         Dictionary {
             locale: "de-DE".into(),
             entries: BTreeMap::from([
                 ("blocks.popular_here".into(), "Beliebt in Ihrem Land".into()),
                 ("promo.holiday".into(), "Frohe {holiday}!".into()),
             ]),
-            money: None,
+            money: Some(MoneyFormats {
+                formats: vec![pattern],
+                currencies: BTreeMap::from(currencies),
+            }),
         }
     }
 
+    /// One request through the page pipeline; the same dictionary serves
+    /// every locale.
     fn run(
-        site: &Rc<SiteConfig>,
-        ctx: &Context,
+        site: &str,
+        v: &Visit,
         pk: Option<&CountryPack>,
         gpc: Option<&str>,
         dict: Dictionary,
         page: &str,
     ) -> Out {
-        let (p, c) = (
-            site.doc.personalization.as_ref().unwrap(),
-            site.personal.as_ref().unwrap(),
-        );
-        let now = parse_rfc3339("2026-12-24T18:30:00Z").unwrap();
-        let mut d = Decisions::decide(site, ctx, None);
-        let v = Visitor::read(p, c, ctx, &ctx.path, gpc, now, || Some(ID.to_string()));
         let fx = FxRates {
             base: "GBP".into(),
             as_of: "2026-12-24T00:00:00Z".into(),
             rates: BTreeMap::from([("EUR".into(), 1.15), ("JPY".into(), 190.0)]),
         };
-        let url = PageUrl {
-            origin: "https://shop.test",
-            path: &ctx.path,
-            query: "",
-        };
-        let l10n = localize::build(
-            site,
-            &mut d,
-            Some(Rc::new(dict)),
-            Some(&fx),
-            &url,
-            now,
-            Some(Box::new(|v, c| Some(format!("{v:.2} {c}")))),
+        let mut shop = Shop::new(site);
+        for l in ["en-GB", "de-DE", "ja-JP"] {
+            shop = shop.value(
+                &format!("b/t/dict/{l}"),
+                Kind::Dict,
+                &serde_json::to_string(&dict).unwrap(),
+            );
+        }
+        shop = shop.value(
+            "b/t/fx/rates",
+            Kind::Fx,
+            &serde_json::to_string(&fx).unwrap(),
         );
-        let personal = build(site, ctx, &mut d, v, pk, l10n.as_ref(), now, true);
-        let mut plan = Plan::new(Rc::clone(site), ctx, &d);
-        if let Some(l) = l10n {
-            plan = plan.with_l10n(l);
+        // The pack serves every visitor: its own country's key and the global one.
+        if let Some(pk) = pk {
+            for c in [pk.country.as_str(), "ZZ"] {
+                let key = format!("b/t/country/{c}");
+                shop = shop.value(&key, Kind::Pack, &serde_json::to_string(pk).unwrap());
+            }
         }
-        let mut cookies = Vec::new();
-        let mut personal_rc = None;
-        if let Some(mut p) = personal {
-            cookies = std::mem::take(&mut p.cookies);
-            let rc = Rc::new(p);
-            personal_rc = Some(Rc::clone(&rc));
-            plan = plan.with_personal(rc);
+        let mut v = v.clone();
+        if let Some(g) = gpc {
+            v = v.header("sec-gpc", g);
         }
-        let mut rw = Rewriter::new(Rc::new(plan), encoding_rs::UTF_8, 1 << 20, true);
-        let mut out = Vec::new();
-        for chunk in page.as_bytes().chunks(7) {
-            out.extend(rw.write(chunk));
-        }
-        out.extend(rw.end());
-        let exposure = personal_rc.and_then(|p| p.exposure(&c.slots));
+        let out = shop.page(&v, page);
+        let d = serde_json::from_value(out.report()["decisions"].clone()).unwrap();
+        let exposure = out
+            .logs
+            .iter()
+            .find(|l| !l.error && l.line.contains("\"exposure\""))
+            .map(|l| l.line.clone());
         Out {
             d,
-            cookies,
-            html: String::from_utf8(out).unwrap(),
+            cookies: out
+                .header_all("set-cookie")
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            html: out.text(),
             exposure,
         }
     }
@@ -1080,8 +765,9 @@ mod tests {
             );
             assert!(config::parse(&doc).is_err(), "{bad}");
         }
-        let s = site_with(PZ);
+        let s = config::parse(&site_with(PZ)).unwrap();
         let c = s.personal.as_ref().unwrap();
+        use crate::config::personal::product_of;
         assert_eq!(product_of(c, "/p/85123A"), Some("85123A"));
         assert_eq!(product_of(c, "/p/<x>"), None);
         assert_eq!(product_of(c, "/c/x"), None);

@@ -1,7 +1,7 @@
 //! Whether a response body goes through the rewriter or passes untouched,
 //! and how headers change when it is rewritten.
 
-use crate::charset;
+use crate::rewrite::charset;
 
 /// Why a response passes through unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,19 +120,6 @@ pub fn privatize(cache_control: Option<&str>) -> String {
         out.push_str(d);
     }
     out
-}
-
-/// A short tag naming one variant of a page (locale, currency, rule values,
-/// bundle): FNV-1a 64 over the parts, hex.
-pub fn variant_tag(parts: &[&str]) -> String {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for p in parts {
-        for b in p.bytes().chain([0]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
 }
 
 /// The `ETag` of a rewritten variant: weak, naming the variant and the
@@ -340,8 +327,8 @@ mod tests {
 
     #[test]
     fn variant_validators() {
-        let de = variant_tag(&["b1", "de-DE", "EUR"]);
-        let ja = variant_tag(&["b1", "ja-JP", "JPY"]);
+        let de = crate::plan::variant_tag(&["b1", "de-DE", "EUR"]);
+        let ja = crate::plan::variant_tag(&["b1", "ja-JP", "JPY"]);
         assert_ne!(de, ja);
         assert_eq!(de.len(), 16);
         let tag = variant_etag(&de, "\"v1-abc\"").unwrap();

@@ -1,11 +1,9 @@
-//! Preview mode: a shop's developer pins the context with headers and reads
-//! back every decision in `x-borderless-context`.
+//! Preview mode: a shop's developer pins the context with headers (read
+//! here) and reads back every decision in `x-borderless-context` (`page`).
 
-use crate::clock::parse_rfc3339;
-use crate::context::{valid_country, valid_timezone, Context};
-use crate::decision::Decisions;
-use crate::device::Device;
-use serde::Serialize;
+use crate::base::ids::{valid_country, valid_timezone};
+use crate::base::time::parse_rfc3339;
+use crate::request::device::Device;
 
 pub const TOKEN_HEADER: &str = "x-borderless-preview";
 pub const REPORT_HEADER: &str = "x-borderless-context";
@@ -89,44 +87,9 @@ impl Overrides {
     }
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
-    context: &'a Context,
-    decisions: &'a Decisions,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    ignored_overrides: &'a [&'static str],
-}
-
-/// The one-line JSON for [`REPORT_HEADER`]; non-ASCII is `\u`-escaped so the
-/// value is a valid header.
-pub fn report(ctx: &Context, decisions: &Decisions, ov: &Overrides) -> String {
-    let json = serde_json::to_string(&Report {
-        context: ctx,
-        decisions,
-        ignored_overrides: &ov.ignored,
-    })
-    .unwrap_or_else(|_| "{}".to_string());
-    if json.is_ascii() {
-        return json;
-    }
-    let mut out = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for u in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{u:04x}"));
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{Geo, Head};
 
     fn headers(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |n| {
@@ -185,27 +148,5 @@ mod tests {
                 ..Overrides::default()
             }
         );
-    }
-
-    #[test]
-    fn report_is_one_ascii_line() {
-        let geo = Geo::from_cf_json(Some(r#"{"country":"FR","region":"Île-de-France 🇫🇷"}"#));
-        let ctx = Context::new(geo, &Head::default(), 0, &Overrides::default(), &|_, _| {
-            None
-        });
-        let d = Decisions::origin("en-GB", "GBP");
-        let r = report(
-            &ctx,
-            &d,
-            &Overrides {
-                ignored: vec!["x-borderless-now"],
-                ..Overrides::default()
-            },
-        );
-        assert!(r.is_ascii() && !r.contains('\n'), "{r}");
-        let v: serde_json::Value = serde_json::from_str(&r).unwrap();
-        assert_eq!(v["context"]["region"], "Île-de-France 🇫🇷");
-        assert_eq!(v["decisions"]["locale"], "en-GB");
-        assert_eq!(v["ignored_overrides"][0], "x-borderless-now");
     }
 }

@@ -1,12 +1,18 @@
-//! The rewrite plan: what this request's page gets, resolved from the config,
-//! the context and the decisions before the first byte is rewritten.
+//! Stage three: the rewrite plan, data only. What this request's page gets,
+//! resolved from the config, the context, the decisions and the KV values
+//! before the first byte is rewritten.
 
+pub mod blocks;
+pub mod format;
+pub mod l10n;
+pub mod personal;
+
+use crate::config::template::Var;
 use crate::config::SiteConfig;
-use crate::context::Context;
-use crate::decision::Decisions;
-use crate::localize::L10n;
-use crate::personalize::Personal;
-use crate::template::Var;
+use crate::decide::Decisions;
+use crate::request::Context;
+use l10n::L10n;
+use personal::Personal;
 use std::rc::Rc;
 
 /// Edits for one rule, with values already expanded for this request.
@@ -81,18 +87,19 @@ impl Plan {
             parts.extend(e.attrs.iter().map(|(_, v)| v.as_str()));
             parts.extend(e.text.as_deref());
         }
-        crate::proxy::variant_tag(&parts)
+        variant_tag(&parts)
     }
+}
 
-    /// Adds localization to the plan.
-    pub fn with_l10n(mut self, l: L10n) -> Plan {
-        self.l10n = Some(Rc::new(l));
-        self
+/// A short tag naming one variant of a page (locale, currency, rule values,
+/// bundle): FNV-1a 64 over the parts, hex.
+pub fn variant_tag(parts: &[&str]) -> String {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for p in parts {
+        for b in p.bytes().chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
     }
-
-    /// Adds personalization (filled slots) to the plan.
-    pub fn with_personal(mut self, p: Rc<Personal>) -> Plan {
-        self.personal = Some(p);
-        self
-    }
+    format!("{h:016x}")
 }

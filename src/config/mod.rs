@@ -1,13 +1,17 @@
-//! Loading the site config: size bound, version check, validation, and
+//! The site config (stage zero, read before the request is looked at): size bound, version check, validation, and
 //! compilation of rules into selectors and templates.
 
-use crate::context::valid_country;
-use crate::money::{self, Rule};
+pub mod card;
+pub mod personal;
+pub mod template;
+
+use crate::base::ids::{is_currency, is_locale, is_token, valid_country};
+use crate::base::money::{self, Rule};
 use crate::schema::{Config, Limits, Localization, CONFIG_KEY, MAX_CONFIG_BYTES, SCHEMA_VERSION};
-use crate::template::Template;
 use lol_html::Selector;
 use serde::Deserialize;
 use std::fmt;
+use template::Template;
 
 /// A config that passed validation, with its rules compiled.
 #[derive(Debug)]
@@ -15,7 +19,7 @@ pub struct SiteConfig {
     pub doc: Config,
     pub rules: Vec<CompiledRule>,
     /// `doc.personalization`, validated and compiled.
-    pub personal: Option<crate::personalize::Compiled>,
+    pub personal: Option<personal::Compiled>,
 }
 
 #[derive(Debug)]
@@ -116,7 +120,7 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
         validate_localization(loc, &doc.site.default_locale)?;
     }
     let personal = match &doc.personalization {
-        Some(p) => Some(crate::personalize::compile(p)?),
+        Some(p) => Some(personal::compile(p)?),
         None => None,
     };
     let mut rules = Vec::with_capacity(doc.rules.len());
@@ -201,28 +205,6 @@ fn validate_localization(loc: &Localization, default_locale: &str) -> Result<(),
     Ok(())
 }
 
-fn is_token(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-/// A well-formed BCP 47 tag: a 2-3 letter language and alphanumeric subtags.
-pub fn is_locale(s: &str) -> bool {
-    let mut parts = s.split('-');
-    let lang_ok = parts
-        .next()
-        .is_some_and(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic()));
-    lang_ok
-        && s.len() <= 35
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-pub fn is_currency(s: &str) -> bool {
-    s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase())
-}
-
 /// Attributes a config may set: inert ones only (no `on*`, `href`, `src`,
 /// `style`), so a config can never turn markup into script.
 fn is_settable_attr(name: &str) -> bool {
@@ -249,8 +231,18 @@ fn is_settable_attr(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A site in en-GB/GBP localized to de-DE and ar-AE; `extra` goes into
+    /// `localization`.
+    pub(crate) fn l10n_site(extra: &str) -> SiteConfig {
+        parse(&format!(
+            r#"{{"version":1,"bundle":"t","site":{{"default_locale":"en-GB","currency":"GBP"}},
+            "localization":{{"locales":["en-GB","de-DE","ar-AE"],"currencies":["GBP","EUR"],"fx_max_age_hours":24{extra}}}}}"#
+        ))
+        .unwrap()
+    }
 
     const MINIMAL: &str =
         r#"{"version":1,"bundle":"b1","site":{"default_locale":"en-GB","currency":"GBP"}}"#;

@@ -1,7 +1,7 @@
-//! Prices: the visitor's currency, conversion with fresh FX rates only, and
-//! the shop's rounding rules. Formatting lives in `format`.
+//! Money arithmetic: CLDR currency digits, machine-readable amounts,
+//! conversion with fresh FX rates only, and the shop's rounding rules.
 
-use crate::cldr::{CURRENCY_FRACTIONS, TERRITORY_CURRENCY};
+use crate::base::cldr::{CURRENCY_FRACTIONS, TERRITORY_CURRENCY};
 use crate::schema::{FxRates, Localization, Rounding, RoundingMode};
 
 /// CLDR's current currency of a territory.
@@ -22,35 +22,6 @@ pub fn digits(currency: &str) -> u8 {
     CURRENCY_FRACTIONS
         .binary_search_by(|(c, ..)| (*c).cmp(currency))
         .map_or(2, |i| CURRENCY_FRACTIONS[i].1)
-}
-
-/// The currency for a visitor: a valid cookie choice, else the config's
-/// country override, else CLDR's territory currency; limited to the shop's
-/// accepted currencies (else the origin's).
-pub fn currency_for<'a>(
-    country: &str,
-    cookie: Option<&str>,
-    loc: &'a Localization,
-    site: &'a str,
-) -> &'a str {
-    // A known code, borrowed from the config or CLDR (never from the cookie).
-    let pick = |c: &str| -> Option<&'a str> {
-        if c == site {
-            Some(site)
-        } else if loc.currencies.is_empty() {
-            let configured = loc.country_currencies.values().find(|v| *v == c);
-            configured
-                .map(String::as_str)
-                .or_else(|| TERRITORY_CURRENCY.iter().map(|(_, x)| *x).find(|x| *x == c))
-        } else {
-            loc.currencies.iter().find(|a| *a == c).map(String::as_str)
-        }
-    };
-    cookie
-        .and_then(pick)
-        .or_else(|| loc.country_currencies.get(country).and_then(|c| pick(c)))
-        .or_else(|| territory_currency(country).and_then(pick))
-        .unwrap_or(site)
 }
 
 /// Parses a machine-readable amount (`"2.55"`, `"1234"`): ASCII digits with
@@ -76,6 +47,17 @@ pub enum NoConversion {
     NoRate,
 }
 
+impl NoConversion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoConversion::SameCurrency => "same_currency",
+            NoConversion::NoRates => "no_rates",
+            NoConversion::StaleRates => "stale_rates",
+            NoConversion::NoRate => "no_rate",
+        }
+    }
+}
+
 /// Converts prices from the origin currency to the visitor's, applying the
 /// shop's rounding rule. Built once per request.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +81,7 @@ impl Converter {
             return Err(NoConversion::SameCurrency);
         }
         let fx = fx.ok_or(NoConversion::NoRates)?;
-        let as_of = crate::clock::parse_rfc3339(&fx.as_of).ok_or(NoConversion::NoRates)?;
+        let as_of = crate::base::time::parse_rfc3339(&fx.as_of).ok_or(NoConversion::NoRates)?;
         let age_ms = now_ms - as_of;
         if age_ms > i64::from(loc.fx_max_age_hours) * 3_600_000 || age_ms < -3_600_000 {
             return Err(NoConversion::StaleRates);
@@ -208,7 +190,7 @@ fn to_minor(s: &str, digits: u8) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::parse_rfc3339;
+    use crate::base::time::parse_rfc3339;
     use std::collections::BTreeMap;
 
     fn loc(json: &str) -> Localization {
@@ -239,21 +221,6 @@ mod tests {
             (digits("JPY"), digits("EUR"), digits("BHD"), digits("KRW")),
             (0, 2, 3, 0)
         );
-    }
-
-    #[test]
-    fn currency_choice() {
-        let any = loc(r#"{"locales":["en-GB"]}"#);
-        assert_eq!(currency_for("DE", None, &any, "GBP"), "EUR");
-        assert_eq!(currency_for("XX", None, &any, "GBP"), "GBP");
-        assert_eq!(currency_for("DE", Some("JPY"), &any, "GBP"), "JPY");
-        assert_eq!(currency_for("DE", Some("<x>"), &any, "GBP"), "EUR");
-        let limited = loc(
-            r#"{"locales":["en-GB"],"currencies":["GBP","EUR","USD"],"country_currencies":{"CH":"EUR"}}"#,
-        );
-        assert_eq!(currency_for("CH", None, &limited, "GBP"), "EUR");
-        assert_eq!(currency_for("JP", None, &limited, "GBP"), "GBP");
-        assert_eq!(currency_for("US", Some("JPY"), &limited, "GBP"), "USD");
     }
 
     #[test]

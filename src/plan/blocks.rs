@@ -2,95 +2,14 @@
 //! before the page streams. Every value is escaped; links and images must
 //! be paths on the shop or http(s) URLs.
 
-use crate::localize::{escape, prefixed, Prices};
-use crate::money;
-use crate::profile::valid_id;
+use crate::base::escape::escape;
+use crate::base::ids::{is_currency, valid_id};
+use crate::base::money;
+use crate::base::url::{prefixed, safe_url};
+use crate::config::card::{CardTemplate, Field, Part};
+use crate::plan::l10n::Prices;
 use crate::schema::{BlockKind, Card};
 use std::fmt::Write;
-
-/// A placeholder of a card template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
-    Id,
-    Title,
-    Url,
-    Image,
-    Price,
-    Category,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Part {
-    Lit(String),
-    Field(Field),
-}
-
-/// A card template from the config: markup with `{id}`, `{title}`, `{url}`,
-/// `{image}`, `{price}`, `{category}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CardTemplate(Vec<Part>);
-
-impl CardTemplate {
-    pub fn parse(s: &str) -> Result<CardTemplate, String> {
-        if s.len() > 4096 {
-            return Err("longer than 4096 bytes".into());
-        }
-        if has_script(s) {
-            return Err("no scripts, javascript: URLs or event handlers".into());
-        }
-        let mut parts = Vec::new();
-        let mut rest = s;
-        while let Some(open) = rest.find('{') {
-            let close = rest[open..]
-                .find('}')
-                .ok_or_else(|| "unclosed '{'".to_string())?
-                + open;
-            let field = match &rest[open + 1..close] {
-                "id" => Field::Id,
-                "title" => Field::Title,
-                "url" => Field::Url,
-                "image" => Field::Image,
-                "price" => Field::Price,
-                "category" => Field::Category,
-                other => return Err(format!("unknown placeholder {{{other}}}")),
-            };
-            if open > 0 {
-                parts.push(Part::Lit(rest[..open].to_string()));
-            }
-            parts.push(Part::Field(field));
-            rest = &rest[close + 1..];
-        }
-        if rest.contains('}') {
-            return Err("stray '}'".into());
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Lit(rest.to_string()));
-        }
-        Ok(CardTemplate(parts))
-    }
-}
-
-/// `<script`, `javascript:` or an `on…=` attribute anywhere (the template
-/// is the shop's own markup; this keeps it from carrying script).
-fn has_script(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
-    if lower.contains("<script") || lower.contains("javascript:") {
-        return true;
-    }
-    let b = lower.as_bytes();
-    (1..b.len()).any(|i| {
-        (b[i - 1].is_ascii_whitespace()
-            || b[i - 1] == b'/'
-            || b[i - 1] == b'"'
-            || b[i - 1] == b'\'')
-            && lower[i..].starts_with("on")
-            && {
-                let rest = &b[i + 2..];
-                let n = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-                n > 0 && rest[n..].iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'=')
-            }
-    })
-}
 
 /// What rendering needs from the request.
 pub struct Render<'a> {
@@ -112,25 +31,10 @@ pub struct Block {
     pub products: Vec<String>,
 }
 
-/// A link or image address that is safe to emit: a path on the shop
-/// (not `//host`) or an absolute http(s) URL, without control characters.
-pub fn safe_url(u: &str) -> bool {
-    let ok_chars = !u.is_empty()
-        && u.len() <= 2048
-        && !u
-            .chars()
-            .any(|c| c.is_control() || c == '\\' || c.is_whitespace());
-    let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();
-    ok_chars
-        && ((u.starts_with('/') && !u.starts_with("//"))
-            || lower.starts_with("https://")
-            || lower.starts_with("http://"))
-}
-
 /// The title in the visitor's locale, else its language, else the shop's.
 fn title<'c>(c: &'c Card, r: &Render) -> Option<&'c str> {
-    crate::locale::fallbacks(r.locale)
-        .chain(crate::locale::fallbacks(r.default_locale))
+    crate::decide::locale::fallbacks(r.locale)
+        .chain(crate::decide::locale::fallbacks(r.default_locale))
         .find_map(|l| c.title.get(l))
         .or_else(|| c.title.values().next())
         .map(String::as_str)
@@ -139,7 +43,7 @@ fn title<'c>(c: &'c Card, r: &Render) -> Option<&'c str> {
 /// The card's price converted and formatted like the page's prices.
 pub fn price(c: &Card, prices: Option<&Prices>) -> Option<String> {
     let amount = money::parse_amount(&c.price)?;
-    if !crate::config::is_currency(&c.currency) {
+    if !is_currency(&c.currency) {
         return None;
     }
     let Some(p) = prices else {

@@ -3,6 +3,7 @@
 
 /// Where the negotiated locale came from (shown in preview).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     UrlPrefix,

@@ -3,11 +3,12 @@
 //! (EU/EEA, UK, CH by default) and for unknown countries only after the
 //! shop's consent cookie says yes.
 
-use crate::context::{Context, UNKNOWN_COUNTRY};
+use crate::request::{Context, UNKNOWN_COUNTRY};
 use crate::schema::Consent;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
 #[serde(rename_all = "snake_case")]
 pub enum Cookies {
     /// Allowed: no consent needed here, or the visitor said yes.
@@ -45,8 +46,8 @@ pub fn cookies(c: &Consent, ctx: &Context, gpc: Option<&str>, crawler: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{Geo, Head};
-    use crate::preview::Overrides;
+    use crate::request::Overrides;
+    use crate::request::{Geo, Head};
 
     fn ctx(cf: &str, cookie: Option<&str>) -> Context {
         Context::new(

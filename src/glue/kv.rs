@@ -1,0 +1,102 @@
+//! KV reads behind the isolate cache: the site config (30 s) and bundle
+//! values (bundle keys never change once written).
+
+use crate::config::{self, ConfigError};
+use crate::page::cache::Cache;
+use crate::page::log;
+use crate::page::values::{self, KvRead, Read, Source, Value, Values};
+use crate::page::Loaded;
+use crate::schema::CONFIG_KEY;
+use std::cell::RefCell;
+use std::rc::Rc;
+use worker::{console_error, Env};
+
+const KV_BINDING: &str = "BORDERLESS";
+/// KV's own edge cache (`cacheTtl`) sits behind the isolate's.
+const KV_CACHE_TTL_S: u64 = 60;
+
+thread_local! {
+    static CONFIG: RefCell<Cache<Loaded>> = RefCell::new(Cache::new(1, Some(30_000.0)));
+    static VALUES: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(256, None));
+}
+
+async fn get(env: &Env, key: &str) -> Result<Option<String>, String> {
+    let kv = env.kv(KV_BINDING).map_err(|e| e.to_string())?;
+    let text = kv.get(key).cache_ttl(KV_CACHE_TTL_S).text().await;
+    text.map_err(|e| e.to_string())
+}
+
+fn read(key: &str, source: Source, found: bool) -> KvRead {
+    let key = key.to_string();
+    KvRead { key, source, found }
+}
+
+/// The site config from the isolate cache, else KV. A KV outage is not
+/// cached: the next request tries again.
+pub(super) async fn site_config(env: &Env) -> (Loaded, Option<KvRead>) {
+    let now = js_sys::Date::now();
+    if let Some(hit) = CONFIG.with_borrow(|c| c.get(CONFIG_KEY, now)) {
+        let found = hit.is_ok();
+        return (hit, Some(read(CONFIG_KEY, Source::Isolate, found)));
+    }
+    let result: Loaded = match get(env, CONFIG_KEY).await {
+        Ok(Some(t)) => config::parse(&t).map(Rc::new).map_err(Rc::new),
+        Ok(None) => Err(Rc::new(ConfigError::Missing)),
+        Err(e) => {
+            let e = format!("KV read failed: {}", log::excerpt(&e, 240));
+            return (Err(Rc::new(ConfigError::Unparsable(e))), None);
+        }
+    };
+    CONFIG.with_borrow_mut(|c| c.put(CONFIG_KEY, result.clone(), now));
+    let found = result.is_ok();
+    (result, Some(read(CONFIG_KEY, Source::Kv, found)))
+}
+
+/// Every chain concurrently; within a chain, keys in order until one is
+/// found. Reads are reported in the order the pipeline asked for them.
+pub(super) async fn read_all(env: &Env, reads: &[Read]) -> Values {
+    let chains = reads.iter().map(|r| async move {
+        let mut log = Vec::with_capacity(r.keys.len());
+        for key in &r.keys {
+            let (v, read) = value(env, r, key).await;
+            log.push(read);
+            if v.is_some() {
+                return (v, log);
+            }
+        }
+        (None, log)
+    });
+    let mut values = Values::default();
+    for (v, log) in futures_util::future::join_all(chains).await {
+        values.reads.extend(log);
+        values.put_opt(v);
+    }
+    values
+}
+
+/// One bundle value; values and their absence are cached.
+async fn value(env: &Env, r: &Read, key: &str) -> (Option<Value>, KvRead) {
+    let now = js_sys::Date::now();
+    if let Some(hit) = VALUES.with_borrow(|m| m.get(key, now)) {
+        let found = hit.is_some();
+        return (hit, read(key, Source::Isolate, found));
+    }
+    let (v, event) = match get(env, key).await {
+        Ok(Some(t)) => match values::parse(r.kind, &t) {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(("kv_value_unparsable", e))),
+        },
+        Ok(None) => (None, None),
+        // Not cached: the next request tries again.
+        Err(e) => {
+            console_error!("{}", log::error("kv_read_failed", &e, key).line);
+            return (None, read(key, Source::Kv, false));
+        }
+    };
+    if let Some((event, e)) = event {
+        console_error!("{}", log::error(event, &e, key).line);
+    }
+    VALUES.with_borrow_mut(|m| m.put(key, v.clone(), now));
+    let found = v.is_some();
+    (v, read(key, Source::Kv, found))
+}

@@ -1,0 +1,155 @@
+//! The Workers glue, I/O only: reads the request and env, calls the page
+//! pipeline (`crate::page`), does the KV reads and fetches it asks for and
+//! streams the body.
+
+mod body;
+mod intl;
+mod kv;
+
+use crate::page::{
+    self, Answer, Finish, HeaderEdit, OriginHead, OriginRequest, Runtime, Start, Vars,
+};
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
+use worker::{event, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response, Result};
+
+/// Errors go to `worker/entry.mjs`, which logs them and serves the origin.
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
+    handle(req, &env).await
+}
+
+async fn handle(req: Request, env: &Env) -> Result<Response> {
+    let headers = entries(req.headers());
+    // `request.cf` as JSON: `worker::Cf`'s getters panic on missing fields.
+    let cf = Reflect::get(req.inner(), &"cf".into())
+        .ok()
+        .filter(JsValue::is_object);
+    let cf = cf.and_then(|v| js_sys::JSON::stringify(&v).ok()?.as_string());
+    let (method, url) = (req.inner().method(), req.url()?.to_string());
+    let pr = page::Request {
+        method: &method,
+        url: &url,
+        headers: &headers,
+        cf: cf.as_deref(),
+        now_ms: js_sys::Date::now() as i64,
+    };
+    let [preview, token, origin] =
+        ["PREVIEW", "PREVIEW_TOKEN", "ORIGIN"].map(|n| env.secret(n).ok().map(|v| v.to_string()));
+    let vars = Vars {
+        preview: preview.as_deref(),
+        preview_token: token.as_deref(),
+        origin: origin.as_deref(),
+    };
+    let rt = Runtime {
+        tz: &intl::tz_offset,
+        fresh_id: &new_visitor_id,
+    };
+    let (site, config_read) = kv::site_config(env).await;
+    let start =
+        page::prepare(&pr, &vars, &rt, site, config_read).map_err(worker::Error::RustError)?;
+    let prepared = match start {
+        Start::Answer(a) => return answer(a),
+        Start::Proxy {
+            origin,
+            edits,
+            logs,
+        } => {
+            body::emit(&logs);
+            return with_edits(send(&req, &origin).await?, &edits);
+        }
+        Start::Page(p) => p,
+    };
+    let fetch = prepared.origin().map(|o| send(&req, o));
+    let (resp, values) = futures_util::join!(
+        futures_util::future::OptionFuture::from(fetch),
+        kv::read_all(env, prepared.reads()),
+    );
+    let Some(mut resp) = resp.transpose()? else {
+        return match prepared.finish(values, None) {
+            Finish::Answer(a) => answer(a),
+            _ => Response::error("Bad Gateway", 502),
+        };
+    };
+    let origin_headers = entries(resp.headers());
+    let head = OriginHead {
+        status: resp.status_code(),
+        headers: &origin_headers,
+    };
+    match prepared.finish(values, Some(head)) {
+        Finish::Answer(a) => answer(a),
+        Finish::Passthrough { edits } => with_edits(resp, &edits),
+        Finish::Rewrite { edits, body } => {
+            let headers = resp.headers().clone();
+            apply(&headers, &edits)?;
+            let status = resp.status_code();
+            let stream = body::stream(&mut resp, body)?;
+            Ok(Response::from_stream(stream)?
+                .with_status(status)
+                .with_headers(headers))
+        }
+    }
+}
+
+fn entries(h: &Headers) -> Vec<(String, String)> {
+    h.entries().collect()
+}
+
+fn apply(h: &Headers, edits: &[HeaderEdit]) -> Result<()> {
+    for e in edits {
+        match e {
+            HeaderEdit::Set(n, v) => h.set(n, v)?,
+            HeaderEdit::Append(n, v) => h.append(n, v)?,
+            HeaderEdit::Delete(n) => h.delete(n)?,
+        }
+    }
+    Ok(())
+}
+
+/// The origin's response as it came, with `edits` to its headers.
+fn with_edits(origin: Response, edits: &[HeaderEdit]) -> Result<Response> {
+    if edits.is_empty() {
+        return Ok(origin);
+    }
+    let headers = origin.headers().clone();
+    apply(&headers, edits)?;
+    let (builder, body) = origin.into_parts();
+    Ok(builder.with_headers(headers).body(body))
+}
+
+fn answer(a: Answer) -> Result<Response> {
+    let headers = Headers::new();
+    for (n, v) in &a.headers {
+        headers.append(n, v)?;
+    }
+    let resp = Response::ok(a.body)?;
+    Ok(resp.with_status(a.status).with_headers(headers))
+}
+
+/// The visitor's request, changed as the pipeline says; redirects are
+/// returned to the visitor, not followed.
+fn origin_request(req: &Request, o: &OriginRequest) -> Result<Request> {
+    let headers = req.headers().clone();
+    apply(&headers, &o.edits)?;
+    let mut init = RequestInit::new();
+    init.with_method(req.method())
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual)
+        // A body on GET/HEAD is meaningless and makes the runtime refuse the request.
+        .with_body(if o.with_body {
+            req.inner().body().map(JsValue::from)
+        } else {
+            None
+        });
+    Request::new_with_init(&o.url, &init)
+}
+
+async fn send(req: &Request, o: &OriginRequest) -> Result<Response> {
+    Fetch::Request(origin_request(req, o)?).send().await
+}
+
+/// A visitor id from 16 random bytes; `None` if the runtime has no randomness.
+fn new_visitor_id() -> Option<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).ok().map(|()| page::hex(&b))
+}

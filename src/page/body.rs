@@ -1,0 +1,85 @@
+//! The page body: picks the encoding from the first bytes, then streams the
+//! origin's chunks through the rewriter; at the end, the log lines.
+
+use crate::page::log::{self, Log};
+use crate::plan::Plan;
+use crate::rewrite::charset::{self, Charset};
+use crate::rewrite::Rewriter;
+use std::rc::Rc;
+
+pub struct PageBody {
+    plan: Rc<Plan>,
+    declared: Option<Charset>,
+    sniff: Vec<u8>,
+    rw: Option<Rewriter>,
+    path: String,
+}
+
+impl PageBody {
+    pub(crate) fn new(plan: Rc<Plan>, declared: Option<Charset>, path: String) -> PageBody {
+        PageBody {
+            plan,
+            declared,
+            sniff: Vec::new(),
+            rw: None,
+            path,
+        }
+    }
+
+    /// Feeds one origin chunk; returns the bytes ready to send. Until the
+    /// encoding is known (at most [`charset::PRESCAN_BYTES`]) nothing is sent.
+    pub fn write(&mut self, chunk: &[u8]) -> Vec<u8> {
+        match self.rw.as_mut() {
+            Some(rw) => rw.write(chunk),
+            None => {
+                self.sniff.extend_from_slice(chunk);
+                if self.sniff.len() < charset::PRESCAN_BYTES {
+                    return Vec::new();
+                }
+                self.start()
+            }
+        }
+    }
+
+    /// Ends the page: the last bytes, and the log lines (a bail-out, the
+    /// exposure of the blocks shown).
+    pub fn end(&mut self) -> (Vec<u8>, Vec<Log>) {
+        let mut out = if self.rw.is_none() {
+            self.start()
+        } else {
+            Vec::new()
+        };
+        let mut logs = Vec::new();
+        if let Some(rw) = self.rw.as_mut() {
+            out.extend(rw.end());
+            if let Some(why) = rw.bail_out() {
+                logs.push(log::error("rewriter_bail_out", why, &self.path));
+            }
+            if let (Some(p), Some(c)) = (&self.plan.personal, &self.plan.site.personal) {
+                if let Some(line) = p.exposure(&c.slots) {
+                    logs.push(log::info(line));
+                }
+            }
+        }
+        (out, logs)
+    }
+
+    /// Picks the encoding from the first bytes and starts the rewriter on them.
+    fn start(&mut self) -> Vec<u8> {
+        let head = std::mem::take(&mut self.sniff);
+        let charset = charset::from_bom(&head)
+            .or(self.declared)
+            .unwrap_or_else(|| charset::sniff(&head));
+        let memory = self.plan.site.doc.limits.rewriter_memory;
+        let mut rw = match charset {
+            // Only when the header named no charset may a <meta> change it.
+            Charset::Stream(enc) => {
+                Rewriter::new(Rc::clone(&self.plan), enc, memory, self.declared.is_none())
+            }
+            Charset::Unsupported => Rewriter::passthrough(),
+        };
+        let out = rw.write(&head);
+        self.rw = Some(rw);
+        out
+    }
+}

@@ -1,0 +1,464 @@
+//! Stage five: the page pipeline, the one path every request takes. The
+//! worker glue, the benchmarks and the tests all call it; the glue only does
+//! the I/O it asks for.
+//!
+//! - Phase one, [`prepare`]: from the request (plain data) and the site
+//!   config, decide everything that can be decided before the origin
+//!   answers: answer at once (switch endpoint), plain proxy, or a page with
+//!   the KV values to read and the origin request to send.
+//! - Phase two, [`Prepared::finish`]: from those values and the origin's
+//!   response head, the response head to send and the body rewriter.
+
+pub mod body;
+pub mod cache;
+pub mod log;
+pub mod proxy;
+pub mod report;
+pub mod sim;
+pub mod switch;
+#[cfg(test)]
+mod tests;
+pub mod values;
+mod wire;
+
+pub use wire::{
+    apply, hex, origin_request, Answer, Finish, HeaderEdit, Loaded, OriginHead, OriginRequest,
+    Request, Runtime, Start, Vars,
+};
+use wire::{delete, header, json_answer, set};
+
+use crate::base::url::{is_local_path, percent_decode};
+use crate::config::{ConfigError, SiteConfig};
+use crate::decide::{locale, Decisions, Visitor};
+use crate::plan::l10n::{self, PageUrl, SWITCH_PATH};
+use crate::plan::personal::{self, PersonalReport};
+use crate::plan::{format, Plan};
+use crate::request::preview::{self, Overrides};
+use crate::request::{Context, Geo, Head};
+use crate::rewrite::charset::{self, Charset};
+use body::PageBody;
+use proxy::{Exchange, Skip};
+use report::{Decided, REPORT_HEADER};
+use std::rc::Rc;
+use values::{KvRead, Read, Values};
+
+/// Path of the preview-only explain endpoint.
+pub const EXPLAIN_PATH: &str = "/__borderless/explain";
+
+/// Everything phase one knows, for phase two.
+pub struct Prepared {
+    site: Rc<SiteConfig>,
+    ctx: Context,
+    d: Decisions,
+    ov: Overrides,
+    preview: bool,
+    visitor: Option<Visitor>,
+    plan: Plan,
+    variant: String,
+    /// The locale named by a URL prefix, if any.
+    url_locale: bool,
+    page_path: String,
+    query: String,
+    origin_name: String,
+    secure: bool,
+    now_ms: i64,
+    if_none_match: Option<String>,
+    reads: Vec<Read>,
+    config_read: Option<KvRead>,
+    origin: Option<OriginRequest>,
+}
+
+/// Phase one. `site` is the config as loaded; `config_read` how it was read.
+pub fn prepare(
+    req: &Request,
+    vars: &Vars,
+    rt: &Runtime,
+    site: Loaded,
+    config_read: Option<KvRead>,
+) -> Result<Start, String> {
+    let preview_on = preview::enabled(
+        vars.preview,
+        vars.preview_token,
+        req.header(preview::TOKEN_HEADER),
+    );
+    let url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
+    if req.method != "GET" {
+        // Only GET bodies are rewritten; everything else is a plain proxy
+        // (to the unprefixed path when the shop uses locale prefixes).
+        let path = site.as_ref().ok().and_then(|s| {
+            let l = s.doc.localization.as_ref().filter(|l| l.url_prefixes)?;
+            locale::split_prefix(url.path(), &l.locales).map(|(_, rest)| rest.to_string())
+        });
+        return Ok(Start::Proxy {
+            origin: origin_request(req, vars, path.as_deref(), None)?,
+            edits: Vec::new(),
+            logs: Vec::new(),
+        });
+    }
+    let ov = if preview_on {
+        Overrides::from_headers(|n| req.header(n).map(str::to_string))
+    } else {
+        Overrides::default()
+    };
+    // Preview's explain endpoint describes another page of the shop.
+    let explain = preview_on && url.path() == EXPLAIN_PATH;
+    let (path, query) = if explain {
+        match explain_target(url.query().unwrap_or("")) {
+            Some(t) => t,
+            None => {
+                return Ok(Start::Answer(json_answer(
+                    400,
+                    &serde_json::json!({"error": "url must be a path on this site, e.g. ?url=/p/85123A"}),
+                )))
+            }
+        }
+    } else {
+        (
+            url.path().to_string(),
+            url.query().map(|q| format!("?{q}")).unwrap_or_default(),
+        )
+    };
+    let head = Head {
+        user_agent: req.header("user-agent"),
+        ch_ua_mobile: req.header("sec-ch-ua-mobile"),
+        accept_language: req.header("accept-language"),
+        cookie: req.header("cookie"),
+        path: &path,
+    };
+    let ctx = Context::new(Geo::from_cf_json(req.cf), &head, req.now_ms, &ov, rt.tz);
+
+    let site = match site {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(config_failed(
+                req,
+                vars,
+                &ctx,
+                &ov,
+                &e,
+                config_read,
+                explain,
+            ))
+        }
+    };
+    let loc = site.doc.localization.as_ref();
+    if url.path() == SWITCH_PATH && loc.is_some() {
+        let (location, cookies) =
+            switch::switch(url.query().unwrap_or(""), &site, url.scheme() == "https");
+        let mut headers = vec![
+            ("location".to_string(), location),
+            ("cache-control".to_string(), "no-store".to_string()),
+        ];
+        headers.extend(cookies.into_iter().map(|c| ("set-cookie".to_string(), c)));
+        return Ok(Start::Answer(Answer {
+            status: 303,
+            headers,
+            body: String::new(),
+        }));
+    }
+    let prefixed = loc
+        .filter(|l| l.url_prefixes)
+        .and_then(|l| locale::split_prefix(&path, &l.locales));
+    let origin_path = prefixed.map(|(_, rest)| rest.to_string());
+    let page_path = origin_path.clone().unwrap_or_else(|| path.clone());
+    let d = Decisions::decide(&site, &ctx, prefixed.map(|(l, _)| l));
+    let now_ms = ov.now_ms.unwrap_or(req.now_ms);
+
+    // Personalization: consent, visitor id, profile and arm come from the
+    // request; blocks need the country's pack (one KV value).
+    let visitor = match (&site.doc.personalization, &site.personal) {
+        (Some(p), Some(c)) if !d.crawler => Some(Visitor::read(
+            p,
+            c,
+            &ctx,
+            &page_path,
+            req.header("sec-gpc"),
+            now_ms,
+            rt.fresh_id,
+        )),
+        _ => None,
+    };
+    let bundle = site.doc.bundle.as_str();
+    let mut reads = Vec::with_capacity(3);
+    if loc.is_some() {
+        // The locale's dictionary also carries its money formats: read it
+        // even for the default locale (the isolate caches it).
+        reads.push(values::dict_read(bundle, &d.locale));
+        if d.currency != site.doc.site.currency {
+            reads.push(values::fx_read(bundle));
+        }
+    }
+    if let (Some(v), Some(p)) = (&visitor, &site.doc.personalization) {
+        if v.wants_pack(p) {
+            reads.push(values::pack_read(bundle, &ctx.geo.country));
+        }
+    }
+    // The variant of the page this visitor gets, for validators (ETag).
+    let plan = Plan::new(Rc::clone(&site), &ctx, &d);
+    let variant = plan.variant(&d);
+    let origin = if explain {
+        None
+    } else {
+        Some(origin_request(
+            req,
+            vars,
+            origin_path.as_deref(),
+            Some(&variant),
+        )?)
+    };
+    Ok(Start::Page(Box::new(Prepared {
+        site,
+        ctx,
+        d,
+        ov,
+        preview: preview_on,
+        visitor,
+        plan,
+        variant,
+        url_locale: prefixed.is_some(),
+        page_path,
+        query,
+        origin_name: url.origin().ascii_serialization(),
+        secure: url.scheme() == "https",
+        now_ms,
+        if_none_match: req.header("if-none-match").map(str::to_string),
+        reads,
+        config_read,
+        origin,
+    })))
+}
+
+/// No usable config: the origin's page untouched, one log line.
+fn config_failed(
+    req: &Request,
+    vars: &Vars,
+    ctx: &Context,
+    ov: &Overrides,
+    e: &ConfigError,
+    config_read: Option<KvRead>,
+    explain: bool,
+) -> Start {
+    let decided = Decided::new(
+        &Decisions::origin("und", "XXX"),
+        None,
+        PersonalReport::default(),
+        config_read.into_iter().collect(),
+        format!("passthrough: {}", Skip::Config.as_str()),
+    );
+    if explain {
+        return Start::Answer(json_answer(
+            503,
+            &serde_json::json!({"error": e.to_string(), "context": ctx, "decisions": decided}),
+        ));
+    }
+    let preview = vars.preview.is_some_and(|v| v.eq_ignore_ascii_case("on"))
+        || preview::enabled(
+            vars.preview,
+            vars.preview_token,
+            req.header(preview::TOKEN_HEADER),
+        );
+    let edits = if preview {
+        vec![set(REPORT_HEADER, report::report(ctx, &decided, ov))]
+    } else {
+        Vec::new()
+    };
+    match origin_request(req, vars, None, None) {
+        Ok(origin) => Start::Proxy {
+            origin,
+            edits,
+            logs: vec![log::error(e.kind(), &e.to_string(), &ctx.path)],
+        },
+        Err(why) => Start::Answer(Answer {
+            status: 502,
+            headers: Vec::new(),
+            body: why,
+        }),
+    }
+}
+
+/// `url=/path?query` of the explain endpoint: a path on this site.
+fn explain_target(query: &str) -> Option<(String, String)> {
+    let raw = query.split('&').find_map(|kv| kv.strip_prefix("url="))?;
+    let t = percent_decode(raw)?;
+    if !is_local_path(&t) {
+        return None;
+    }
+    Some(match t.split_once('?') {
+        Some((p, q)) => (p.to_string(), format!("?{q}")),
+        None => (t, String::new()),
+    })
+}
+
+impl Prepared {
+    /// The KV values to read, each a chain of keys in fallback order.
+    pub fn reads(&self) -> &[Read] {
+        &self.reads
+    }
+
+    /// The origin request to send; `None` for the explain endpoint.
+    pub fn origin(&self) -> Option<&OriginRequest> {
+        self.origin.as_ref()
+    }
+
+    /// The page's path on the origin (for log lines).
+    pub fn path(&self) -> &str {
+        &self.ctx.path
+    }
+
+    /// Phase two: `values` as read, `origin` the origin's response head
+    /// (`None` for the explain endpoint).
+    pub fn finish(self, values: Values, origin: Option<OriginHead>) -> Finish {
+        let mut kv: Vec<KvRead> = self.config_read.clone().into_iter().collect();
+        kv.extend(values.reads);
+        if let Some(o) = origin {
+            if let Err(skip) = self.exchange_check(&o) {
+                return self.passthrough(o, skip, kv);
+            }
+        }
+        let page = PageUrl {
+            origin: &self.origin_name,
+            path: &self.page_path,
+            query: &self.query,
+        };
+        let format = format::formatter(values.dict.as_ref());
+        let l10n = l10n::build(
+            &self.site,
+            &self.d,
+            values.dict,
+            values.fx.as_deref(),
+            &page,
+            self.now_ms,
+            format,
+        );
+        let (personal, preport) = match self.visitor {
+            Some(v) => personal::build(
+                &self.site,
+                &self.ctx,
+                &self.d.locale,
+                v,
+                values.pack.as_deref(),
+                l10n.as_ref(),
+                self.now_ms,
+                self.secure,
+            ),
+            None => (None, PersonalReport::default()),
+        };
+        let Some(o) = origin else {
+            // Explain: what this page would get, without fetching it or setting cookies.
+            let blocks = match (&personal, &self.site.personal) {
+                (Some(p), Some(c)) => p.explain_blocks(&c.slots),
+                _ => serde_json::json!([]),
+            };
+            let decided = Decided::new(&self.d, l10n.as_ref(), preport, kv, "explain".into());
+            let mut body =
+                serde_json::json!({"context": self.ctx, "decisions": decided, "blocks": blocks});
+            if !self.ov.ignored.is_empty() {
+                body["ignored_overrides"] = serde_json::json!(self.ov.ignored);
+            }
+            return Finish::Answer(json_answer(200, &body));
+        };
+        let decided = Decided::new(&self.d, l10n.as_ref(), preport, kv, "rewrite".into());
+        let report = self
+            .preview
+            .then(|| report::report(&self.ctx, &decided, &self.ov));
+        let mut plan = self.plan;
+        plan.l10n = l10n.map(Rc::new);
+        let mut cookies = Vec::new();
+        // A personalized page is one of a kind: no validator at all.
+        let mut variant = Some(self.variant);
+        if let Some(mut p) = personal {
+            cookies = std::mem::take(&mut p.cookies);
+            plan.personal = Some(Rc::new(p));
+            variant = None;
+        }
+        let h = |n: &str| header(o.headers, n);
+        let declared = h("content-type").and_then(charset::from_content_type);
+        let mut edits = vec![
+            delete("content-length"),
+            // The body now depends on the visitor: shared caches must not keep it.
+            set("cache-control", proxy::privatize(h("cache-control"))),
+        ];
+        // Validators name the variant, so a revalidation never returns another
+        // language's copy; Last-Modified cannot tell variants apart.
+        let etag = variant
+            .as_deref()
+            .zip(h("etag"))
+            .and_then(|(v, e)| proxy::variant_etag(v, e));
+        edits.push(match etag {
+            Some(tag) => set("etag", tag),
+            None => delete("etag"),
+        });
+        edits.push(delete("last-modified"));
+        edits.push(set("vary", proxy::vary(h("vary"))));
+        if let Some(r) = report {
+            edits.push(set(REPORT_HEADER, r));
+        }
+        edits.extend(
+            cookies
+                .into_iter()
+                .map(|c| HeaderEdit::Append("set-cookie".into(), c)),
+        );
+        let body = PageBody::new(Rc::new(plan), declared, self.ctx.path);
+        Finish::Rewrite {
+            edits,
+            body: Box::new(body),
+        }
+    }
+
+    fn exchange_check(&self, o: &OriginHead) -> Result<(), Skip> {
+        let h = |n: &str| header(o.headers, n);
+        proxy::check(&Exchange {
+            method: "GET",
+            status: o.status,
+            content_type: h("content-type"),
+            content_encoding: h("content-encoding"),
+            content_range: h("content-range"),
+            cache_control: h("cache-control"),
+        })?;
+        if proxy::excluded(&self.page_path, &self.site.doc.exclude_paths) {
+            return Err(Skip::ExcludedPath);
+        }
+        if h("content-type").and_then(charset::from_content_type) == Some(Charset::Unsupported) {
+            return Err(Skip::Charset);
+        }
+        Ok(())
+    }
+
+    /// The origin's answer passes through: a 304 for the visitor's variant
+    /// carries the variant's ETag; a redirect on a locale-prefixed URL keeps
+    /// the prefix.
+    fn passthrough(self, o: OriginHead, skip: Skip, kv: Vec<KvRead>) -> Finish {
+        let h = |n: &str| header(o.headers, n);
+        let mut edits = Vec::new();
+        if self.url_locale && (300..400).contains(&o.status) {
+            let prefix = locale::prefix_of(&self.d.locale);
+            if let Some(l) = h("location").and_then(|l| crate::base::url::prefixed(l, &prefix)) {
+                edits.push(set("location", crate::base::url::encode_location(&l)));
+            }
+        }
+        // A 304 answers the visitor's own variant tag only if they sent one.
+        let ours = self
+            .if_none_match
+            .as_deref()
+            .is_some_and(|v| v.contains(&format!("bl.{}.", self.variant)));
+        if ours && o.status == 304 {
+            if let Some(e) = h("etag").and_then(|e| proxy::variant_etag(&self.variant, e)) {
+                edits.push(set("etag", e));
+            }
+        }
+        if self.preview {
+            let decided = Decided::new(
+                &self.d,
+                None,
+                PersonalReport::default(),
+                kv,
+                format!("passthrough: {}", skip.as_str()),
+            );
+            edits.push(set(
+                REPORT_HEADER,
+                report::report(&self.ctx, &decided, &self.ov),
+            ));
+        }
+        Finish::Passthrough { edits }
+    }
+}

@@ -1,0 +1,122 @@
+//! The KV values a page reads: which keys (phase one), parsed and validated
+//! values (phase two), and the record of each read for the report.
+
+use crate::base::ids::valid_country;
+use crate::decide::locale;
+use crate::request::UNKNOWN_COUNTRY;
+use crate::schema::{self, CountryPack, Dictionary, FxRates, MAX_KV_VALUE_BYTES};
+use serde::Serialize;
+use std::rc::Rc;
+
+/// How a KV value was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// From this isolate's memory, no KV call.
+    Isolate,
+    /// From a KV read (which may hit Cloudflare's edge cache).
+    Kv,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+pub struct KvRead {
+    pub key: String,
+    pub source: Source,
+    pub found: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dict,
+    Fx,
+    Pack,
+}
+
+/// One value to read: its keys in fallback order; the first found wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    pub kind: Kind,
+    pub keys: Vec<String>,
+}
+
+/// A parsed bundle value, shared across requests by the isolate cache.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Dict(Rc<Dictionary>),
+    Fx(Rc<FxRates>),
+    Pack(Rc<CountryPack>),
+}
+
+/// The values phase two works with, and how each was read.
+#[derive(Debug, Default)]
+pub struct Values {
+    pub dict: Option<Rc<Dictionary>>,
+    pub fx: Option<Rc<FxRates>>,
+    pub pack: Option<Rc<CountryPack>>,
+    pub reads: Vec<KvRead>,
+}
+
+impl Values {
+    pub fn put_opt(&mut self, v: Option<Value>) {
+        if let Some(v) = v {
+            self.put(v);
+        }
+    }
+
+    pub fn put(&mut self, v: Value) {
+        match v {
+            Value::Dict(d) => self.dict = Some(d),
+            Value::Fx(f) => self.fx = Some(f),
+            Value::Pack(p) => self.pack = Some(p),
+        }
+    }
+}
+
+/// Parses a KV value of `kind`; the error is short enough to log.
+pub fn parse(kind: Kind, text: &str) -> Result<Value, String> {
+    if text.len() > MAX_KV_VALUE_BYTES {
+        return Err(format!("{} bytes, over the limit", text.len()));
+    }
+    let short = |e: serde_json::Error| e.to_string();
+    Ok(match kind {
+        Kind::Dict => Value::Dict(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::Fx => Value::Fx(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::Pack => Value::Pack(Rc::new(serde_json::from_str(text).map_err(short)?)),
+    })
+}
+
+/// The dictionary of a locale, falling back along its chain (`de-AT` → `de`).
+pub(crate) fn dict_read(bundle: &str, loc: &str) -> Read {
+    Read {
+        kind: Kind::Dict,
+        keys: locale::fallbacks(loc)
+            .map(|l| schema::bundle_key(bundle, schema::KIND_DICT, l))
+            .collect(),
+    }
+}
+
+pub(crate) fn fx_read(bundle: &str) -> Read {
+    Read {
+        kind: Kind::Fx,
+        keys: vec![schema::bundle_key(bundle, schema::KIND_FX, "rates")],
+    }
+}
+
+/// The country's personalization pack, else the global one (`ZZ`).
+pub(crate) fn pack_read(bundle: &str, country: &str) -> Read {
+    let mut keys = Vec::with_capacity(2);
+    if country != UNKNOWN_COUNTRY && valid_country(country) {
+        keys.push(schema::bundle_key(bundle, schema::KIND_COUNTRY, country));
+    }
+    keys.push(schema::bundle_key(
+        bundle,
+        schema::KIND_COUNTRY,
+        schema::GLOBAL_COUNTRY,
+    ));
+    Read {
+        kind: Kind::Pack,
+        keys,
+    }
+}

@@ -1,0 +1,201 @@
+//! The pipeline's inputs and outputs as plain data: the request, the vars,
+//! what the runtime lends, header edits, the origin request, own answers.
+
+use crate::config::{ConfigError, SiteConfig};
+use crate::page::body::PageBody;
+use crate::page::log::Log;
+use crate::page::{proxy, Prepared};
+use crate::request::TzOffset;
+use std::rc::Rc;
+
+/// The request as plain data.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    /// Lower-case names, as the runtime lists them.
+    pub headers: &'a [(String, String)],
+    /// `request.cf` as JSON.
+    pub cf: Option<&'a str>,
+    pub now_ms: i64,
+}
+
+impl Request<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(self.headers, name)
+    }
+}
+
+pub(crate) fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The worker's vars and secrets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Vars<'a> {
+    pub preview: Option<&'a str>,
+    pub preview_token: Option<&'a str>,
+    /// Scheme, host and port of the origin; empty or `None`: the request's own.
+    pub origin: Option<&'a str>,
+}
+
+/// What the runtime lends the pure code.
+#[derive(Clone, Copy)]
+pub struct Runtime<'a> {
+    /// UTC offset of a zone at an instant (the runtime's Intl).
+    pub tz: TzOffset<'a>,
+    /// A fresh visitor id (the runtime's randomness).
+    pub fresh_id: &'a dyn Fn() -> Option<String>,
+}
+
+/// The site config as loaded (or why not), and how it was read.
+pub type Loaded = Result<Rc<SiteConfig>, Rc<ConfigError>>;
+
+/// One change to a header list, applied in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderEdit {
+    Set(String, String),
+    Append(String, String),
+    Delete(String),
+}
+
+/// Applies edits to a header list (names compared case-insensitively).
+pub fn apply(headers: &mut Vec<(String, String)>, edits: &[HeaderEdit]) {
+    for e in edits {
+        match e {
+            HeaderEdit::Set(n, v) => {
+                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(n));
+                headers.push((n.clone(), v.clone()));
+            }
+            HeaderEdit::Append(n, v) => headers.push((n.clone(), v.clone())),
+            HeaderEdit::Delete(n) => headers.retain(|(k, _)| !k.eq_ignore_ascii_case(n)),
+        }
+    }
+}
+
+pub(crate) fn set(name: &str, value: impl Into<String>) -> HeaderEdit {
+    HeaderEdit::Set(name.to_string(), value.into())
+}
+
+pub(crate) fn delete(name: &str) -> HeaderEdit {
+    HeaderEdit::Delete(name.to_string())
+}
+
+/// The request to send to the origin: the visitor's, with these changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OriginRequest {
+    pub url: String,
+    pub edits: Vec<HeaderEdit>,
+    /// Only methods other than GET/HEAD carry a body.
+    pub with_body: bool,
+}
+
+/// A response the worker makes itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+pub(crate) fn json_answer(status: u16, v: &serde_json::Value) -> Answer {
+    Answer {
+        status,
+        headers: vec![
+            (
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            ),
+            ("cache-control".into(), "no-store".into()),
+        ],
+        body: v.to_string(),
+    }
+}
+
+/// What phase one decided.
+pub enum Start {
+    /// Answer without the origin.
+    Answer(Answer),
+    /// Send the origin request and pass its response through, with `edits`.
+    Proxy {
+        origin: OriginRequest,
+        edits: Vec<HeaderEdit>,
+        logs: Vec<Log>,
+    },
+    /// A page: read [`Prepared::reads`] while fetching [`Prepared::origin`].
+    Page(Box<Prepared>),
+}
+
+/// What phase two decided.
+pub enum Finish {
+    Answer(Answer),
+    /// The origin's response as it came, with `edits` to its headers.
+    Passthrough {
+        edits: Vec<HeaderEdit>,
+    },
+    /// The origin's status; its headers with `edits`; the body through `body`.
+    Rewrite {
+        edits: Vec<HeaderEdit>,
+        body: Box<PageBody>,
+    },
+}
+
+/// The origin's response head.
+#[derive(Debug, Clone, Copy)]
+pub struct OriginHead<'a> {
+    pub status: u16,
+    pub headers: &'a [(String, String)],
+}
+
+/// The request to the origin: `path` replaces the URL's path (a locale
+/// prefix removed), `ORIGIN` its scheme and host; preview headers never
+/// leave; `If-None-Match` is translated from our variant tags.
+pub fn origin_request(
+    req: &Request,
+    vars: &Vars,
+    path: Option<&str>,
+    variant: Option<&str>,
+) -> Result<OriginRequest, String> {
+    let mut url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
+    if let Some(p) = path {
+        url.set_path(p);
+    }
+    if let Some(origin) = vars.origin.filter(|o| !o.is_empty()) {
+        let o = url::Url::parse(origin).map_err(|e| format!("ORIGIN: {e}"))?;
+        url.set_scheme(o.scheme())
+            .map_err(|()| "ORIGIN: scheme".to_string())?;
+        url.set_host(o.host_str())
+            .map_err(|e| format!("ORIGIN: {e}"))?;
+        url.set_port(o.port())
+            .map_err(|()| "ORIGIN: port".to_string())?;
+    }
+    let mut edits: Vec<HeaderEdit> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| n.to_ascii_lowercase().starts_with("x-borderless-"))
+        .map(|(n, _)| delete(n))
+        .collect();
+    if let (Some(v), Some(inm)) = (variant, req.header("if-none-match")) {
+        let (forward, stale) = proxy::forward_if_none_match(inm, v);
+        edits.push(match forward {
+            Some(f) => set("if-none-match", f),
+            None => delete("if-none-match"),
+        });
+        if stale {
+            edits.push(delete("if-modified-since"));
+        }
+    }
+    Ok(OriginRequest {
+        url: url.into(),
+        edits,
+        with_body: !matches!(req.method, "GET" | "HEAD"),
+    })
+}
+
+/// Lower-case hex of `bytes` (visitor ids).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|x| format!("{x:02x}")).collect()
+}

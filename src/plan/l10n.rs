@@ -1,0 +1,255 @@
+//! The localization part of the plan: `lang`/`dir`, the dictionary, the
+//! price converter and formatter, hreflang/canonical links, the link prefix
+//! and the switcher markup, all resolved before the page streams.
+
+use crate::base::escape::escape;
+use crate::base::money::Converter;
+use crate::base::url::percent_encode;
+use crate::config::SiteConfig;
+use crate::decide::{locale, Decisions};
+use crate::schema::{Dictionary, FxRates};
+use std::rc::Rc;
+
+/// Path of the worker's own switch endpoint (the switcher links to it).
+pub const SWITCH_PATH: &str = "/__borderless/switch";
+
+/// Formats an amount in a currency for the page's locale.
+pub type FormatFn = Box<dyn Fn(f64, &str) -> Option<String>>;
+
+pub struct Prices {
+    /// The origin's currency (prices without a currency are in it).
+    pub site_currency: String,
+    /// Converts origin-currency prices; `None` keeps every price's currency.
+    pub converter: Option<Converter>,
+    pub format: FormatFn,
+}
+
+/// Everything localization changes on one page, resolved before streaming.
+pub struct L10n {
+    pub locale: String,
+    pub rtl: bool,
+    pub dict: Option<Rc<Dictionary>>,
+    pub prices: Option<Prices>,
+    /// Ready-made (escaped) `<link rel=alternate hreflang>` markup for `<head>`.
+    pub alternates: String,
+    /// Ready-made canonical link, added only if the page has none.
+    pub canonical: Option<String>,
+    /// `/de-de`: prefixed onto root-relative navigation links.
+    pub link_prefix: Option<String>,
+    /// Ready-made switcher markup for `[data-borderless-slot=switcher]`.
+    pub switcher: Option<String>,
+    /// The currency prices are shown in: the negotiated one when a fresh
+    /// rate converts to it, else the site's.
+    pub currency: String,
+    /// `converted`, or why prices keep the origin currency.
+    pub prices_status: String,
+}
+
+/// The page's own URL, split, with any locale prefix already removed.
+#[derive(Debug, Clone, Copy)]
+pub struct PageUrl<'a> {
+    /// Scheme and host, e.g. `https://shop.example`.
+    pub origin: &'a str,
+    pub path: &'a str,
+    /// Empty, or starting with `?`.
+    pub query: &'a str,
+}
+
+/// Resolves localization for a request; `None` when the site has none.
+/// `L10n::prices_status` says whether prices are converted and if not, why.
+pub fn build(
+    site: &SiteConfig,
+    d: &Decisions,
+    dict: Option<Rc<Dictionary>>,
+    fx: Option<&FxRates>,
+    url: &PageUrl,
+    now_ms: i64,
+    format: Option<FormatFn>,
+) -> Option<L10n> {
+    let loc = site.doc.localization.as_ref()?;
+    let site_currency = &site.doc.site.currency;
+    let (converter, prices_status) =
+        match Converter::new(site_currency, &d.currency, fx, now_ms, loc) {
+            Ok(c) => (Some(c), "converted".to_string()),
+            Err(why) => (None, why.as_str().to_string()),
+        };
+    // Without a converter prices stay in the origin currency, whatever was negotiated.
+    let currency = if converter.is_some() {
+        d.currency.clone()
+    } else {
+        site_currency.clone()
+    };
+    let prices = format.map(|format| Prices {
+        site_currency: site_currency.clone(),
+        converter,
+        format,
+    });
+    let default = &site.doc.site.default_locale;
+    let href_of = |l: &str| -> String {
+        if l == default {
+            format!("{}{}", url.path, url.query)
+        } else {
+            format!("{}{}{}", locale::prefix_of(l), url.path, url.query)
+        }
+    };
+    let (mut alternates, mut canonical, mut link_prefix) = (String::new(), None, None);
+    if loc.url_prefixes {
+        for l in &loc.locales {
+            alternates.push_str(&alternate(l, url.origin, &href_of(l)));
+        }
+        alternates.push_str(&alternate("x-default", url.origin, &href_of(default)));
+        // The page's own localized URL, as its hreflang link names it.
+        canonical = Some(format!(
+            "<link rel=\"canonical\" href=\"{}{}\">",
+            escape(url.origin),
+            escape(&href_of(&d.locale))
+        ));
+        link_prefix = (d.locale != *default).then(|| locale::prefix_of(&d.locale));
+    }
+    let switcher = loc.switcher.as_ref().map(|sw| {
+        // Back to this page as the visitor sees it (with its locale prefix).
+        let back = if loc.url_prefixes { href_of(&d.locale) } else { format!("{}{}", url.path, url.query) };
+        let mut html = String::from("<nav class=\"borderless-switcher\" aria-label=\"Language and currency\"><ul class=\"borderless-locales\">");
+        for l in &loc.locales {
+            let href = if loc.url_prefixes {
+                href_of(l)
+            } else {
+                format!("{SWITCH_PATH}?locale={}&return={}", percent_encode(l), percent_encode(&back))
+            };
+            let label = sw.labels.get(l).map_or(l.as_str(), String::as_str);
+            let current = if *l == d.locale { " aria-current=\"true\"" } else { "" };
+            html.push_str(&format!(
+                "<li><a href=\"{}\" hreflang=\"{l}\" lang=\"{l}\"{current}>{}</a></li>",
+                escape(&href),
+                escape(label)
+            ));
+        }
+        html.push_str("</ul>");
+        if !loc.currencies.is_empty() {
+            html.push_str("<ul class=\"borderless-currencies\">");
+            for c in &loc.currencies {
+                let href = format!("{SWITCH_PATH}?currency={c}&return={}", percent_encode(&back));
+                let current = if *c == d.currency { " aria-current=\"true\"" } else { "" };
+                html.push_str(&format!("<li><a href=\"{}\" rel=\"nofollow\"{current}>{c}</a></li>", escape(&href)));
+            }
+            html.push_str("</ul>");
+        }
+        html.push_str("</nav>");
+        html
+    });
+    Some(L10n {
+        locale: d.locale.clone(),
+        rtl: locale::is_rtl(&d.locale),
+        dict,
+        prices,
+        alternates,
+        canonical,
+        link_prefix,
+        switcher,
+        currency,
+        prices_status,
+    })
+}
+
+fn alternate(hreflang: &str, origin: &str, href: &str) -> String {
+    format!(
+        "<link rel=\"alternate\" hreflang=\"{}\" href=\"{}{}\">",
+        escape(hreflang),
+        escape(origin),
+        escape(href)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::time::parse_rfc3339;
+    use crate::config;
+    use std::collections::BTreeMap;
+
+    use crate::config::tests::l10n_site as site;
+
+    const PAGE: PageUrl = PageUrl {
+        origin: "https://shop.test",
+        path: "/p/1",
+        query: "?a=1&b=<2>",
+    };
+
+    #[test]
+    fn build_with_prefixes_and_switcher() {
+        let s = site(
+            r#","url_prefixes":true,"switcher":{"labels":{"de-DE":"Deutsch","ar-AE":"العربية <b>"}}"#,
+        );
+        let d = Decisions::origin("de-DE", "EUR");
+        let now = parse_rfc3339("2026-11-22T06:00:00Z").unwrap();
+        let fx = FxRates {
+            base: "GBP".into(),
+            as_of: "2026-11-22T00:00:00Z".into(),
+            rates: BTreeMap::from([("EUR".into(), 1.15)]),
+        };
+        let l = build(
+            &s,
+            &d,
+            None,
+            Some(&fx),
+            &PAGE,
+            now,
+            Some(Box::new(|_, _| None)),
+        )
+        .unwrap();
+        assert_eq!(l.prices_status, "converted");
+        assert_eq!(l.link_prefix.as_deref(), Some("/de-de"));
+        assert!(l.alternates.contains(r#"<link rel="alternate" hreflang="en-GB" href="https://shop.test/p/1?a=1&amp;b=&lt;2&gt;">"#), "{}", l.alternates);
+        assert!(l.alternates.contains(
+            r#"hreflang="de-DE" href="https://shop.test/de-de/p/1?a=1&amp;b=&lt;2&gt;""#
+        ));
+        assert!(l
+            .alternates
+            .contains(r#"hreflang="ar-AE" href="https://shop.test/ar-ae/p/1"#));
+        assert!(l
+            .alternates
+            .contains(r#"hreflang="x-default" href="https://shop.test/p/1?"#));
+        assert_eq!(
+            l.canonical.as_deref(),
+            Some(
+                r#"<link rel="canonical" href="https://shop.test/de-de/p/1?a=1&amp;b=&lt;2&gt;">"#
+            )
+        );
+        let sw = l.switcher.unwrap();
+        assert!(sw.contains(r#"<a href="/de-de/p/1?a=1&amp;b=&lt;2&gt;" hreflang="de-DE" lang="de-DE" aria-current="true">Deutsch</a>"#), "{sw}");
+        assert!(sw.contains("العربية &lt;b&gt;"), "{sw}");
+        assert!(sw.contains(r#"href="/__borderless/switch?currency=EUR&amp;return=/de-de/p/1%3Fa%3D1%26b%3D%3C2%3E" rel="nofollow" aria-current="true">EUR</a>"#), "{sw}");
+        // Stale rates: prices and the reported currency stay the origin's.
+        let stale = Decisions::origin("ar-AE", "EUR");
+        let later = parse_rfc3339("2026-11-24T00:00:00Z").unwrap();
+        let l = build(&s, &stale, None, Some(&fx), &PAGE, later, None).unwrap();
+        assert_eq!(
+            (l.prices_status.as_str(), l.currency.as_str()),
+            ("stale_rates", "GBP")
+        );
+        assert!(l.rtl && l.prices.is_none());
+    }
+
+    #[test]
+    fn build_without_prefixes() {
+        let s = site(r#","switcher":{}"#);
+        let d = Decisions::origin("en-GB", "GBP");
+        let l = build(&s, &d, None, None, &PAGE, 0, None).unwrap();
+        assert!(l.alternates.is_empty() && l.canonical.is_none() && l.link_prefix.is_none());
+        assert_eq!(l.prices_status, "same_currency");
+        assert!(l.switcher.unwrap().contains(r#"<a href="/__borderless/switch?locale=de-DE&amp;return=/p/1%3Fa%3D1%26b%3D%3C2%3E" hreflang="de-DE" lang="de-DE">de-DE</a>"#));
+        assert!(build(
+            &config::parse(
+                r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"}}"#
+            )
+            .unwrap(),
+            &d,
+            None,
+            None,
+            &PAGE,
+            0,
+            None
+        )
+        .is_none());
+    }
+}

@@ -1,0 +1,487 @@
+//! Localization handlers: `lang`/`dir`, `data-i18n` text and attributes,
+//! prices, hreflang/canonical links in `<head>`, prefixed links, the switcher.
+
+use crate::base::escape::escape_attr;
+use crate::base::ids::is_currency;
+use crate::base::money;
+use crate::base::url::prefixed;
+use crate::plan::l10n::L10n;
+use lol_html::html_content::{ContentType, Element};
+use lol_html::{ElementContentHandlers, HandlerResult, Selector, Settings};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Attributes `data-i18n-attr` may set (inert ones; `content` only on meta
+/// with a `name`/`property`, never on http-equiv).
+const I18N_ATTRS: [&str; 8] = [
+    "placeholder",
+    "title",
+    "alt",
+    "aria-label",
+    "aria-description",
+    "label",
+    "value",
+    "content",
+];
+
+struct Scope {
+    /// `priceCurrency` per open `itemscope`, innermost last; [0] is the document.
+    currencies: Vec<Option<String>>,
+    canonical_seen: bool,
+}
+
+/// Deeper `itemscope` nesting than this is not tracked (the outer scope's
+/// currency applies).
+const MAX_SCOPES: usize = 32;
+
+fn selectors() -> &'static [Selector; 11] {
+    thread_local! {
+        static SELECTORS: &'static [Selector; 11] = Box::leak(Box::new(
+            [
+                "html",
+                "[data-i18n]",
+                "[data-i18n-attr]",
+                "[itemscope]",
+                "[itemprop~=priceCurrency]",
+                "[data-price]",
+                "[itemprop~=price]:not([data-price])",
+                "head",
+                "link[rel~=canonical]",
+                "a[href], form[action]",
+                "[data-borderless-slot=switcher]",
+            ]
+            .map(|s| s.parse().expect("static selector")),
+        ));
+    }
+    SELECTORS.with(|s| *s)
+}
+
+/// Adds the localization handlers to `settings`.
+pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<'h, 's> {
+    let scope = Rc::new(RefCell::new(Scope {
+        currencies: vec![None],
+        canonical_seen: false,
+    }));
+    let mut handlers: Vec<(usize, Handler<'h>)> = Vec::with_capacity(12);
+    let mut add = |i: usize, h: Handler<'h>| handlers.push((i, h));
+    {
+        let l = Rc::clone(l);
+        add(
+            0,
+            Box::new(move |el| {
+                el.set_attribute("lang", &l.locale)?;
+                if l.rtl {
+                    el.set_attribute("dir", "rtl")?;
+                } else if el
+                    .get_attribute("dir")
+                    .is_some_and(|d| d.eq_ignore_ascii_case("rtl"))
+                {
+                    el.set_attribute("dir", "ltr")?;
+                }
+                Ok(())
+            }),
+        );
+    }
+    if l.dict.is_some() {
+        let l1 = Rc::clone(l);
+        add(
+            1,
+            Box::new(move |el| {
+                if let Some(text) = el.get_attribute("data-i18n").and_then(|k| lookup(&l1, &k)) {
+                    el.set_inner_content(text, ContentType::Text);
+                }
+                Ok(())
+            }),
+        );
+        let l2 = Rc::clone(l);
+        add(2, Box::new(move |el| translate_attrs(&l2, el)));
+    }
+    if l.prices.is_some() {
+        let s = Rc::clone(&scope);
+        add(
+            3,
+            Box::new(move |el| {
+                if s.borrow().currencies.len() >= MAX_SCOPES {
+                    return Ok(());
+                }
+                let Some(end) = el.end_tag_handlers() else {
+                    return Ok(());
+                };
+                s.borrow_mut().currencies.push(None);
+                let s = Rc::clone(&s);
+                end.push(Box::new(move |_| {
+                    let mut s = s.borrow_mut();
+                    if s.currencies.len() > 1 {
+                        s.currencies.pop();
+                    }
+                    Ok(())
+                }));
+                Ok(())
+            }),
+        );
+        let s = Rc::clone(&scope);
+        add(
+            4,
+            Box::new(move |el| {
+                let c = el.get_attribute("content").filter(|c| is_currency(c));
+                if let Some(top) = s.borrow_mut().currencies.last_mut() {
+                    *top = c;
+                }
+                Ok(())
+            }),
+        );
+        for i in [5, 6] {
+            let (l, s) = (Rc::clone(l), Rc::clone(&scope));
+            add(i, Box::new(move |el| price(&l, &s, el)));
+        }
+    }
+    if !l.alternates.is_empty() || l.canonical.is_some() {
+        let s = Rc::clone(&scope);
+        add(
+            8,
+            Box::new(move |_| {
+                s.borrow_mut().canonical_seen = true;
+                Ok(())
+            }),
+        );
+        let (l, s) = (Rc::clone(l), Rc::clone(&scope));
+        add(
+            7,
+            Box::new(move |el| {
+                let (l, s) = (Rc::clone(&l), Rc::clone(&s));
+                if let Some(handlers) = el.end_tag_handlers() {
+                    handlers.push(Box::new(move |end| {
+                        let mut html = l.alternates.clone();
+                        if !s.borrow().canonical_seen {
+                            html.push_str(l.canonical.as_deref().unwrap_or(""));
+                        }
+                        end.before(&html, ContentType::Html);
+                        Ok(())
+                    }));
+                }
+                Ok(())
+            }),
+        );
+    }
+    if l.link_prefix.is_some() {
+        let l = Rc::clone(l);
+        add(
+            9,
+            Box::new(move |el| {
+                let attr = if el.tag_name() == "form" {
+                    "action"
+                } else {
+                    "href"
+                };
+                if let (Some(prefix), Some(v)) = (&l.link_prefix, el.get_attribute(attr)) {
+                    if let Some(p) = prefixed(&v, prefix) {
+                        el.set_attribute(attr, &p)?;
+                    }
+                }
+                Ok(())
+            }),
+        );
+    }
+    if l.switcher.is_some() {
+        let l = Rc::clone(l);
+        add(
+            10,
+            Box::new(move |el| {
+                el.set_inner_content(l.switcher.as_deref().unwrap_or(""), ContentType::Html);
+                Ok(())
+            }),
+        );
+    }
+    let sel = selectors();
+    for (i, h) in handlers {
+        settings = settings.append_element_content_handler((
+            Cow::Borrowed(&sel[i]),
+            ElementContentHandlers::default().element(h),
+        ));
+    }
+    settings
+}
+
+type Handler<'h> = Box<dyn FnMut(&mut Element) -> HandlerResult + 'h>;
+
+fn lookup<'a>(l: &'a L10n, key: &str) -> Option<&'a str> {
+    l.dict.as_ref()?.entries.get(key).map(String::as_str)
+}
+
+/// `data-i18n-attr="placeholder:search.hint, title:search.title"`.
+fn translate_attrs(l: &L10n, el: &mut Element) -> HandlerResult {
+    let Some(spec) = el.get_attribute("data-i18n-attr") else {
+        return Ok(());
+    };
+    for pair in spec.split(',').take(8) {
+        let Some((attr, key)) = pair.split_once(':') else {
+            continue;
+        };
+        let attr = attr.trim().to_ascii_lowercase();
+        if !I18N_ATTRS.contains(&attr.as_str()) {
+            continue;
+        }
+        if attr == "content"
+            && (el.tag_name() != "meta"
+                || el.has_attribute("http-equiv")
+                || !(el.has_attribute("name") || el.has_attribute("property")))
+        {
+            continue;
+        }
+        if let Some(text) = lookup(l, key.trim()) {
+            el.set_attribute(&attr, &escape_attr(text))?;
+        }
+    }
+    Ok(())
+}
+
+fn price(l: &L10n, scope: &RefCell<Scope>, el: &mut Element) -> HandlerResult {
+    let Some(p) = &l.prices else { return Ok(()) };
+    if matches!(
+        el.tag_name().as_str(),
+        "meta" | "link" | "input" | "data" | "img"
+    ) || el.is_self_closing()
+    {
+        return Ok(());
+    }
+    let amount = el
+        .get_attribute("data-price")
+        .or_else(|| el.get_attribute("content"))
+        .and_then(|a| money::parse_amount(&a));
+    let Some(amount) = amount else { return Ok(()) };
+    let currency = el
+        .get_attribute("data-currency")
+        .filter(|c| is_currency(c))
+        .or_else(|| {
+            scope
+                .borrow()
+                .currencies
+                .iter()
+                .rev()
+                .find_map(Clone::clone)
+        })
+        .unwrap_or_else(|| p.site_currency.clone());
+    let (value, cur) = match p
+        .converter
+        .as_ref()
+        .and_then(|c| c.convert(amount, &currency).map(|v| (v, c.to.as_str())))
+    {
+        Some((v, to)) => (v, to),
+        None => (amount, currency.as_str()),
+    };
+    if let Some(text) = (p.format)(value, cur) {
+        el.set_inner_content(&text, ContentType::Text);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::money::Converter;
+    use crate::base::time::parse_rfc3339;
+    use crate::config;
+    use crate::plan::l10n::Prices;
+    use crate::plan::Plan;
+    use crate::rewrite::Rewriter;
+    use crate::schema::{Dictionary, FxRates, Localization};
+    use std::collections::BTreeMap;
+
+    fn l10n(converter: Option<Converter>) -> L10n {
+        L10n {
+            locale: "de-DE".into(),
+            rtl: false,
+            dict: Some(Rc::new(Dictionary {
+                locale: "de-DE".into(),
+                entries: BTreeMap::from([
+                    ("nav.basket".into(), "Warenkorb".into()),
+                    ("search.hint".into(), "Suche…".into()),
+                    ("xss".into(), "<img src=x onerror=alert(1)>\"'&".into()),
+                ]),
+                money: None,
+            })),
+            prices: Some(Prices {
+                site_currency: "GBP".into(),
+                converter,
+                format: Box::new(|v, c| Some(format!("{v:.2} {c}"))),
+            }),
+            alternates:
+                "<link rel=\"alternate\" hreflang=\"de-DE\" href=\"https://shop.test/de-de/p/1\">"
+                    .into(),
+            canonical: Some("<link rel=\"canonical\" href=\"https://shop.test/de-de/p/1\">".into()),
+            link_prefix: Some("/de-de".into()),
+            switcher: Some("<a href=\"/en-gb/\">English</a>".into()),
+            currency: "EUR".into(),
+            prices_status: "converted".into(),
+        }
+    }
+
+    fn run(l: L10n, input: &str, chunk: usize) -> String {
+        let site = Rc::new(
+            config::parse(
+                r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"}}"#,
+            )
+            .unwrap(),
+        );
+        let plan = Rc::new(Plan {
+            site,
+            edits: Vec::new(),
+            l10n: Some(Rc::new(l)),
+            personal: None,
+        });
+        let mut rw = Rewriter::new(plan, encoding_rs::UTF_8, 1 << 20, true);
+        let mut out = Vec::new();
+        for c in input.as_bytes().chunks(chunk) {
+            out.extend(rw.write(c));
+        }
+        out.extend(rw.end());
+        assert_eq!(rw.bail_out(), None);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn eur() -> Converter {
+        let fx = FxRates {
+            base: "GBP".into(),
+            as_of: "2026-11-22T00:00:00Z".into(),
+            rates: BTreeMap::from([("EUR".into(), 1.15)]),
+        };
+        let loc: Localization = serde_json::from_str(r#"{"locales":["en-GB"]}"#).unwrap();
+        Converter::new(
+            "GBP",
+            "EUR",
+            Some(&fx),
+            parse_rfc3339("2026-11-22T06:00:00Z").unwrap(),
+            &loc,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn translates_text_and_attributes() {
+        let page = r#"<html lang="en-GB"><body><a data-i18n="nav.basket" href="/cart">Bas<b>ket</b></a><span data-i18n="missing">Keep</span><input data-i18n-attr="placeholder:search.hint, onclick:xss, title:missing" placeholder="Search"><p data-i18n="xss">x</p></body></html>"#;
+        for chunk in [1, 3, 16, 4096] {
+            let out = run(l10n(None), page, chunk);
+            assert_eq!(
+                out,
+                "<html lang=\"de-DE\"><body><a data-i18n=\"nav.basket\" href=\"/de-de/cart\">Warenkorb</a><span data-i18n=\"missing\">Keep</span><input data-i18n-attr=\"placeholder:search.hint, onclick:xss, title:missing\" placeholder=\"Suche…\"><p data-i18n=\"xss\">&lt;img src=x onerror=alert(1)&gt;\"'&amp;</p></body></html>",
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn meta_content_only_on_named_meta() {
+        let mut l = l10n(None);
+        Rc::get_mut(l.dict.as_mut().unwrap())
+            .unwrap()
+            .entries
+            .insert("d".into(), "Beschreibung".into());
+        let out = run(
+            l,
+            r#"<meta name="description" content="x" data-i18n-attr="content:d"><meta http-equiv="refresh" content="5" data-i18n-attr="content:d"><div content="y" data-i18n-attr="content:d"></div>"#,
+            7,
+        );
+        assert!(
+            out.contains(r#"<meta name="description" content="Beschreibung""#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"<meta http-equiv="refresh" content="5""#),
+            "{out}"
+        );
+        assert!(out.contains(r#"<div content="y""#), "{out}");
+    }
+
+    #[test]
+    fn converts_prices_by_microdata_and_data_attributes() {
+        let page = concat!(
+            r#"<div itemscope itemtype="https://schema.org/Product"><div itemprop="offers" itemscope><meta itemprop="priceCurrency" content="GBP">"#,
+            r#"<span itemprop="price" content="2.55">£2.55</span></div></div>"#,
+            r#"<span data-price="10" data-currency="GBP">£10.00</span>"#,
+            r#"<div itemscope><meta itemprop="priceCurrency" content="USD"><span itemprop="price" content="3.00">$3</span></div>"#,
+            r#"<meta itemprop="price" content="9.99"><span itemprop="price" content="abc">?</span>"#,
+            r#"<script type="application/ld+json">{"price":"2.55","priceCurrency":"GBP"}</script>"#,
+        );
+        let out = run(l10n(Some(eur())), page, 5);
+        assert!(
+            out.contains(r#"<span itemprop="price" content="2.55">2.94 EUR</span>"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"<span data-price="10" data-currency="GBP">11.50 EUR</span>"#),
+            "{out}"
+        );
+        // Another currency than the origin's is formatted, not converted.
+        assert!(
+            out.contains(r#"<span itemprop="price" content="3.00">3.00 USD</span>"#),
+            "{out}"
+        );
+        // Machine-readable values stay as they are.
+        assert!(
+            out.contains(r#"<meta itemprop="price" content="9.99">"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"<span itemprop="price" content="abc">?</span>"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"{"price":"2.55","priceCurrency":"GBP"}"#),
+            "{out}"
+        );
+        // A priceCurrency ends with its itemscope.
+        let after = run(
+            l10n(Some(eur())),
+            r#"<div itemscope><meta itemprop="priceCurrency" content="USD"><b>x</b></div><span data-price="0.42">£0.42</span>"#,
+            3,
+        );
+        assert!(
+            after.ends_with(r#"<span data-price="0.42">0.49 EUR</span>"#),
+            "{after}"
+        );
+        // Without a converter (stale rates) prices keep the origin currency.
+        let kept = run(l10n(None), page, 64);
+        assert!(kept.contains(r#"content="2.55">2.55 GBP</span>"#), "{kept}");
+    }
+
+    #[test]
+    fn head_links_prefixes_and_switcher() {
+        let page = r#"<html><head><title>t</title></head><body><a href="/p/1">1</a><a href="/de-de/p/2">2</a><a href="//cdn.test/x">3</a><a href="https://other.test/">4</a><form action="/search"></form><div data-borderless-slot="switcher">old</div></body></html>"#;
+        let out = run(l10n(None), page, 4);
+        assert!(out.contains(r#"<title>t</title><link rel="alternate" hreflang="de-DE" href="https://shop.test/de-de/p/1"><link rel="canonical" href="https://shop.test/de-de/p/1"></head>"#), "{out}");
+        assert!(
+            out.contains(r#"<a href="/de-de/p/1">"#) && out.contains(r#"<a href="/de-de/p/2">"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"<a href="//cdn.test/x">"#)
+                && out.contains(r#"<a href="https://other.test/">"#)
+        );
+        assert!(out.contains(r#"<form action="/de-de/search">"#), "{out}");
+        assert!(
+            out.contains(
+                r#"<div data-borderless-slot="switcher"><a href="/en-gb/">English</a></div>"#
+            ),
+            "{out}"
+        );
+        // An existing canonical link is kept and none is added.
+        let own = run(
+            l10n(None),
+            r#"<head><link rel="canonical" href="/x"></head>"#,
+            3,
+        );
+        assert_eq!(own.matches("canonical").count(), 1, "{own}");
+    }
+
+    #[test]
+    fn direction() {
+        let mut l = l10n(None);
+        l.locale = "ar-AE".into();
+        l.rtl = true;
+        assert!(run(l, "<html lang=en><body></body></html>", 2)
+            .starts_with(r#"<html lang="ar-AE" dir="rtl">"#));
+        let out = run(l10n(None), r#"<html dir="rtl">"#, 2);
+        assert_eq!(out, r#"<html dir="ltr" lang="de-DE">"#);
+    }
+}
