@@ -8,7 +8,9 @@
 
 pub mod base;
 pub mod config;
+pub mod conversion;
 pub mod decide;
+pub mod fxfeed;
 pub mod page;
 pub mod plan;
 #[cfg(not(target_arch = "wasm32"))]
