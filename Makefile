@@ -18,7 +18,7 @@ ORIGIN_PORT ?= 8790
 WORKER_PORT ?= 8787
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: setup worker dist seed demo-bundle dev test test-native test-e2e fmt lint clean bench bench-profiles
+.PHONY: setup worker dist seed demo-bundle dev test test-native test-e2e fmt lint clean bench bench-profiles deploy-check
 
 setup:
 	@scripts/setup.sh
@@ -35,6 +35,13 @@ dist/entry.js: build/index.js worker/entry.mjs wrangler.toml
 	rm -rf dist
 	wrangler deploy --dry-run --outdir dist --env dev >/dev/null
 	@touch dist/entry.js
+
+# What `wrangler deploy --env <env>` would upload, for every environment
+# (no account needed), checked for size and completeness, and the demo's KV
+# bundle validated (scripts/deploy-check.sh).
+DEPLOY_ENVS ?= dev staging production
+deploy-check: worker precompute demo-bundle
+	@scripts/deploy-check.sh $(DEPLOY_ENVS)
 
 # Local KV for `wrangler dev --env dev`.
 seed: setup precompute

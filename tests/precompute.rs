@@ -676,11 +676,13 @@ fn publish_writes_values_then_the_pointer() {
         wrangler: Some(fake_wrangler(&log, None)),
     };
     publish::publish(&entries, &target).unwrap();
-    let calls: Vec<String> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let all = std::fs::read_to_string(&log).unwrap();
+    // First the live config is read (for `rollback`'s history).
+    assert!(
+        all.starts_with("kv key get config --binding BORDERLESS"),
+        "{all:.80}"
+    );
+    let calls: Vec<String> = all.lines().skip(1).map(str::to_string).collect();
     assert_eq!(
         calls.len(),
         3,
@@ -713,7 +715,11 @@ fn publish_writes_values_then_the_pointer() {
     let err = publish::publish(&entries, &target).unwrap_err();
     assert!(err.contains("previous bundle"), "{err}");
     let calls = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(calls.lines().count(), 1);
+    assert_eq!(
+        calls.lines().count(),
+        1,
+        "the get (the failing put exits first)"
+    );
     assert!(calls.contains("--remote") && !calls.contains("| config"));
 
     // An invalid bundle is refused before any call.

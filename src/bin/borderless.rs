@@ -1,5 +1,6 @@
 //! `borderless`: the precompute CLI. Event log + catalog → the KV bundle the
-//! worker reads; `check`, `publish` and `eval` around it. Native only.
+//! worker reads; `check`, `publish` and `eval` around it; `fx`, `rollback`,
+//! `report` and `simulate` for running it (precompute::ops). Native only.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
@@ -24,7 +25,7 @@ mod cli {
     use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
     use borderless::precompute::rank::{self, Params};
-    use borderless::precompute::{eval, replay, retail};
+    use borderless::precompute::{eval, ops, replay, retail};
     use borderless::schema::{BulkEntry, Dictionary, FxRates};
     use clap::{Args, Parser, Subcommand};
     use std::io::{BufWriter, IsTerminal, Write};
@@ -81,6 +82,8 @@ mod cli {
         },
         /// Evaluate the recommenders on the Online Retail log (temporal split).
         Eval(Eval),
+        #[command(flatten)]
+        Ops(ops::Ops),
         /// Write a bigger Online Retail log (CSV, for benchmarks): its invoices
         /// resampled with replacement into the same year, `--times` as many.
         Replay {
@@ -250,6 +253,7 @@ mod cli {
         match Cli::parse().cmd {
             Cmd::Build(b) => build(*b),
             Cmd::Aggregate(a) => aggregate(a),
+            Cmd::Ops(op) => ops::run(op),
             Cmd::Catalog {
                 retail,
                 locale,

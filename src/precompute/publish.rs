@@ -1,10 +1,11 @@
 //! Publishing a bundle with `wrangler kv bulk put`: every versioned value
 //! first (in files of at most 10,000 pairs), the pointer (`config`) last in
 //! a call of its own, so readers switch to the new version only once all of
-//! it is in KV.
+//! it is in KV. The config it replaces is kept for `borderless rollback`.
 
 use super::bundle;
 use crate::schema::{BulkEntry, CONFIG_KEY};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,7 +25,7 @@ pub struct Target {
     pub wrangler: Option<PathBuf>,
 }
 
-fn find_wrangler() -> PathBuf {
+pub(crate) fn find_wrangler() -> PathBuf {
     if let Some(w) = std::env::var_os("BORDERLESS_WRANGLER").filter(|w| !w.is_empty()) {
         return PathBuf::from(w);
     }
@@ -45,6 +46,31 @@ pub struct Report {
     pub calls: Vec<(usize, String)>,
 }
 
+/// `wrangler kv <args…> --binding B [--env E] --local|--remote`.
+pub(crate) fn kv_command<S: AsRef<OsStr>>(
+    wrangler: &Path,
+    args: impl IntoIterator<Item = S>,
+    t: &Target,
+) -> Result<Command, String> {
+    let mut cmd = Command::new(wrangler);
+    cmd.arg("kv").args(args).args(["--binding", &t.binding]);
+    if let Some(env) = &t.env {
+        cmd.args(["--env", env]);
+    }
+    cmd.arg(if t.local { "--local" } else { "--remote" });
+    // wrangler needs Node ≥ 22: prefer the node installed beside it.
+    if let Some(bin) = wrangler.parent().filter(|d| d.join("node").exists()) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![bin.to_path_buf()];
+        dirs.extend(std::env::split_paths(&path));
+        cmd.env(
+            "PATH",
+            std::env::join_paths(dirs).map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(cmd)
+}
+
 /// Validates `entries` and writes them in the safe order.
 pub fn publish(entries: &[BulkEntry], target: &Target) -> Result<Report, String> {
     let summary = bundle::check(entries).map_err(|errs| {
@@ -53,9 +79,13 @@ pub fn publish(entries: &[BulkEntry], target: &Target) -> Result<Report, String>
             errs.join("\n  ")
         )
     })?;
-    let (pointer, data): (Vec<&BulkEntry>, Vec<&BulkEntry>) =
+    let (pointer, mut data): (Vec<&BulkEntry>, Vec<&BulkEntry>) =
         entries.iter().partition(|e| e.key == CONFIG_KEY);
     let wrangler = target.wrangler.clone().unwrap_or_else(find_wrangler);
+    // The config being replaced, kept for `borderless rollback`.
+    let history = super::kv::previous_config(&summary.bundle, super::kv::get(CONFIG_KEY, target)?)
+        .map(|(key, value)| BulkEntry { key, value });
+    data.extend(history.as_ref());
     let dir = std::env::temp_dir().join(format!(
         "borderless-publish-{}-{}",
         std::process::id(),
@@ -83,25 +113,8 @@ pub fn publish(entries: &[BulkEntry], target: &Target) -> Result<Report, String>
 fn put(wrangler: &Path, file: &Path, entries: &[&BulkEntry], t: &Target) -> Result<(), String> {
     let json = serde_json::to_string(entries).map_err(|e| e.to_string())?;
     std::fs::write(file, json).map_err(|e| format!("{}: {e}", file.display()))?;
-    let mut cmd = Command::new(wrangler);
-    cmd.args(["kv", "bulk", "put"])
-        .arg(file)
-        .args(["--binding", &t.binding]);
-    if let Some(env) = &t.env {
-        cmd.args(["--env", env]);
-    }
-    cmd.arg(if t.local { "--local" } else { "--remote" });
-    // wrangler needs Node ≥ 22: prefer the node installed beside it.
-    if let Some(bin) = wrangler.parent().filter(|d| d.join("node").exists()) {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut dirs = vec![bin.to_path_buf()];
-        dirs.extend(std::env::split_paths(&path));
-        cmd.env(
-            "PATH",
-            std::env::join_paths(dirs).map_err(|e| e.to_string())?,
-        );
-    }
-    let status = cmd
+    let args = [OsStr::new("bulk"), OsStr::new("put"), file.as_os_str()];
+    let status = kv_command(wrangler, args, t)?
         .status()
         .map_err(|e| format!("running {}: {e}", wrangler.display()))?;
     if !status.success() {
