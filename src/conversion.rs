@@ -46,11 +46,12 @@ struct RawBeacon {
     currency: String,
 }
 
-/// Order ids: 1–64 of `A-Z a-z 0-9 . _ : # / -`.
+/// Order ids: 1–64 of `A-Z a-z 0-9 . _ : # / -`, at least one alphanumeric.
 pub fn valid_order_id(s: &str) -> bool {
     (1..=MAX_ORDER_ID).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".:_#/-".contains(&b))
+        && s.bytes().any(|b| b.is_ascii_alphanumeric())
 }
 
 /// Parses and validates a beacon body. `known` says whether a currency code

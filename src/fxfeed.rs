@@ -465,3 +465,74 @@ pub fn refresh(
         }
     }
 }
+
+/// The scheduled refresh's settings, from the worker's vars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub source: String,
+    pub format: Format,
+    pub max_age_hours: u32,
+    pub max_jump: f64,
+}
+
+impl Settings {
+    /// `FX_SOURCE` (absent: the ECB's file; empty: no refresh), `FX_FORMAT`,
+    /// `FX_MAX_AGE_HOURS`, `FX_MAX_JUMP`. A bad value is an error, not a default.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Settings>, String> {
+        let source = var("FX_SOURCE").unwrap_or_else(|| ECB_DAILY_URL.to_string());
+        let source = source.trim();
+        if source.is_empty() {
+            return Ok(None);
+        }
+        if !(source.starts_with("https://") || source.starts_with("http://")) || source.len() > 2048
+        {
+            return Err(format!("FX_SOURCE {source:?} is not an http(s) URL"));
+        }
+        let format = var("FX_FORMAT").unwrap_or_default();
+        let format = Format::parse(&format).ok_or(format!("FX_FORMAT {format:?}"))?;
+        let max_age_hours = match var("FX_MAX_AGE_HOURS") {
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|h| (1..=24 * 31).contains(h))
+                .ok_or(format!("FX_MAX_AGE_HOURS {v:?}: 1 to 744"))?,
+            None => Policy::DEFAULT_MAX_AGE_HOURS,
+        };
+        let max_jump = match var("FX_MAX_JUMP") {
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|j| j.is_finite() && *j > 0.0 && *j <= 10.0)
+                .ok_or(format!("FX_MAX_JUMP {v:?}: a share above 0"))?,
+            None => Policy::DEFAULT_MAX_JUMP,
+        };
+        Ok(Some(Settings {
+            source: source.to_string(),
+            format,
+            max_age_hours,
+            max_jump,
+        }))
+    }
+
+    /// The policy for a site: its currencies, these limits, never forced.
+    pub fn policy(&self, cfg: &Config) -> Policy {
+        Policy {
+            max_age_hours: self.max_age_hours,
+            max_jump: self.max_jump,
+            ..Policy::for_config(cfg)
+        }
+    }
+}
+
+/// The rates to convert with: the live value unless the bundle's are newer
+/// (a bundle published with fresher rates than a stalled refresh).
+pub fn freshest<'a>(live: Option<&'a FxRates>, bundle: Option<&'a FxRates>) -> Option<&'a FxRates> {
+    let at = |f: &FxRates| parse_rfc3339(&f.as_of);
+    match (live, bundle) {
+        (Some(l), Some(b)) if at(b) > at(l) => Some(b),
+        (Some(l), _) if at(l).is_some() => Some(l),
+        (_, b) => b,
+    }
+}

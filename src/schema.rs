@@ -77,6 +77,35 @@ pub struct Personalization {
     /// Country → `MM-DD` → holiday name (for promos with `when.holiday`).
     #[serde(default)]
     pub holidays: BTreeMap<String, BTreeMap<String, String>>,
+    /// The order confirmation page, for conversions measured from the page.
+    #[serde(default)]
+    pub conversion: Option<ConversionPage>,
+}
+
+/// How the worker recognises a purchase on the shop's own pages: the order
+/// confirmation page's path, and where its order id and value are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionPage {
+    /// Path of the page; an `{order}` segment is the order id
+    /// (`/checkout/thank-you`, `/orders/{order}/confirmation`).
+    pub path: String,
+    /// Query parameters with the order id and the value (`?order=A-1&total=23.50`).
+    #[serde(default)]
+    pub order_param: Option<String>,
+    #[serde(default)]
+    pub value_param: Option<String>,
+    /// Element carrying the order in attributes, e.g. `[data-order-total]`.
+    #[serde(default)]
+    pub select: Option<String>,
+    /// Its attributes with the value (a decimal) and the order id.
+    #[serde(default)]
+    pub value_attr: Option<String>,
+    #[serde(default)]
+    pub order_attr: Option<String>,
+    /// Its attribute with the value's currency; default: the shop's.
+    #[serde(default)]
+    pub currency_attr: Option<String>,
 }
 
 impl Personalization {

@@ -300,3 +300,65 @@ fn refresh_writes_or_logs_one_error_line() {
         );
     }
 }
+
+#[test]
+fn settings_from_vars() {
+    let vars = |pairs: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let s = fxfeed::Settings::from_vars(vars(&[])).unwrap().unwrap();
+    assert_eq!(s.source, fxfeed::ECB_DAILY_URL);
+    assert_eq!(
+        (s.format, s.max_age_hours, s.max_jump),
+        (Format::Auto, 96, 0.1)
+    );
+    assert_eq!(
+        fxfeed::Settings::from_vars(vars(&[("FX_SOURCE", "")])),
+        Ok(None)
+    );
+    let s = fxfeed::Settings::from_vars(vars(&[
+        ("FX_SOURCE", "http://127.0.0.1:9/rates.json"),
+        ("FX_FORMAT", "json"),
+        ("FX_MAX_AGE_HOURS", "30"),
+        ("FX_MAX_JUMP", "0.25"),
+    ]))
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        (s.format, s.max_age_hours, s.max_jump),
+        (Format::Json, 30, 0.25)
+    );
+    assert_eq!(
+        s.policy(&config(r#"["GBP","USD"]"#)).required,
+        ["GBP", "USD"]
+    );
+    for bad in [
+        [("FX_SOURCE", "file:///etc/passwd"), ("FX_FORMAT", "")],
+        [("FX_FORMAT", "csv"), ("FX_MAX_JUMP", "0.1")],
+        [("FX_MAX_AGE_HOURS", "-1"), ("FX_FORMAT", "")],
+        [("FX_MAX_JUMP", "NaN"), ("FX_FORMAT", "")],
+    ] {
+        let pairs: &'static [(&str, &str)] = Box::leak(Box::new(bad));
+        assert!(fxfeed::Settings::from_vars(vars(pairs)).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn live_rates_win_unless_the_bundle_is_newer() {
+    let bundle = last_good();
+    let mut live = last_good();
+    live.as_of = "2026-11-27T15:00:00Z".into();
+    assert_eq!(fxfeed::freshest(Some(&live), Some(&bundle)), Some(&live));
+    assert_eq!(fxfeed::freshest(None, Some(&bundle)), Some(&bundle));
+    assert_eq!(fxfeed::freshest(Some(&live), None), Some(&live));
+    live.as_of = "2026-11-01T00:00:00Z".into();
+    assert_eq!(fxfeed::freshest(Some(&live), Some(&bundle)), Some(&bundle));
+    live.as_of = "garbage".into();
+    assert_eq!(fxfeed::freshest(Some(&live), Some(&bundle)), Some(&bundle));
+    assert_eq!(fxfeed::freshest(Some(&live), None), None);
+}
