@@ -37,6 +37,12 @@ export default class extends WorkerEntrypoint {
       }
     }
   }
+
+  // Cron Trigger: the FX refresh (src/cron.rs). Its errors are logged there;
+  // an exception escaping it only fails this run, the old rates stay.
+  async scheduled(controller) {
+    return new Borderless(this.ctx, this.env).scheduled(controller);
+  }
 }
 
 function originUrl(url, origin) {
