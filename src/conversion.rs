@@ -70,7 +70,7 @@ pub fn parse_beacon(body: &[u8], known: impl Fn(&str) -> bool) -> Result<Beacon,
     }
     let value = match &raw.value {
         serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => crate::money::parse_amount(s),
+        serde_json::Value::String(s) => crate::base::money::parse_amount(s),
         _ => None,
     }
     .filter(|v| v.is_finite() && (0.0..=MAX_VALUE).contains(v))
@@ -184,6 +184,15 @@ pub struct DataPoint {
     pub indexes: [String; 1],
     pub blobs: [String; 9],
     pub doubles: [f64; 2],
+}
+
+/// The data point of a log line that is an exposure or a conversion.
+pub fn data_point_of_line(line: &str) -> Option<DataPoint> {
+    if !(line.contains("\"exposure\"") || line.contains("\"conversion\"")) {
+        return None;
+    }
+    let e: EventLine = serde_json::from_str(line).ok()?;
+    matches!(e.event.as_str(), "exposure" | "conversion").then(|| e.data_point())
 }
 
 /// The SQL that exports the dataset for `borderless report` (JSON lines).

@@ -98,7 +98,7 @@ impl Compiled {
             }
         }
         if let Some(p) = &self.cfg.value_param {
-            o.value = query_param(query, p).and_then(crate::money::parse_amount);
+            o.value = query_param(query, p).and_then(crate::base::money::parse_amount);
         }
         Some(o)
     }
@@ -108,7 +108,7 @@ impl Compiled {
     pub fn element(&self, o: &mut PageOrder, attr: impl Fn(&str) -> Option<String>) {
         let get = |name: &Option<String>| name.as_deref().and_then(&attr);
         if o.value.is_none() {
-            o.value = get(&self.cfg.value_attr).and_then(|v| crate::money::parse_amount(&v));
+            o.value = get(&self.cfg.value_attr).and_then(|v| crate::base::money::parse_amount(&v));
         }
         if o.order.is_none() {
             o.order = get(&self.cfg.order_attr).filter(|v| valid_order_id(v));

@@ -8,7 +8,7 @@
 //! (so ECB's Friday rates stay usable over the weekend, when it publishes
 //! none); the feed's own date must be within [`Policy::max_age_hours`].
 
-use crate::clock::{parse_rfc3339, LocalTime};
+use crate::base::time::{civil_from_days, parse_rfc3339};
 use crate::schema::{Config, FxRates};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -281,7 +281,7 @@ fn parse_ecb(body: &str) -> Result<Feed, FeedError> {
                 .as_mut()
                 .ok_or_else(|| bad("rate outside a dated cube"))?;
             let raw = get("rate").ok_or_else(|| bad("currency without rate"))?;
-            let rate = crate::money::parse_amount(raw)
+            let rate = crate::base::money::parse_amount(raw)
                 .ok_or_else(|| FeedError::InvalidRate(cur.to_string(), raw.to_string()))?;
             if rates.insert(cur.to_string(), rate).is_some() {
                 return Err(FeedError::Malformed(format!("{cur} twice")));
@@ -402,12 +402,24 @@ pub fn validate(
             }
         }
     }
-    let t = LocalTime::at(now_ms, 0, "GB", false).local;
     Ok(FxRates {
         base: feed.base.clone(),
-        as_of: format!("{}Z", t.get(..19).unwrap_or("1970-01-01T00:00:00")),
+        as_of: rfc3339(now_ms),
         rates,
     })
+}
+
+/// RFC 3339 UTC, whole seconds.
+fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
 }
 
 /// The currency whose cross rate moved most between `last` and the new set,

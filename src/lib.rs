@@ -21,8 +21,6 @@ pub mod rewrite;
 pub mod schema;
 
 #[cfg(target_arch = "wasm32")]
-mod cron;
-#[cfg(target_arch = "wasm32")]
 mod glue;
 
 pub use config::{parse as parse_config, ConfigError, SiteConfig};

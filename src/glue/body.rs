@@ -2,11 +2,10 @@
 //! pipeline's [`PageBody`], out as a stream.
 
 use crate::page::body::PageBody;
-use crate::page::log::Log;
 use futures_util::future::poll_fn;
 use futures_util::io::AsyncRead;
 use std::pin::Pin;
-use worker::{console_error, console_log, Response, ResponseBody, Result};
+use worker::{AnalyticsEngineDataset, Response, ResponseBody, Result};
 
 /// Bytes per origin read. Each read costs a fixed round of promises and
 /// microtasks between the runtime and Wasm, so one large read beats many of
@@ -14,22 +13,12 @@ use worker::{console_error, console_log, Response, ResponseBody, Result};
 /// still returns as soon as any bytes are there, so latency is unchanged.
 const READ_BYTES: usize = 256 << 10;
 
-/// Writes the pipeline's log lines.
-pub(super) fn emit(logs: &[Log]) {
-    for l in logs {
-        if l.error {
-            console_error!("{}", l.line);
-        } else {
-            console_log!("{}", l.line);
-        }
-    }
-}
-
 /// The origin's body through `page`, as a stream for the response. The
 /// origin breaking off passes on as an error: never a faked ending.
 pub(super) fn stream(
     origin: &mut Response,
     page: Box<PageBody>,
+    events: Option<AnalyticsEngineDataset>,
 ) -> Result<impl futures_util::Stream<Item = Result<Vec<u8>>>> {
     let reader = match origin.body() {
         ResponseBody::Stream(raw) => Some(
@@ -40,32 +29,36 @@ pub(super) fn stream(
         _ => None,
     };
     let state = (reader, vec![0; READ_BYTES], page, false);
+    let events = std::rc::Rc::new(events);
     Ok(futures_util::stream::unfold(
         state,
-        |(mut reader, mut buf, mut page, mut done)| async move {
-            while !done {
-                let read = match reader.as_mut() {
-                    Some(r) => poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, &mut buf)).await,
-                    None => Ok(0),
-                };
-                let out = match read {
-                    Ok(0) => {
-                        done = true;
-                        let (out, logs) = page.end();
-                        emit(&logs);
-                        out
+        move |(mut reader, mut buf, mut page, mut done)| {
+            let events = std::rc::Rc::clone(&events);
+            async move {
+                while !done {
+                    let read = match reader.as_mut() {
+                        Some(r) => poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, &mut buf)).await,
+                        None => Ok(0),
+                    };
+                    let out = match read {
+                        Ok(0) => {
+                            done = true;
+                            let (out, logs) = page.end();
+                            super::events::emit_to(events.as_ref().as_ref(), &logs);
+                            out
+                        }
+                        Ok(n) => page.write(buf.get(..n).unwrap_or_default()),
+                        Err(e) => {
+                            let e = worker::Error::RustError(e.to_string());
+                            return Some((Err(e), (reader, buf, page, true)));
+                        }
+                    };
+                    if !out.is_empty() {
+                        return Some((Ok(out), (reader, buf, page, done)));
                     }
-                    Ok(n) => page.write(buf.get(..n).unwrap_or_default()),
-                    Err(e) => {
-                        let e = worker::Error::RustError(e.to_string());
-                        return Some((Err(e), (reader, buf, page, true)));
-                    }
-                };
-                if !out.is_empty() {
-                    return Some((Ok(out), (reader, buf, page, done)));
                 }
+                None
             }
-            None
         },
     ))
 }

@@ -4,7 +4,7 @@
 use crate::config::{self, ConfigError};
 use crate::page::cache::Cache;
 use crate::page::log;
-use crate::page::values::{self, KvRead, Read, Source, Value, Values};
+use crate::page::values::{self, Kind, KvRead, Read, Source, Value, Values};
 use crate::page::Loaded;
 use crate::schema::CONFIG_KEY;
 use std::cell::RefCell;
@@ -18,6 +18,17 @@ const KV_CACHE_TTL_S: u64 = 60;
 thread_local! {
     static CONFIG: RefCell<Cache<Loaded>> = RefCell::new(Cache::new(1, Some(30_000.0)));
     static VALUES: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(256, None));
+    // The live FX key changes in place: kept as long as KV's own edge cache.
+    static LIVE: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(1, Some(60_000.0)));
+}
+
+/// The isolate cache for a key: bundle values forever, the live FX key briefly.
+fn cache_of(kind: Kind) -> &'static std::thread::LocalKey<RefCell<Cache<Option<Value>>>> {
+    if kind == Kind::FxLive {
+        &LIVE
+    } else {
+        &VALUES
+    }
 }
 
 async fn get(env: &Env, key: &str) -> Result<Option<String>, String> {
@@ -77,7 +88,8 @@ pub(super) async fn read_all(env: &Env, reads: &[Read]) -> Values {
 /// One bundle value; values and their absence are cached.
 async fn value(env: &Env, r: &Read, key: &str) -> (Option<Value>, KvRead) {
     let now = js_sys::Date::now();
-    if let Some(hit) = VALUES.with_borrow(|m| m.get(key, now)) {
+    let cache = cache_of(r.kind);
+    if let Some(hit) = cache.with_borrow(|m| m.get(key, now)) {
         let found = hit.is_some();
         return (hit, read(key, Source::Isolate, found));
     }
@@ -96,7 +108,7 @@ async fn value(env: &Env, r: &Read, key: &str) -> (Option<Value>, KvRead) {
     if let Some((event, e)) = event {
         console_error!("{}", log::error(event, &e, key).line);
     }
-    VALUES.with_borrow_mut(|m| m.put(key, v.clone(), now));
+    cache.with_borrow_mut(|m| m.put(key, v.clone(), now));
     let found = v.is_some();
     (v, read(key, Source::Kv, found))
 }

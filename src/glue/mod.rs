@@ -3,6 +3,8 @@
 //! streams the body.
 
 mod body;
+mod cron;
+mod events;
 mod intl;
 mod kv;
 
@@ -55,10 +57,17 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
             edits,
             logs,
         } => {
-            body::emit(&logs);
+            events::emit(env, &logs);
             return with_edits(send(&req, &origin).await?, &edits);
         }
         Start::Page(p) => p,
+        Start::Beacon(b) => {
+            let (body, values) =
+                futures_util::join!(beacon_body(req), kv::read_all(env, b.reads()));
+            let (a, logs) = b.finish(body.as_deref(), values);
+            events::emit(env, &logs);
+            return answer(a);
+        }
     };
     let fetch = prepared.origin().map(|o| send(&req, o));
     let (resp, values) = futures_util::join!(
@@ -83,12 +92,26 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
             let headers = resp.headers().clone();
             apply(&headers, &edits)?;
             let status = resp.status_code();
-            let stream = body::stream(&mut resp, body)?;
+            let stream = body::stream(&mut resp, body, events::dataset(env))?;
             Ok(Response::from_stream(stream)?
                 .with_status(status)
                 .with_headers(headers))
         }
     }
+}
+
+/// The beacon's body, at most `MAX_BEACON_BYTES` (`None` past it).
+async fn beacon_body(mut req: Request) -> Option<Vec<u8>> {
+    let max = crate::conversion::MAX_BEACON_BYTES;
+    let declared = req.headers().get("content-length").ok().flatten();
+    if declared
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > max)
+    {
+        return None;
+    }
+    let bytes = req.bytes().await.ok()?;
+    (bytes.len() <= max).then_some(bytes)
 }
 
 fn entries(h: &Headers) -> Vec<(String, String)> {

@@ -9,6 +9,7 @@
 //! - Phase two, [`Prepared::finish`]: from those values and the origin's
 //!   response head, the response head to send and the body rewriter.
 
+pub mod beacon;
 pub mod body;
 pub mod cache;
 pub mod log;
@@ -82,7 +83,7 @@ pub fn prepare(
         req.header(preview::TOKEN_HEADER),
     );
     let url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
-    if req.method != "GET" {
+    if req.method != "GET" && url.path() != crate::conversion::BEACON_PATH {
         // Only GET bodies are rewritten; everything else is a plain proxy
         // (to the unprefixed path when the shop uses locale prefixes).
         let path = site.as_ref().ok().and_then(|s| {
@@ -141,6 +142,12 @@ pub fn prepare(
             ))
         }
     };
+    if url.path() == crate::conversion::BEACON_PATH {
+        let now_ms = ov.now_ms.unwrap_or(req.now_ms);
+        let secure = url.scheme() == "https";
+        let gpc = req.header("sec-gpc");
+        return Ok(beacon::start(&site, &ctx, req.method, gpc, now_ms, secure));
+    }
     let loc = site.doc.localization.as_ref();
     if url.path() == SWITCH_PATH && loc.is_some() {
         let (location, cookies) =
@@ -179,12 +186,13 @@ pub fn prepare(
         _ => None,
     };
     let bundle = site.doc.bundle.as_str();
-    let mut reads = Vec::with_capacity(3);
+    let mut reads = Vec::with_capacity(4);
     if loc.is_some() {
         // The locale's dictionary also carries its money formats: read it
         // even for the default locale (the isolate caches it).
         reads.push(values::dict_read(bundle, &d.locale));
         if d.currency != site.doc.site.currency {
+            reads.push(values::fx_live_read());
             reads.push(values::fx_read(bundle));
         }
     }
@@ -307,9 +315,9 @@ impl Prepared {
 
     /// Phase two: `values` as read, `origin` the origin's response head
     /// (`None` for the explain endpoint).
-    pub fn finish(self, values: Values, origin: Option<OriginHead>) -> Finish {
+    pub fn finish(self, mut values: Values, origin: Option<OriginHead>) -> Finish {
         let mut kv: Vec<KvRead> = self.config_read.clone().into_iter().collect();
-        kv.extend(values.reads);
+        kv.append(&mut values.reads);
         if let Some(o) = origin {
             if let Err(skip) = self.exchange_check(&o) {
                 return self.passthrough(o, skip, kv);
@@ -321,11 +329,12 @@ impl Prepared {
             query: &self.query,
         };
         let format = format::formatter(values.dict.as_ref());
+        let fx = values.rates();
         let l10n = l10n::build(
             &self.site,
             &self.d,
             values.dict,
-            values.fx.as_deref(),
+            fx.as_deref(),
             &page,
             self.now_ms,
             format,

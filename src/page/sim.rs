@@ -83,6 +83,7 @@ pub fn serve(
             return Ok(passthrough(origin, &edits, logs, Some(o)));
         }
         Start::Page(p) => p,
+        Start::Beacon(_) => return Err("the simulator serves pages, not the beacon".into()),
     };
     let mut values = Values::default();
     for read in prepared.reads() {

@@ -31,6 +31,8 @@ pub struct KvRead {
 pub enum Kind {
     Dict,
     Fx,
+    /// The live FX key (refreshed in place; the isolate keeps it briefly).
+    FxLive,
     Pack,
 }
 
@@ -46,6 +48,7 @@ pub struct Read {
 pub enum Value {
     Dict(Rc<Dictionary>),
     Fx(Rc<FxRates>),
+    FxLive(Rc<FxRates>),
     Pack(Rc<CountryPack>),
 }
 
@@ -54,6 +57,7 @@ pub enum Value {
 pub struct Values {
     pub dict: Option<Rc<Dictionary>>,
     pub fx: Option<Rc<FxRates>>,
+    pub fx_live: Option<Rc<FxRates>>,
     pub pack: Option<Rc<CountryPack>>,
     pub reads: Vec<KvRead>,
 }
@@ -69,8 +73,19 @@ impl Values {
         match v {
             Value::Dict(d) => self.dict = Some(d),
             Value::Fx(f) => self.fx = Some(f),
+            Value::FxLive(f) => self.fx_live = Some(f),
             Value::Pack(p) => self.pack = Some(p),
         }
+    }
+
+    /// The rates to convert with: the live ones unless the bundle's are newer.
+    pub fn rates(&self) -> Option<Rc<FxRates>> {
+        let pick = crate::fxfeed::freshest(self.fx_live.as_deref(), self.fx.as_deref())?;
+        [&self.fx_live, &self.fx]
+            .into_iter()
+            .flatten()
+            .find(|r| std::ptr::eq(r.as_ref(), pick))
+            .cloned()
     }
 }
 
@@ -83,6 +98,7 @@ pub fn parse(kind: Kind, text: &str) -> Result<Value, String> {
     Ok(match kind {
         Kind::Dict => Value::Dict(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::Fx => Value::Fx(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::FxLive => Value::FxLive(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::Pack => Value::Pack(Rc::new(serde_json::from_str(text).map_err(short)?)),
     })
 }
@@ -101,6 +117,14 @@ pub(crate) fn fx_read(bundle: &str) -> Read {
     Read {
         kind: Kind::Fx,
         keys: vec![schema::bundle_key(bundle, schema::KIND_FX, "rates")],
+    }
+}
+
+/// The live FX key `borderless fx` and the Cron Trigger refresh.
+pub(crate) fn fx_live_read() -> Read {
+    Read {
+        kind: Kind::FxLive,
+        keys: vec![crate::fxfeed::FX_LIVE_KEY.to_string()],
     }
 }
 

@@ -127,6 +127,9 @@ pub enum Start {
     },
     /// A page: read [`Prepared::reads`] while fetching [`Prepared::origin`].
     Page(Box<Prepared>),
+    /// The conversion beacon: read its body (at most
+    /// [`crate::conversion::MAX_BEACON_BYTES`]) and [`beacon::Pending::reads`].
+    Beacon(Box<crate::page::beacon::Pending>),
 }
 
 /// What phase two decided.

@@ -220,7 +220,7 @@ fn fx(f: Fx) -> Result<(), String> {
         None => last_good(&cfg, &t)?,
     };
     let now = match &f.now {
-        Some(s) => crate::clock::parse_rfc3339(s).ok_or(format!("--now {s:?}"))?,
+        Some(s) => crate::base::time::parse_rfc3339(s).ok_or(format!("--now {s:?}"))?,
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64),

@@ -96,7 +96,7 @@ pub struct Tally {
 impl Tally {
     pub fn add(&mut self, e: &EventLine) {
         self.lines += 1;
-        if !crate::experiment::valid_visitor_id(&e.visitor) {
+        if !crate::decide::experiment::valid_visitor_id(&e.visitor) {
             self.skipped_lines += 1;
             return;
         }

@@ -7,7 +7,7 @@
 use super::replay::Rng;
 use super::retail;
 use crate::conversion::EventLine;
-use crate::experiment;
+use crate::decide::experiment;
 use crate::schema::Personalization;
 use std::collections::HashMap;
 use std::path::Path;

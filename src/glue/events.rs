@@ -1,0 +1,42 @@
+//! Log lines out: to the console, and exposures and conversions also to
+//! Workers Analytics Engine when the `EVENTS` binding exists (schema in
+//! `crate::conversion`).
+
+use crate::conversion::data_point_of_line;
+use crate::page::log::{self, Log};
+use worker::{
+    console_error, console_log, AnalyticsEngineDataPointBuilder, AnalyticsEngineDataset, Env,
+};
+
+const BINDING: &str = "EVENTS";
+
+/// The dataset, when bound.
+pub(super) fn dataset(env: &Env) -> Option<AnalyticsEngineDataset> {
+    env.analytics_engine(BINDING).ok()
+}
+
+pub(super) fn emit(env: &Env, logs: &[Log]) {
+    emit_to(dataset(env).as_ref(), logs);
+}
+
+pub(super) fn emit_to(ds: Option<&AnalyticsEngineDataset>, logs: &[Log]) {
+    for l in logs {
+        if l.error {
+            console_error!("{}", l.line);
+            continue;
+        }
+        console_log!("{}", l.line);
+        let (Some(ds), Some(p)) = (ds, data_point_of_line(&l.line)) else {
+            continue;
+        };
+        let written = AnalyticsEngineDataPointBuilder::new()
+            .indexes([p.indexes[0].as_str()].as_slice())
+            .blobs(p.blobs.iter().map(String::as_str))
+            .doubles(p.doubles)
+            .write_to(ds);
+        if let Err(e) = written {
+            let e = log::error("analytics_write_failed", &e.to_string(), "");
+            console_error!("{}", e.line);
+        }
+    }
+}
