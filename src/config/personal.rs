@@ -14,6 +14,8 @@ pub struct Compiled {
     pub template: Option<CardTemplate>,
     /// `product_path` split around `{id}`.
     pub product_path: Option<(String, String)>,
+    /// The order confirmation page, when conversions are read from it.
+    pub conversion: Option<std::rc::Rc<crate::plan::conversion::SiteConversion>>,
 }
 
 #[derive(Debug)]
@@ -188,10 +190,28 @@ pub fn compile(p: &Personalization) -> Result<Compiled, String> {
             )));
         }
     }
+    let conversion = match &p.conversion {
+        Some(c) => {
+            let page = crate::conversion_page::compile(c).map_err(e)?;
+            let selector = match &c.select {
+                Some(sel) => Some(
+                    sel.parse()
+                        .map_err(|err| e(format!("conversion.select: {err}")))?,
+                ),
+                None => None,
+            };
+            Some(std::rc::Rc::new(crate::plan::conversion::SiteConversion {
+                page,
+                selector,
+            }))
+        }
+        None => None,
+    };
     Ok(Compiled {
         slots,
         template,
         product_path,
+        conversion,
     })
 }
 

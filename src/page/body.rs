@@ -60,6 +60,9 @@ impl PageBody {
                     logs.push(log::info(line));
                 }
             }
+            if let Some(line) = self.plan.conversion.as_ref().and_then(|c| c.line()) {
+                logs.push(log::info(line));
+            }
         }
         (out, logs)
     }

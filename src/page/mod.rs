@@ -339,6 +339,7 @@ impl Prepared {
             self.now_ms,
             format,
         );
+        let conversion = self.page_conversion(fx.clone());
         let (personal, preport) = match self.visitor {
             Some(v) => personal::build(
                 &self.site,
@@ -372,6 +373,7 @@ impl Prepared {
             .then(|| report::report(&self.ctx, &decided, &self.ov));
         let mut plan = self.plan;
         plan.l10n = l10n.map(Rc::new);
+        plan.conversion = conversion.map(Rc::new);
         let mut cookies = Vec::new();
         // A personalized page is one of a kind: no validator at all.
         let mut variant = Some(self.variant);
@@ -412,6 +414,36 @@ impl Prepared {
             edits,
             body: Box::new(body),
         }
+    }
+
+    /// On the order confirmation page, the conversion to read from it: for
+    /// a visitor with an id (else it could not be attributed).
+    fn page_conversion(
+        &self,
+        fx: Option<Rc<crate::schema::FxRates>>,
+    ) -> Option<crate::plan::conversion::PageConversion> {
+        let site_conv = self.site.personal.as_ref()?.conversion.as_ref()?;
+        let order = site_conv.page.page(&self.page_path, &self.query)?;
+        let v = self.visitor.as_ref()?;
+        let country = self.ctx.geo.country.clone();
+        let line = crate::conversion::EventLine {
+            event: "conversion".into(),
+            visitor: v.id.clone()?,
+            arm: v.assignment.label.clone(),
+            holdout: v.assignment.label == "holdout",
+            segment: crate::decide::segment::Segment::of(&self.ctx, &country, None).key,
+            country,
+            path: self.page_path.clone(),
+            source: Some("page".into()),
+            ..Default::default()
+        };
+        Some(crate::plan::conversion::PageConversion {
+            page: Rc::clone(site_conv),
+            order: std::cell::RefCell::new(order),
+            line,
+            site_currency: self.site.doc.site.currency.clone(),
+            fx,
+        })
     }
 
     fn exchange_check(&self, o: &OriginHead) -> Result<(), Skip> {

@@ -3,6 +3,7 @@
 //! before the first byte is rewritten.
 
 pub mod blocks;
+pub mod conversion;
 pub mod format;
 pub mod l10n;
 pub mod personal;
@@ -30,6 +31,8 @@ pub struct Plan {
     pub edits: Vec<Edit>,
     pub l10n: Option<Rc<L10n>>,
     pub personal: Option<Rc<Personal>>,
+    /// This page is the order confirmation: the conversion it reports.
+    pub conversion: Option<Rc<conversion::PageConversion>>,
 }
 
 impl Plan {
@@ -76,6 +79,7 @@ impl Plan {
             edits,
             l10n: None,
             personal: None,
+            conversion: None,
         }
     }
 

@@ -329,6 +329,7 @@ mod tests {
             edits: Vec::new(),
             l10n: Some(Rc::new(l)),
             personal: None,
+            conversion: None,
         });
         let mut rw = Rewriter::new(plan, encoding_rs::UTF_8, 1 << 20, true);
         let mut out = Vec::new();

@@ -85,6 +85,21 @@ impl Rewriter {
         if let (Some(p), Some(c)) = (&plan.personal, &plan.site.personal) {
             settings = personal::attach(p, &c.slots, settings);
         }
+        if let Some(conv) = &plan.conversion {
+            if let Some(sel) = &conv.page.selector {
+                let conv = Rc::clone(conv);
+                settings = settings.append_element_content_handler((
+                    Cow::Borrowed(sel),
+                    ElementContentHandlers::default().element(move |el: &mut Element| {
+                        let mut order = conv.order.borrow_mut();
+                        conv.page
+                            .page
+                            .element(&mut order, |name| el.get_attribute(name));
+                        Ok(())
+                    }),
+                ));
+            }
+        }
         let inner = HtmlRewriter::new(settings, Sink(Rc::clone(&out)));
         Rewriter {
             inner: Some(inner),

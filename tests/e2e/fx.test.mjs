@@ -2,11 +2,13 @@
 // built worker, whose scheduled handler fetches a feed from a local server
 // (good, malformed, partial, stale, unreachable) and writes the live FX key
 // only when the feed passes; a bad feed leaves the old rates and logs one
-// error line.
+// error line. Pages convert with the freshest rates and fall back when they
+// are stale; the conversion beacon refuses bad input with 400 and no line.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startWorker } from "./harness.mjs";
+import { startWorker, buildBundle, contextOf, intlPrice, CF } from "./harness.mjs";
+import { startOrigin } from "./origin.mjs";
 
 const LIVE = "fx/live";
 const today = () => new Date().toISOString().slice(0, 10);
@@ -174,5 +176,145 @@ describe("scheduled FX refresh, edge cases", () => {
     } finally {
       await w.close();
     }
+  });
+});
+
+// ---------- prices with live rates ----------
+
+const iso = (msAgo) => new Date(Date.now() - msAgo).toISOString().slice(0, 19) + "Z";
+const HOUR = 3_600_000;
+const priceOf = (body) => /<span id="p1"[^>]*>([^<]*)<\/span>/.exec(body)?.[1];
+
+describe("prices with the live rates", () => {
+  let origin;
+  before(async () => (origin = await startOrigin()));
+  after(async () => origin?.close());
+
+  /** A worker on the /l10n page whose bundle rates are `bundleAge` old. */
+  async function shop(bundleAge, bindings = {}) {
+    const fx = { base: "GBP", as_of: iso(bundleAge), rates: { EUR: 1.2018, USD: 1.2647, CHF: 1.119 } };
+    const bundle = buildBundle(FX_CONFIG, { fx });
+    return startWorker({ origin: origin.url, bundle, bindings: { FX_SOURCE: "", ...bindings } });
+  }
+  const visit = async (w) => {
+    const res = await w.request("/l10n", { cf: CF.DE });
+    return { body: res.body.toString(), d: contextOf(res).decisions };
+  };
+
+  test("a refreshed live key converts prices when the bundle's rates are stale", async () => {
+    const feed = await feedServer();
+    const w = await shop(7 * 24 * HOUR, { FX_SOURCE: feed.url });
+    try {
+      feed.set({ body: ecb(today(), RATES) });
+      assert.equal((await cron(w)).lines[0].event, "fx_refreshed");
+      const { body, d } = await visit(w);
+      assert.equal(d.prices, "converted");
+      assert.equal(d.currency, "EUR");
+      // 2.55 GBP × (1 / 0.8321) = 3.0645 → up to the cent.
+      assert.equal(priceOf(body), intlPrice("de-DE", "EUR", 3.07));
+      assert.ok(d.kv.some((r) => r.key === LIVE && r.found), JSON.stringify(d.kv));
+    } finally {
+      await w.close();
+      await feed.close();
+    }
+  });
+
+  test("stale live rates and stale bundle rates: prices stay in the shop's currency", async () => {
+    const w = await shop(7 * 24 * HOUR);
+    try {
+      await w.kv.put(LIVE, JSON.stringify({ base: "EUR", as_of: iso(72 * HOUR), rates: { GBP: 0.8321, USD: 1.0523, CHF: 0.9312 } }));
+      const { body, d } = await visit(w);
+      assert.equal(d.prices, "stale_rates");
+      assert.equal(d.currency, "GBP");
+      assert.equal(priceOf(body), intlPrice("de-DE", "GBP", 2.55));
+    } finally {
+      await w.close();
+    }
+  });
+
+  test("fresh bundle rates win over a stalled live key", async () => {
+    const w = await shop(2 * HOUR);
+    try {
+      await w.kv.put(LIVE, JSON.stringify({ base: "EUR", as_of: iso(72 * HOUR), rates: { GBP: 0.5, USD: 1.0523, CHF: 0.9312 } }));
+      const { body, d } = await visit(w);
+      assert.equal(d.prices, "converted");
+      // 2.55 × 1.2018 = 3.06459 → 3.07 (the stale live rate would give 5.10).
+      assert.equal(priceOf(body), intlPrice("de-DE", "EUR", 3.07));
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+// ---------- the conversion beacon ----------
+
+describe("conversion beacon", () => {
+  const PZ_CONFIG = {
+    ...FX_CONFIG,
+    bundle: "fx-2",
+    personalization: {
+      slots: {},
+      holdout: 0.1,
+      experiments: [{ name: "recs", arms: [{ name: "a", weight: 1 }, { name: "b", weight: 1 }] }],
+    },
+  };
+  const VID = "0123456789abcdef0123456789abcdef";
+  const COOKIE = `borderless_consent=yes; borderless_vid=${VID}`;
+  let w;
+  before(async () => {
+    const fx = { base: "GBP", as_of: iso(HOUR), rates: { EUR: 1.25, USD: 1.3, CHF: 1.1 } };
+    w = await startWorker({ bundle: buildBundle(PZ_CONFIG, { fx }), bindings: { FX_SOURCE: "" } });
+  });
+  after(async () => w?.close());
+
+  const post = (body, headers = {}) =>
+    w.request("/__borderless/event", { method: "POST", body, cf: CF.DE, headers: { "content-type": "application/json", cookie: COOKIE, ...headers } });
+  const conversions = () => w.jsonLogs().filter((l) => l.event === "conversion");
+
+  test("a good beacon is 204 and one conversion line in the shop's currency", async () => {
+    const res = await post(JSON.stringify({ order: "A-1001", value: 25, currency: "EUR" }));
+    assert.equal(res.status, 204);
+    let lines = [];
+    for (let i = 0; i < 50 && !lines.length; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      lines = conversions();
+    }
+    assert.equal(lines.length, 1);
+    const c = lines[0];
+    assert.equal(c.visitor, VID);
+    assert.equal(c.country, "DE");
+    assert.equal(c.value_site, 20);
+    assert.ok(c.arm === "holdout" || c.arm.startsWith("recs:"), c.arm);
+    const cookie = [res.headers["set-cookie"]].flat().find((c) => c.startsWith("borderless_orders="));
+    assert.ok(cookie, "the order is remembered");
+    // The same order again: accepted, not counted twice.
+    const again = await post(JSON.stringify({ order: "A-1001", value: 25, currency: "EUR" }), { cookie: `${COOKIE}; ${cookie.split(";")[0]}` });
+    assert.equal(again.status, 204);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(conversions().length, 1);
+  });
+
+  for (const [name, body] of [
+    ["oversized", JSON.stringify({ order: "A-1", value: 1, currency: "EUR", pad: "x".repeat(4000) })],
+    ["a number as order id", JSON.stringify({ order: 1001, value: 1, currency: "EUR" })],
+    ["a string value", JSON.stringify({ order: "A-2", value: "twenty", currency: "EUR" })],
+    ["an unknown currency", JSON.stringify({ order: "A-3", value: 1, currency: "JPY" })],
+    ["not JSON", "order=A-4&value=1"],
+    ["an extra field", JSON.stringify({ order: "A-5", value: 1, currency: "EUR", visitor: "someone-else" })],
+  ]) {
+    test(`${name}: 400 and no line`, async () => {
+      const before = w.logs.length;
+      const res = await post(body);
+      assert.equal(res.status, 400);
+      assert.ok(JSON.parse(res.body.toString()).error);
+      await new Promise((r) => setTimeout(r, 100));
+      const lines = w.logs.slice(before).filter((l) => l.includes('"event"'));
+      assert.deepEqual(lines, []);
+    });
+  }
+
+  test("GET on the beacon is 405", async () => {
+    const res = await w.request("/__borderless/event", { cf: CF.DE });
+    assert.equal(res.status, 405);
   });
 });

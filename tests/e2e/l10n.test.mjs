@@ -716,13 +716,14 @@ describe("KV reads", () => {
   const reads = (d) => d.kv.map((r) => `${r.key} ${r.source} ${r.found}`);
 
   test("first request: config, dictionary and FX from KV; then all from the isolate", async () => {
+    // FX: the live key (absent here; its absence is kept 60 s) and the bundle's rates.
     const first = await visit(fresh, "/l10n", { cf: CF.DE });
-    assert.deepEqual(reads(first.d), ["config kv true", "b/l10n-a/dict/de-DE kv true", "b/l10n-a/fx/rates kv true"]);
+    assert.deepEqual(reads(first.d), ["config kv true", "b/l10n-a/dict/de-DE kv true", "fx/live kv false", "b/l10n-a/fx/rates kv true"]);
     const second = await visit(fresh, "/l10n", { cf: CF.DE });
-    assert.deepEqual(reads(second.d), ["config isolate true", "b/l10n-a/dict/de-DE isolate true", "b/l10n-a/fx/rates isolate true"]);
+    assert.deepEqual(reads(second.d), ["config isolate true", "b/l10n-a/dict/de-DE isolate true", "fx/live isolate false", "b/l10n-a/fx/rates isolate true"]);
     // Another locale: only its dictionary is new.
     const jp = await visit(fresh, "/l10n", { cf: CF.JP });
-    assert.deepEqual(reads(jp.d), ["config isolate true", "b/l10n-a/dict/ja-JP kv true", "b/l10n-a/fx/rates isolate true"]);
+    assert.deepEqual(reads(jp.d), ["config isolate true", "b/l10n-a/dict/ja-JP kv true", "fx/live isolate false", "b/l10n-a/fx/rates isolate true"]);
     // The origin currency needs no rates.
     const gb = await visit(fresh, "/l10n", { cf: CF.GB });
     assert.deepEqual(reads(gb.d), ["config isolate true", "b/l10n-a/dict/en-GB kv true"]);
@@ -738,12 +739,13 @@ describe("KV reads", () => {
 
   test("missing values are remembered too", async () => {
     const first = await visit(sparse, "/l10n", { cf: CF.FR });
-    assert.deepEqual(reads(first.d), ["config kv true", "b/l10n-s/dict/fr-FR kv false", "b/l10n-s/dict/fr kv false", "b/l10n-s/fx/rates kv false"]);
+    assert.deepEqual(reads(first.d), ["config kv true", "b/l10n-s/dict/fr-FR kv false", "b/l10n-s/dict/fr kv false", "fx/live kv false", "b/l10n-s/fx/rates kv false"]);
     const second = await visit(sparse, "/l10n", { cf: CF.FR });
     assert.deepEqual(reads(second.d), [
       "config isolate true",
       "b/l10n-s/dict/fr-FR isolate false",
       "b/l10n-s/dict/fr isolate false",
+      "fx/live isolate false",
       "b/l10n-s/fx/rates isolate false",
     ]);
   });
