@@ -148,3 +148,58 @@ fn unattributable_and_misdirected_requests() {
     };
     assert_eq!(a.status, 404);
 }
+
+// ---------- the order confirmation page ----------
+
+use borderless::page::sim::{Shop, Visit};
+use borderless::page::values::Kind;
+
+const PAGE_SITE: &str = r##"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"},
+    "localization":{"locales":["en-GB"],"currencies":["GBP","EUR"]},
+    "personalization":{"slots":{},"experiments":[{"name":"recs","arms":[{"name":"a","weight":1}]}],
+      "conversion":{"path":"/orders/{order}/thanks","select":"#order-total",
+        "value_attr":"data-total","currency_attr":"data-currency"}}}"##;
+
+fn confirmation(path: &str, cookie: &str, html: &str) -> Vec<EventLine> {
+    let shop = Shop::new(PAGE_SITE).value(
+        "fx/live",
+        Kind::FxLive,
+        r#"{"base":"EUR","as_of":"2026-11-18T08:00:00Z","rates":{"GBP":0.8}}"#,
+    );
+    let v = Visit::get(path, "FR").header("cookie", cookie);
+    let out = shop.page(&v, html);
+    // The element is only read: its markup passes unchanged (lang is localization's).
+    assert_eq!(
+        out.text(),
+        html.replacen("<html>", "<html lang=\"en-GB\">", 1)
+    );
+    out.logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<EventLine>(&l.line).ok())
+        .filter(|e| e.event == "conversion")
+        .collect()
+}
+
+#[test]
+fn the_confirmation_page_reports_its_order() {
+    let html =
+        r#"<html><p id="order-total" data-total="49.90" data-currency="EUR">€49.90</p></html>"#;
+    let lines = confirmation("/orders/981/thanks", CONSENT, html);
+    assert_eq!(lines.len(), 1);
+    let e = &lines[0];
+    assert_eq!(
+        (e.visitor.as_str(), e.arm.as_str(), e.country.as_str()),
+        (VID, "recs:a", "FR")
+    );
+    assert_eq!(
+        (e.order.as_deref(), e.value, e.value_site),
+        (Some("981"), Some(49.9), Some(39.92))
+    );
+    assert_eq!(e.source.as_deref(), Some("page"));
+    // Another page, no visitor id, or no value on the page: no conversion.
+    assert!(confirmation("/orders/981/other", CONSENT, html).is_empty());
+    assert!(confirmation("/orders/981/thanks", "", html).is_empty());
+    assert!(confirmation("/orders/981/thanks", CONSENT, "<html><p>Thanks!</p></html>").is_empty());
+    let bad = html.replace("49.90", "49,90");
+    assert!(confirmation("/orders/981/thanks", CONSENT, &bad).is_empty());
+}
