@@ -7,7 +7,7 @@
 //! | column   | value                                              |
 //! |----------|----------------------------------------------------|
 //! | index1   | visitor id (32 hex; the sampling key)              |
-//! | blob1    | event: `exposure` or `conversion`                  |
+//! | blob1    | event: `exposure`, `assignment` or `conversion`    |
 //! | blob2    | arm label (`exp:arm,…`, `holdout`, `control`, `default`) |
 //! | blob3    | holdout: `1` or `0`                                |
 //! | blob4    | segment key (`DE:mobile:evening:weekday:winter`)   |
@@ -110,7 +110,7 @@ pub fn to_site_currency(
 /// reads it back. Exposure lines also carry `blocks` (ignored here).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventLine {
-    /// `exposure` or `conversion`.
+    /// `exposure` (blocks shown), `assignment` (a page without) or `conversion`.
     pub event: String,
     pub visitor: String,
     /// The assignment label: `exp:arm,exp:arm`, `holdout`, `control`, `default`.
@@ -188,11 +188,12 @@ pub struct DataPoint {
 
 /// The data point of a log line that is an exposure or a conversion.
 pub fn data_point_of_line(line: &str) -> Option<DataPoint> {
-    if !(line.contains("\"exposure\"") || line.contains("\"conversion\"")) {
+    let events = ["exposure", "assignment", "conversion"];
+    if !events.iter().any(|e| line.contains(&format!("\"{e}\""))) {
         return None;
     }
     let e: EventLine = serde_json::from_str(line).ok()?;
-    matches!(e.event.as_str(), "exposure" | "conversion").then(|| e.data_point())
+    events.contains(&e.event.as_str()).then(|| e.data_point())
 }
 
 /// The SQL that exports the dataset for `borderless report` (JSON lines).

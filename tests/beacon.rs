@@ -203,3 +203,29 @@ fn the_confirmation_page_reports_its_order() {
     let bad = html.replace("49.90", "49,90");
     assert!(confirmation("/orders/981/thanks", CONSENT, &bad).is_empty());
 }
+
+#[test]
+fn pages_without_blocks_log_the_assignment() {
+    let shop = Shop::new(PAGE_SITE);
+    let lines = |cookie: &str| -> Vec<EventLine> {
+        let v = Visit::get("/c/kitchen", "FR").header("cookie", cookie);
+        let out = shop.page(&v, "<html><p>Kitchen</p></html>");
+        out.logs
+            .iter()
+            .filter_map(|l| serde_json::from_str(&l.line).ok())
+            .collect()
+    };
+    let got = lines(CONSENT);
+    assert_eq!(got.len(), 1, "one line per page view");
+    assert_eq!(
+        (
+            got[0].event.as_str(),
+            got[0].visitor.as_str(),
+            got[0].arm.as_str()
+        ),
+        ("assignment", VID, "recs:a")
+    );
+    assert_eq!((got[0].country.as_str(), got[0].holdout), ("FR", false));
+    // Without consent there is no id, and nothing to count.
+    assert!(lines("").is_empty());
+}

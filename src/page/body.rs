@@ -42,7 +42,8 @@ impl PageBody {
     }
 
     /// Ends the page: the last bytes, and the log lines (a bail-out, the
-    /// exposure of the blocks shown).
+    /// exposure of the blocks shown or else the visitor's assignment, a
+    /// conversion).
     pub fn end(&mut self) -> (Vec<u8>, Vec<Log>) {
         let mut out = if self.rw.is_none() {
             self.start()
@@ -55,10 +56,12 @@ impl PageBody {
             if let Some(why) = rw.bail_out() {
                 logs.push(log::error("rewriter_bail_out", why, &self.path));
             }
-            if let (Some(p), Some(c)) = (&self.plan.personal, &self.plan.site.personal) {
-                if let Some(line) = p.exposure(&c.slots) {
-                    logs.push(log::info(line));
-                }
+            let exposure = match (&self.plan.personal, &self.plan.site.personal) {
+                (Some(p), Some(c)) => p.exposure(&c.slots),
+                _ => None,
+            };
+            if let Some(line) = exposure.or_else(|| self.plan.assignment.clone()) {
+                logs.push(log::info(line));
             }
             if let Some(line) = self.plan.conversion.as_ref().and_then(|c| c.line()) {
                 logs.push(log::info(line));

@@ -340,6 +340,7 @@ impl Prepared {
             format,
         );
         let conversion = self.page_conversion(fx.clone());
+        let assignment = self.assignment_line();
         let (personal, preport) = match self.visitor {
             Some(v) => personal::build(
                 &self.site,
@@ -374,6 +375,7 @@ impl Prepared {
         let mut plan = self.plan;
         plan.l10n = l10n.map(Rc::new);
         plan.conversion = conversion.map(Rc::new);
+        plan.assignment = assignment;
         let mut cookies = Vec::new();
         // A personalized page is one of a kind: no validator at all.
         let mut variant = Some(self.variant);
@@ -416,6 +418,26 @@ impl Prepared {
         }
     }
 
+    /// The visitor's place in the experiments, for the line that counts them.
+    fn attributed(&self, event: &str) -> Option<crate::conversion::EventLine> {
+        let v = self.visitor.as_ref()?;
+        let country = self.ctx.geo.country.clone();
+        Some(crate::conversion::EventLine {
+            event: event.into(),
+            visitor: v.id.clone()?,
+            arm: v.assignment.label.clone(),
+            holdout: v.assignment.label == "holdout",
+            segment: crate::decide::segment::Segment::of(&self.ctx, &country, None).key,
+            country,
+            path: self.page_path.clone(),
+            ..Default::default()
+        })
+    }
+
+    fn assignment_line(&self) -> Option<String> {
+        serde_json::to_string(&self.attributed("assignment")?).ok()
+    }
+
     /// On the order confirmation page, the conversion to read from it: for
     /// a visitor with an id (else it could not be attributed).
     fn page_conversion(
@@ -424,18 +446,9 @@ impl Prepared {
     ) -> Option<crate::plan::conversion::PageConversion> {
         let site_conv = self.site.personal.as_ref()?.conversion.as_ref()?;
         let order = site_conv.page.page(&self.page_path, &self.query)?;
-        let v = self.visitor.as_ref()?;
-        let country = self.ctx.geo.country.clone();
         let line = crate::conversion::EventLine {
-            event: "conversion".into(),
-            visitor: v.id.clone()?,
-            arm: v.assignment.label.clone(),
-            holdout: v.assignment.label == "holdout",
-            segment: crate::decide::segment::Segment::of(&self.ctx, &country, None).key,
-            country,
-            path: self.page_path.clone(),
             source: Some("page".into()),
-            ..Default::default()
+            ..self.attributed("conversion")?
         };
         Some(crate::plan::conversion::PageConversion {
             page: Rc::clone(site_conv),

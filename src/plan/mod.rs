@@ -33,6 +33,9 @@ pub struct Plan {
     pub personal: Option<Rc<Personal>>,
     /// This page is the order confirmation: the conversion it reports.
     pub conversion: Option<Rc<conversion::PageConversion>>,
+    /// The visitor's assignment line, logged when no block was shown (the
+    /// holdout, control arms, pages without slots) so every visitor counts.
+    pub assignment: Option<String>,
 }
 
 impl Plan {
@@ -80,6 +83,7 @@ impl Plan {
             l10n: None,
             personal: None,
             conversion: None,
+            assignment: None,
         }
     }
 

@@ -5,7 +5,8 @@
 //! holdout with confidence intervals, a sample-ratio mismatch check, and the
 //! same per country.
 //!
-//! A visitor counts once, in the group of their first exposure; orders are
+//! A visitor counts once, in the group of their first exposure (or
+//! assignment line: the worker logs one where no block showed); orders are
 //! deduplicated by order id within the visitor. Lifts are ratios of means
 //! with delta-method intervals on the log scale (normal approximation: the
 //! groups are large).
@@ -102,7 +103,7 @@ impl Tally {
         }
         let v = self.visitors.entry(e.visitor.clone()).or_default();
         match e.event.as_str() {
-            "exposure" if v.label.is_none() => {
+            "exposure" | "assignment" if v.label.is_none() => {
                 let key = (e.arm.clone(), e.is_holdout());
                 let next = self.labels.len() as u32;
                 let id = *self.label_ids.entry(key.clone()).or_insert(next);
@@ -112,7 +113,7 @@ impl Tally {
                 v.label = Some(id);
                 v.country = e.country().to_string();
             }
-            "exposure" => {}
+            "exposure" | "assignment" => {}
             "conversion" => {
                 let order = e.order.clone().unwrap_or_default();
                 if !v.orders.insert(order) {

@@ -330,6 +330,7 @@ mod tests {
             l10n: Some(Rc::new(l)),
             personal: None,
             conversion: None,
+            assignment: None,
         });
         let mut rw = Rewriter::new(plan, encoding_rs::UTF_8, 1 << 20, true);
         let mut out = Vec::new();
