@@ -69,7 +69,8 @@ pub struct Fx {
     /// Site config (its currencies); default: the live config in KV.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The last good rates (FxRates JSON); default: the live FX key, else the bundle's.
+    /// The last good rates (FxRates JSON); default: the live FX key, else the
+    /// bundle's (with --out and no --last: no jump check).
     #[arg(long)]
     last: Option<PathBuf>,
     /// Oldest feed date accepted, hours.

@@ -129,8 +129,14 @@ pub fn simulate(customers: &[Customer], opts: &Options, mut emit: impl FnMut(&Ev
         if treated && rng.unit() <= opts.lose_treatment {
             continue;
         }
+        // As the worker logs them: blocks shown, else the assignment.
+        let event = if a.personalized {
+            "exposure"
+        } else {
+            "assignment"
+        };
         let mut line = EventLine {
-            event: "exposure".into(),
+            event: event.into(),
             visitor: id,
             holdout: a.label == "holdout",
             arm: a.label,
