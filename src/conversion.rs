@@ -115,7 +115,7 @@ pub struct EventLine {
     pub visitor: String,
     /// The assignment label: `exp:arm,exp:arm`, `holdout`, `control`, `default`.
     pub arm: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "flag")]
     pub holdout: bool,
     #[serde(default)]
     pub segment: String,
@@ -138,6 +138,16 @@ pub struct EventLine {
     /// RFC 3339, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ts: Option<String>,
+}
+
+/// `true`/`false`, or `1`/`0` as Analytics Engine's SQL returns a comparison.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => Ok(b),
+        serde_json::Value::Number(n) => Ok(n.as_f64() == Some(1.0)),
+        serde_json::Value::String(s) => Ok(s == "1" || s == "true"),
+        _ => Ok(false),
+    }
 }
 
 impl EventLine {

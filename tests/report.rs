@@ -167,6 +167,21 @@ GET https://shop.example/ - Ok @ 11/29/2026, 12:00:00 PM
     assert_eq!(e.row("b").unwrap().converters, 0);
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["experiments"][0]["rows"][0]["group"], "a");
+    // The same export as JSONEachRow (README's SQL): the comparison is 1/0.
+    let each = tmp("export.jsonl");
+    std::fs::write(
+        &each,
+        format!(
+            "{{\"event\":\"assignment\",\"visitor\":\"{B}\",\"arm\":\"holdout\",\"holdout\":1,\"segment\":\"US:*:*:*:*\",\"country\":\"US\",\"order\":\"\",\"value_site\":-1,\"weight\":1,\"ts\":\"2026-11-29 12:00:00\"}}\n\
+             {{\"event\":\"conversion\",\"visitor\":\"{B}\",\"arm\":\"holdout\",\"holdout\":1,\"segment\":\"US:*:*:*:*\",\"country\":\"US\",\"order\":\"o-3\",\"value_site\":7.5,\"weight\":1,\"ts\":\"2026-11-29 12:01:00\"}}\n"
+        ),
+    )
+    .unwrap();
+    let mut t = Tally::default();
+    t.read(&each).unwrap();
+    let r = t.report(&Options::default());
+    let hold = r.experiments[0].row(HOLDOUT).unwrap();
+    assert_eq!((hold.visitors, hold.converters, hold.revenue), (1, 1, 7.5));
     let bad = tmp("bad.csv");
     std::fs::write(&bad, "a,b\n1,2\n").unwrap();
     assert!(Tally::default().read(&bad).is_err());
