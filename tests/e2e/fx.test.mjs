@@ -116,7 +116,7 @@ describe("scheduled FX refresh", () => {
     ["stale", () => ({ body: ecb(daysAgo(10), RATES) }), "fx_feed_stale"],
     ["jumpy", () => ({ body: ecb(today(), { ...RATES, USD: "1.40" }) }), "fx_feed_jump"],
     ["negative", () => ({ body: ecb(today(), { ...RATES, CHF: "-0.93" }) }), "fx_feed_invalid_rate"],
-    ["an HTTP error", () => ({ status: 503, body: "busy" }), "fx_feed_unreachable"],
+    ["failing (HTTP 503)", () => ({ status: 503, body: "busy" }), "fx_feed_unreachable"],
   ]) {
     test(`a ${name} feed leaves the last good rates and logs one ${event} line`, async () => {
       const good = await live(w);
@@ -316,5 +316,48 @@ describe("conversion beacon", () => {
   test("GET on the beacon is 405", async () => {
     const res = await w.request("/__borderless/event", { cf: CF.DE });
     assert.equal(res.status, 405);
+  });
+});
+
+describe("with Analytics Engine bound", () => {
+  // Miniflare's local dataset keeps nothing to read back: this checks that the
+  // writes go through (a failed one logs analytics_write_failed).
+  test("with the EVENTS binding, lines are logged and data point writes raise no error", async () => {
+    const origin = await startOrigin();
+    const config = {
+      ...FX_CONFIG,
+      bundle: "fx-3",
+      personalization: { slots: {}, experiments: [{ name: "recs", arms: [{ name: "a", weight: 1 }] }] },
+    };
+    const fx = { base: "GBP", as_of: iso(HOUR), rates: { EUR: 1.25, USD: 1.3, CHF: 1.1 } };
+    const w = await startWorker({
+      origin: origin.url,
+      bundle: buildBundle(config, { fx }),
+      bindings: { FX_SOURCE: "" },
+      miniflare: { analyticsEngineDatasets: { EVENTS: { dataset: "borderless_e2e" } } },
+    });
+    try {
+      const cookie = "borderless_consent=yes; borderless_vid=0123456789abcdef0123456789abcdef";
+      const page = await w.request("/l10n", { cf: CF.DE, headers: { cookie } });
+      assert.equal(page.status, 200);
+      const beacon = await w.request("/__borderless/event", {
+        method: "POST",
+        cf: CF.DE,
+        headers: { cookie, "content-type": "application/json" },
+        body: JSON.stringify({ order: "AE-1", value: 10, currency: "EUR" }),
+      });
+      assert.equal(beacon.status, 204);
+      let events = [];
+      for (let i = 0; i < 50 && events.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        events = w.jsonLogs().filter((l) => l.event === "assignment" || l.event === "conversion");
+      }
+      assert.deepEqual(events.map((e) => e.event), ["assignment", "conversion"]);
+      assert.equal(events[1].value_site, 8);
+      assert.deepEqual(w.jsonLogs().filter((l) => l.level === "error"), []);
+    } finally {
+      await w.close();
+      await origin.close();
+    }
   });
 });

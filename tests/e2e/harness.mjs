@@ -123,9 +123,10 @@ export function assertDistFresh() {
  *  - `origin`: base URL bound as ORIGIN
  *  - `preview`: PREVIEW var ("on" by default); `token`: PREVIEW_TOKEN secret (plain binding)
  *  - `script`: another module worker to run instead (e.g. the benchmark's reference JS worker)
+ *  - `miniflare`: more Miniflare options (e.g. `analyticsEngineDatasets`)
  * Returns { mf, base, request, stream, logs, kv, close }.
  */
-export async function startWorker({ config, bundle, origin, preview = "on", token, bindings = {}, script } = {}) {
+export async function startWorker({ config, bundle, origin, preview = "on", token, bindings = {}, script, miniflare = {} } = {}) {
   if (!script) assertDistFresh();
   const entries = bundle === undefined ? null : typeof bundle === "string" ? loadBundle(bundle) : bundle;
   if (config === undefined && !entries) config = TEST_CONFIG;
@@ -154,6 +155,7 @@ export async function startWorker({ config, bundle, origin, preview = "on", toke
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["BORDERLESS"],
     bindings: b,
+    ...miniflare,
     handleRuntimeStdio(stdout, stderr) {
       collect(stdout);
       collect(stderr);
