@@ -316,6 +316,78 @@ pub struct Localization {
     /// Inject a language/currency switcher into `[data-borderless-slot=switcher]`.
     #[serde(default)]
     pub switcher: Option<Switcher>,
+    /// Finding and converting prices in the shop's own markup.
+    #[serde(default)]
+    pub prices: PriceDetection,
+}
+
+/// Price detection on the origin's pages (on by default for the shop's
+/// declared currencies: `site.currency` plus `currencies`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriceDetection {
+    #[serde(default = "PriceDetection::yes")]
+    pub detect: bool,
+    /// Other currencies the shop's pages show prices in.
+    #[serde(default)]
+    pub currencies: Vec<String>,
+    /// Only look for prices inside these CSS selectors (empty: everywhere).
+    #[serde(default)]
+    pub only: Vec<String>,
+    /// Extra selectors whose bare amounts (no currency sign) are prices.
+    #[serde(default)]
+    pub selectors: Vec<String>,
+    /// Never touch prices inside these.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Leave `[translate=no]` and `.notranslate` alone.
+    #[serde(default = "PriceDetection::yes")]
+    pub honor_notranslate: bool,
+    /// Shop attributes holding an element's amount (a hint and a check).
+    #[serde(default)]
+    pub attributes: Vec<PriceAttribute>,
+    /// The origin's decimal separator, `.` or `,`; default from its locale.
+    #[serde(default)]
+    pub decimal: Option<String>,
+}
+
+impl PriceDetection {
+    fn yes() -> bool {
+        true
+    }
+}
+
+impl Default for PriceDetection {
+    fn default() -> Self {
+        PriceDetection {
+            detect: true,
+            currencies: Vec::new(),
+            only: Vec::new(),
+            selectors: Vec::new(),
+            exclude: Vec::new(),
+            honor_notranslate: true,
+            attributes: Vec::new(),
+            decimal: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriceAttribute {
+    pub name: String,
+    #[serde(default)]
+    pub unit: PriceUnit,
+}
+
+/// Unit of an amount in a shop attribute.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PriceUnit {
+    #[default]
+    Major,
+    /// Cents, pence: divided by 10^digits of the currency.
+    Minor,
 }
 
 impl Localization {

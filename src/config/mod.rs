@@ -189,6 +189,7 @@ fn validate_localization(loc: &Localization, default_locale: &str) -> Result<(),
             ));
         }
     }
+    crate::rewrite::prices::Options::compile(&loc.prices, default_locale)?;
     for (currency, rule) in &loc.rounding {
         if !is_currency(currency) {
             return Err(format!(

@@ -1,0 +1,420 @@
+//! The lol_html side: per-page state fed by a document text handler, with
+//! element handlers that only mark the context of the next text chunk
+//! (excluded, price hint, block boundary). lol_html hands a text node over
+//! in pieces, so a node is carried (bounded) until its last piece; a price
+//! split over inline elements is held (see `hold`) until it is complete.
+
+use super::convert::{self, Piece};
+use super::detect::{self, View};
+use super::hold::Holds;
+use super::options::Options;
+use super::symbols::{self, is_space};
+use crate::localize::FormatFn;
+use crate::money::{Converter, NoConversion};
+use lol_html::html_content::{ContentType, Element, TextChunk, TextType};
+use lol_html::{DocumentContentHandlers, ElementContentHandlers, HandlerResult, Selector, Settings};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A text node is carried whole up to this size, then in a bounded tail.
+const CARRY_MAX: usize = 512;
+/// Tail (chars) kept back from a long node until its next piece.
+const TAIL: usize = 48;
+
+/// What a page's prices are converted with, resolved before streaming.
+pub struct Setup {
+    /// The shop's currencies, `site.currency` first.
+    pub declared: Vec<String>,
+    /// One per declared currency: its converter, or why prices stay.
+    pub converters: Vec<(String, Result<Converter, NoConversion>)>,
+    pub visitor: String,
+    pub format: FormatFn,
+    pub options: Options,
+}
+
+/// Amounts seen on a page and what became of them (preview report).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub found: u32,
+    pub converted: u32,
+    pub unknown_currency: u32,
+    pub stale_fx: u32,
+    pub same_currency: u32,
+    pub excluded: u32,
+    pub ambiguous: u32,
+    /// No money format for the visitor's locale and currency.
+    pub unformatted: u32,
+}
+
+/// How strongly the markup around a text says "price".
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Hint {
+    #[default]
+    None,
+    /// A class or id mentioning "price".
+    Weak,
+    /// `itemprop=price`, `data-price`, configured selectors and attributes.
+    Strong,
+}
+
+/// The context of the text chunk being handled, set by element text
+/// handlers (which lol_html runs before the document's).
+#[derive(Debug, Default, Clone, Copy)]
+struct Ctx {
+    excluded: bool,
+    button: bool,
+    hint: Hint,
+    only: bool,
+    expected: Option<f64>,
+}
+
+pub struct State {
+    pub(super) setup: Rc<Setup>,
+    pub(super) holds: Rc<RefCell<Holds>>,
+    pub counts: Counts,
+    ctx: Ctx,
+    carry: String,
+    pub(super) run: Vec<Piece>,
+    /// A block boundary since the run's last piece.
+    broken: bool,
+    pub(super) signals: Vec<String>,
+    expected: Option<f64>,
+    jsonld: String,
+}
+
+impl State {
+    pub fn new(setup: Rc<Setup>, holds: Rc<RefCell<Holds>>) -> State {
+        State {
+            setup,
+            holds,
+            counts: Counts::default(),
+            ctx: Ctx::default(),
+            carry: String::new(),
+            run: Vec::new(),
+            broken: false,
+            signals: Vec::new(),
+            expected: None,
+            jsonld: String::new(),
+        }
+    }
+
+    /// The page's own statement of its currency, when it makes exactly one.
+    pub(super) fn signal(&self) -> Option<&str> {
+        match self.signals.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
+    fn add_signal(&mut self, c: &str) {
+        let c = c.trim();
+        if symbols::is_code(c) && !self.signals.iter().any(|s| s == c) && self.signals.len() < 4 {
+            self.signals.push(c.to_string());
+        }
+    }
+
+    /// `"priceCurrency": "EUR"` in JSON-LD, across chunks.
+    fn scan_jsonld(&mut self, s: &str) {
+        self.jsonld.push_str(s);
+        let mut rest = self.jsonld.as_str();
+        let mut found = Vec::new();
+        while let Some(i) = rest.find("\"priceCurrency\"") {
+            rest = &rest[i + 15..];
+            let v = rest.trim_start_matches([' ', '\n', '\t', '\r', ':']);
+            if let Some(code) = v.strip_prefix('"').and_then(|v| v.get(..4)) {
+                if let Some(c) = code.strip_suffix('"') {
+                    found.push(c.to_string());
+                }
+            }
+        }
+        for c in found {
+            self.add_signal(&c);
+        }
+        let keep = self.jsonld.len().saturating_sub(40);
+        let cut = (keep..=self.jsonld.len())
+            .find(|i| self.jsonld.is_char_boundary(*i))
+            .unwrap_or(self.jsonld.len());
+        self.jsonld.drain(..cut);
+    }
+
+    fn text(&mut self, chunk: &mut TextChunk) {
+        let ctx = std::mem::take(&mut self.ctx);
+        if chunk.text_type() != TextType::Data {
+            return;
+        }
+        if !chunk.last_in_text_node() {
+            self.carry.push_str(chunk.as_str());
+            if self.carry.len() <= CARRY_MAX {
+                chunk.remove();
+                return;
+            }
+            // A long node: convert all but a bounded tail now.
+            let text = std::mem::take(&mut self.carry);
+            let view = View::new(&text);
+            let found = detect::find(&view.chars);
+            let mut cut = view.chars.len().saturating_sub(TAIL);
+            while let Some(f) = found.iter().find(|f| f.start < cut && f.end + 8 > cut) {
+                cut = f.start;
+            }
+            let raw_cut = view.bytes(0, cut).1;
+            self.run_break();
+            let head = self.mixed(&text, &view, &found, cut, &ctx);
+            chunk.replace(head.as_deref().unwrap_or(&text[..raw_cut]), ContentType::Html);
+            self.carry = text[raw_cut..].to_string();
+            return;
+        }
+        let had_carry = !self.carry.is_empty();
+        let mut text = std::mem::take(&mut self.carry);
+        text.push_str(chunk.as_str());
+        match self.node(&text, &ctx) {
+            Some(out) => chunk.replace(&out, ContentType::Html),
+            None if had_carry => chunk.replace(&text, ContentType::Html),
+            None => {}
+        }
+    }
+
+    /// A whole text node (raw); the new raw HTML if it changes.
+    fn node(&mut self, text: &str, ctx: &Ctx) -> Option<String> {
+        let view = View::new(text);
+        let t = &view.chars;
+        let ls = t.iter().position(|c| !is_space(*c))?;
+        let le = t.iter().rposition(|c| !is_space(*c)).map_or(ls, |i| i + 1);
+        let found = detect::find(t);
+        let outside = !self.setup.options.only.is_empty() && !ctx.only;
+        if ctx.excluded || outside {
+            self.run_break();
+            if ctx.excluded {
+                let n = found.iter().filter(|f| f.marker.is_some()).count() as u32;
+                self.counts.found += n;
+                self.counts.excluded += n;
+            }
+            return None;
+        }
+        let core: String = t[ls..le].iter().collect();
+        let whole_price = found.len() == 1
+            && found[0].marker.is_some()
+            && found[0].start == ls
+            && found[0].end == le;
+        if ctx.button && !whole_price {
+            self.run_break();
+            let n = found.iter().filter(|f| f.marker.is_some()).count() as u32;
+            self.counts.found += n;
+            self.counts.excluded += n;
+            return None;
+        }
+        if let Some(kind) = convert::piece_kind(&core) {
+            if self.broken || !convert::fits(&self.run, &core, kind) {
+                self.settle_run();
+            }
+            if kind == convert::Kind::Separator && self.run.is_empty() {
+                return None;
+            }
+            self.broken = false;
+            return Some(self.push_piece(text, &view, 0, t.len(), ctx));
+        }
+        let mut out = String::new();
+        let mut from = 0; // chars of `t` already handled
+        // A marker heading the node completes a run of bare digits (`32` `zł/m²`).
+        if !self.run.is_empty() && !self.broken && !convert::has_marker(&self.run) {
+            if let Some((end, _)) = symbols::after(t, ls) {
+                if !found.iter().any(|f| f.start <= ls && f.end > ls) {
+                    out.push_str(&self.push_piece(text, &view, 0, end, ctx));
+                    from = end;
+                }
+            }
+        }
+        self.settle_run();
+        // A marker ending the node may start a run (`最低價$` `<span>99`).
+        let mut tail_at = t.len();
+        if let Some((ms, _)) = symbols::before(t, le) {
+            let free = found.iter().all(|f| f.end <= ms);
+            if free && ms > from {
+                tail_at = ms;
+            }
+        }
+        let (a, b) = (view.bytes(0, from).1, view.bytes(0, tail_at).1);
+        let body = &text[a..b];
+        let sub = View::new(body);
+        let sub_found = detect::find(&sub.chars);
+        let converted = self.mixed(body, &sub, &sub_found, sub.chars.len(), ctx);
+        let changed = converted.is_some() || from > 0 || tail_at < t.len();
+        out.push_str(converted.as_deref().unwrap_or(body));
+        if tail_at < t.len() {
+            out.push_str(&self.push_piece(text, &view, tail_at, t.len(), ctx));
+            self.broken = false;
+        }
+        changed.then_some(out)
+    }
+
+    /// Holds chars `a..b` of a node as a run piece; returns its tag.
+    fn push_piece(&mut self, text: &str, view: &View, a: usize, b: usize, ctx: &Ctx) -> String {
+        let (ra, rb) = view.bytes(a, b);
+        let raw = &text[ra.min(rb)..rb];
+        let piece = Piece::new(raw, ctx.hint, ctx.expected);
+        let (id, tag) = self.holds.borrow_mut().open(raw);
+        self.run.push(piece.with_id(id));
+        tag
+    }
+
+    /// Converts the marked prices among `found` that end before `upto`.
+    fn mixed(
+        &mut self,
+        raw: &str,
+        view: &View,
+        found: &[detect::Found],
+        upto: usize,
+        _ctx: &Ctx,
+    ) -> Option<String> {
+        let mut out = String::with_capacity(raw.len() + 16);
+        let mut last = 0;
+        let mut changed = false;
+        for f in found.iter().filter(|f| f.marker.is_some() && f.end <= upto) {
+            let Some(formatted) = convert::price(self, f, None) else {
+                continue;
+            };
+            let (a, b) = view.bytes(f.start, f.end);
+            out.push_str(&raw[last..a]);
+            out.push_str(&crate::localize::escape(&formatted));
+            last = b;
+            changed = true;
+        }
+        let end = view.bytes(0, upto).1;
+        out.push_str(&raw[last..end]);
+        changed.then_some(out)
+    }
+
+    fn run_break(&mut self) {
+        self.settle_run();
+        self.broken = false;
+    }
+
+    /// Ends the current run: converted if it reads as one price.
+    pub(super) fn settle_run(&mut self) {
+        convert::settle(self);
+    }
+}
+
+/// Never-closing depth bookkeeping is avoided: element text handlers mark
+/// each chunk, so implicitly closed elements cannot leave a stale state.
+fn mark(
+    state: &Rc<RefCell<State>>,
+    f: impl Fn(&mut Ctx) + 'static,
+) -> impl FnMut(&mut TextChunk) -> HandlerResult + 'static {
+    let s = Rc::clone(state);
+    move |_| {
+        f(&mut s.borrow_mut().ctx);
+        Ok(())
+    }
+}
+
+fn parse(list: &[&str]) -> Selector {
+    list.join(", ").parse().unwrap_or_else(|_| "bl-never-matches".parse().expect("static selector"))
+}
+
+/// Adds price detection to `settings`; `state` collects the counts.
+pub fn attach<'h, 's>(state: &Rc<RefCell<State>>, mut settings: Settings<'h, 's>) -> Settings<'h, 's> {
+    let opts = &state.borrow().setup.options;
+    if !opts.enabled {
+        return settings;
+    }
+    let mut excluded = vec!["template", "textarea", "option", "select", "[data-borderless-ignore]"];
+    if opts.honor_notranslate {
+        excluded.extend(["[translate=no]", "[translate=\"no\"]", ".notranslate"]);
+    }
+    let mut add = |sel: Selector, h: ElementContentHandlers<'h>| {
+        settings = std::mem::take(&mut settings).append_element_content_handler((Cow::Owned(sel), h));
+    };
+    let on = |f: fn(&mut Ctx)| ElementContentHandlers::default().text(mark(state, f));
+    add(parse(&excluded), on(|c| c.excluded = true));
+    for sel in &opts.exclude {
+        add(sel.clone(), on(|c| c.excluded = true));
+    }
+    add(parse(&["button"]), on(|c| c.button = true));
+    for sel in &opts.only {
+        add(sel.clone(), on(|c| c.only = true));
+    }
+    add(
+        parse(&["[class*=price]", "[class*=Price]", "[id*=price]", "[id*=Price]"]),
+        on(|c| c.hint = c.hint.max(Hint::Weak)),
+    );
+    add(parse(&["[itemprop~=price]", "[data-price]"]), on(|c| c.hint = Hint::Strong));
+    for sel in &opts.hints {
+        add(sel.clone(), on(|c| c.hint = Hint::Strong));
+    }
+    for (name, unit) in &opts.attributes {
+        let Ok(sel) = format!("[{name}]").parse::<Selector>() else { continue };
+        let (s1, s2, name, unit) = (Rc::clone(state), Rc::clone(state), name.clone(), *unit);
+        add(
+            sel,
+            ElementContentHandlers::default()
+                .element(move |el: &mut Element| {
+                    let mut st = s1.borrow_mut();
+                    st.expected = convert::attribute_amount(&st, el.get_attribute(&name).as_deref(), unit);
+                    Ok(())
+                })
+                .text(move |_: &mut TextChunk| {
+                    let mut st = s2.borrow_mut();
+                    st.ctx.hint = Hint::Strong;
+                    st.ctx.expected = st.expected;
+                    Ok(())
+                }),
+        );
+    }
+    // Page signals of the currency.
+    let s = Rc::clone(state);
+    add(
+        parse(&[
+            "meta[property=\"og:price:currency\"]",
+            "meta[property=\"product:price:currency\"]",
+            "[itemprop~=priceCurrency]",
+        ]),
+        ElementContentHandlers::default().element(move |el: &mut Element| {
+            if let Some(c) = el.get_attribute("content") {
+                s.borrow_mut().add_signal(&c);
+            }
+            Ok(())
+        }),
+    );
+    let s = Rc::clone(state);
+    add(
+        parse(&["script[type=\"application/ld+json\"]"]),
+        ElementContentHandlers::default().text(move |t: &mut TextChunk| {
+            s.borrow_mut().scan_jsonld(t.as_str());
+            Ok(())
+        }),
+    );
+    // Block boundaries end a run of pieces.
+    let s = Rc::clone(state);
+    add(
+        parse(&[
+            "div", "p", "li", "ul", "ol", "dl", "dt", "dd", "td", "th", "tr", "table", "section",
+            "article", "header", "footer", "aside", "nav", "main", "h1", "h2", "h3", "h4", "h5",
+            "h6", "br", "hr", "img", "input", "form", "label", "body", "head", "svg", "iframe",
+            "script", "style",
+        ]),
+        ElementContentHandlers::default().element(move |el: &mut Element| {
+            s.borrow_mut().broken = true;
+            if let Some(end) = el.end_tag_handlers() {
+                let s = Rc::clone(&s);
+                end.push(Box::new(move |_| {
+                    s.borrow_mut().broken = true;
+                    Ok(())
+                }));
+            }
+            Ok(())
+        }),
+    );
+    let (t, e) = (Rc::clone(state), Rc::clone(state));
+    settings.append_document_content_handler(
+        DocumentContentHandlers::default()
+            .text(move |c: &mut TextChunk| {
+                t.borrow_mut().text(c);
+                Ok(())
+            })
+            .end(move |_: &mut lol_html::html_content::DocumentEnd| {
+                e.borrow_mut().settle_run();
+                Ok(())
+            }),
+    )
+}

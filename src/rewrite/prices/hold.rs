@@ -1,0 +1,196 @@
+//! Holding back output while a price split over several elements is read.
+//! `£</span><span>279` can only be converted once `279` is seen, but `£` has
+//! already gone out by then: its text is replaced by a tag (ASCII, with a
+//! per-page random nonce) and the rewriter's output is held from the first
+//! unsettled tag until the run is settled (converted, or the original text
+//! put back). Bounded: past [`MAX_HELD`] bytes every open tag settles to its
+//! original text.
+
+use encoding_rs::Encoding;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// Held output beyond this settles every open tag as it was.
+pub const MAX_HELD: usize = 64 << 10;
+
+struct Held {
+    id: u32,
+    tag: Vec<u8>,
+    original: Vec<u8>,
+    settled: Option<Vec<u8>>,
+}
+
+pub struct Holds {
+    nonce: u64,
+    next: u32,
+    open: VecDeque<Held>,
+    encoding: &'static Encoding,
+    /// Tags settled as original because the run grew too big.
+    pub forced: u32,
+}
+
+impl Holds {
+    pub fn new(encoding: &'static Encoding) -> Holds {
+        let mut b = [0u8; 8];
+        // A fixed nonce still works; it only makes a collision with page
+        // bytes (which would need U+0001 in the text) conceivable.
+        let _ = getrandom::fill(&mut b);
+        Holds {
+            nonce: u64::from_le_bytes(b),
+            next: 0,
+            open: VecDeque::new(),
+            encoding,
+            forced: 0,
+        }
+    }
+
+    fn encode(&self, html: &str) -> Vec<u8> {
+        self.encoding.encode(html).0.into_owned()
+    }
+
+    /// A tag to put in place of `original` (raw HTML text); returns (id, tag).
+    pub fn open(&mut self, original: &str) -> (u32, String) {
+        let id = self.next;
+        self.next = self.next.wrapping_add(1);
+        let tag = format!("\u{1}bl{:016x}{id:08x}\u{1}", self.nonce);
+        let original = self.encode(original);
+        self.open.push_back(Held {
+            id,
+            tag: tag.clone().into_bytes(),
+            original,
+            settled: None,
+        });
+        (id, tag)
+    }
+
+    /// The final HTML for tag `id`; false if it was already forced out.
+    pub fn settle(&mut self, id: u32, html: &str) -> bool {
+        let bytes = self.encode(html);
+        match self.open.iter_mut().find(|h| h.id == id && h.settled.is_none()) {
+            Some(h) => {
+                h.settled = Some(bytes);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn is_open(&self, id: u32) -> bool {
+        self.open.iter().any(|h| h.id == id && h.settled.is_none())
+    }
+
+    fn force_all(&mut self) {
+        for h in self.open.iter_mut().filter(|h| h.settled.is_none()) {
+            h.settled = Some(h.original.clone());
+            self.forced += 1;
+        }
+    }
+}
+
+/// Sits between lol_html's output and the response: releases bytes up to
+/// the first unsettled tag.
+pub struct Release {
+    holds: Rc<RefCell<Holds>>,
+    buf: Vec<u8>,
+}
+
+impl Release {
+    pub fn new(holds: Rc<RefCell<Holds>>) -> Release {
+        Release {
+            holds,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Takes newly produced output; returns what may be sent. At `end`
+    /// everything still open settles to its original text.
+    pub fn pass(&mut self, out: Vec<u8>, end: bool) -> Vec<u8> {
+        let mut h = self.holds.borrow_mut();
+        if h.open.is_empty() && self.buf.is_empty() {
+            return out;
+        }
+        self.buf.extend_from_slice(&out);
+        if end || self.buf.len() > MAX_HELD {
+            h.force_all();
+        }
+        let mut ready = Vec::with_capacity(self.buf.len());
+        let mut from = 0;
+        while let Some(front) = h.open.front() {
+            let Some(at) = find(&self.buf[from..], &front.tag) else {
+                // Not written yet: everything but a possible partial tag goes.
+                let keep = if end { 0 } else { front.tag.len() - 1 };
+                let upto = self.buf.len().saturating_sub(keep).max(from);
+                ready.extend_from_slice(&self.buf[from..upto]);
+                from = upto;
+                break;
+            };
+            ready.extend_from_slice(&self.buf[from..from + at]);
+            from += at;
+            match &front.settled {
+                Some(bytes) => {
+                    ready.extend_from_slice(bytes);
+                    from += front.tag.len();
+                    h.open.pop_front();
+                }
+                None => break,
+            }
+        }
+        if h.open.is_empty() {
+            ready.extend_from_slice(&self.buf[from..]);
+            from = self.buf.len();
+        }
+        self.buf.drain(..from);
+        ready
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    let first = needle[0];
+    let mut i = 0;
+    while let Some(p) = hay[i..=hay.len() - needle.len()]
+        .iter()
+        .position(|b| *b == first)
+    {
+        let at = i + p;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        i = at + 1;
+        if i > hay.len() - needle.len() {
+            break;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_until_settled() {
+        let holds = Rc::new(RefCell::new(Holds::new(encoding_rs::UTF_8)));
+        let mut r = Release::new(Rc::clone(&holds));
+        assert_eq!(r.pass(b"plain".to_vec(), false), b"plain");
+        let (a, ta) = holds.borrow_mut().open("£");
+        let (b, tb) = holds.borrow_mut().open("279");
+        let out = r.pass(format!("<b>{ta}</b><i>{}", &tb[..5]).into_bytes(), false);
+        assert_eq!(out, b"<b>");
+        let out = r.pass(format!("{}</i>x", &tb[5..]).into_bytes(), false);
+        assert!(out.is_empty());
+        holds.borrow_mut().settle(a, "");
+        holds.borrow_mut().settle(b, "￥53,120");
+        let out = r.pass(b"y".to_vec(), false);
+        assert_eq!(String::from_utf8(out).unwrap(), "</b><i>￥53,120</i>xy");
+        // Unsettled at the end: the original comes back.
+        let (_, tc) = holds.borrow_mut().open("€");
+        let mut out = r.pass(format!("<s>{tc}</s>").into_bytes(), false);
+        out.extend(r.pass(Vec::new(), true));
+        assert_eq!(String::from_utf8(out).unwrap(), "<s>€</s>");
+        assert!(!holds.borrow_mut().settle(a, "again"));
+    }
+}

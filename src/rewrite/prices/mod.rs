@@ -1,0 +1,18 @@
+//! Prices on pages the shop did not write for us: found in visible text
+//! (also when split over inline elements), converted in place, never by
+//! replacing an element's children. See `detect` (where prices are),
+//! `amount` (what they say), `handler` (lol_html) and `hold` (splits).
+
+pub mod amount;
+pub mod convert;
+pub mod detect;
+pub mod handler;
+pub mod hold;
+pub mod options;
+pub mod setup;
+pub mod symbols;
+
+pub use handler::{attach, Counts, Setup, State};
+pub use hold::{Holds, Release};
+pub use options::Options;
+pub use setup::rewrite_page;
