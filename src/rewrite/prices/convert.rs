@@ -22,10 +22,12 @@ pub struct Piece {
     pub text: String,
     hint: Hint,
     expected: Option<f64>,
+    /// Inside `<sup>`: `83<sup>30</sup>` writes 83.30 without a separator.
+    sup: bool,
 }
 
 impl Piece {
-    pub fn new(raw: &str, hint: Hint, expected: Option<f64>) -> Piece {
+    pub fn new(raw: &str, hint: Hint, expected: Option<f64>, sup: bool) -> Piece {
         let v = View::new(raw);
         let ls = v.chars.iter().position(|c| !is_space(*c)).unwrap_or(v.chars.len());
         let le = v.chars.iter().rposition(|c| !is_space(*c)).map_or(ls, |i| i + 1);
@@ -39,6 +41,7 @@ impl Piece {
             text: v.chars[ls..le].iter().collect(),
             hint,
             expected,
+            sup,
         }
     }
 
@@ -76,14 +79,26 @@ pub fn has_marker(run: &[Piece]) -> bool {
     run.iter().any(|p| piece_kind(&p.text) == Some(Kind::Marker))
 }
 
-/// Whether a piece of `kind` may extend `run`.
-pub fn fits(run: &[Piece], core: &str, kind: Kind) -> bool {
+/// Superscript minor units right after whole units (`83<sup>30</sup>`).
+fn is_sup_fraction(prev: Option<&Piece>, core: &str, sup: bool) -> bool {
+    sup && core.len() == 2
+        && core.bytes().all(|b| b.is_ascii_digit())
+        && prev.is_some_and(|p| !p.sup && p.text.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether a piece of `kind` may extend `run`: `Err(())` when two amounts
+/// meet (`10,00` `12,00` in sibling spans), which leaves both alone.
+pub fn fits(run: &[Piece], core: &str, kind: Kind, sup: bool) -> Result<bool, ()> {
     let len: usize = run.iter().map(|p| p.text.len()).sum::<usize>() + core.len();
-    let prev = run.last().and_then(|p| piece_kind(&p.text));
-    run.len() < 6
+    let prev = run.last();
+    let prev_kind = prev.and_then(|p| piece_kind(&p.text));
+    if kind == Kind::Amount && prev_kind == Some(Kind::Amount) {
+        return if is_sup_fraction(prev, core, sup) { Ok(true) } else { Err(()) };
+    }
+    Ok(run.len() < 6
         && len <= 40
         && !(kind == Kind::Marker && has_marker(run))
-        && prev != Some(kind)
+        && prev_kind != Some(kind))
 }
 
 /// The currency of a found price, if it is one the shop declares.
@@ -167,11 +182,23 @@ pub fn settle(st: &mut State) {
     if run.is_empty() {
         return;
     }
-    let joined: String = run.iter().map(|p| p.text.as_str()).collect();
-    let chars: Vec<char> = joined.chars().collect();
+    // The run's text, each char with the piece it came from.
+    let (mut chars, mut owner) = (Vec::new(), Vec::new());
+    for (i, p) in run.iter().enumerate() {
+        if i > 0 && is_sup_fraction(run.get(i - 1), &p.text, p.sup) {
+            chars.push(st.setup.options.decimal);
+            owner.push(i);
+        }
+        chars.extend(p.text.chars());
+        owner.resize(chars.len(), i);
+    }
     let found = detect::find(&chars);
     let mut result = None;
-    if let [f] = found.as_slice() {
+    let tainted = std::mem::take(&mut st.tainted);
+    if tainted {
+        st.counts.found += 1;
+        st.counts.ambiguous += 1;
+    } else if let [f] = found.as_slice() {
         let hint = run.iter().map(|p| p.hint).max().unwrap_or_default();
         let bare = f.marker.is_none();
         let allowed = !bare
@@ -181,15 +208,7 @@ pub fn settle(st: &mut State) {
             let expected = if bare { run.iter().find_map(|p| p.expected) } else { None };
             if let Some(s) = price(st, f, expected) {
                 let digit = chars.iter().position(char::is_ascii_digit).unwrap_or(0);
-                let mut at = 0;
-                let k = run
-                    .iter()
-                    .position(|p| {
-                        at += p.text.chars().count();
-                        at > digit
-                    })
-                    .unwrap_or(0);
-                result = Some((k, s));
+                result = Some((owner.get(digit).copied().unwrap_or(0), s));
             }
         }
     }

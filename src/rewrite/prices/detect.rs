@@ -161,6 +161,15 @@ pub fn find(t: &[char]) -> Vec<Found> {
         } else if cs > 0 && (t[cs - 1].is_alphanumeric() || matches!(t[cs - 1], '.' | ',' | '#' | '/' | '+' | '_')) {
             continue; // SKU12, v1.2, #12, 1/2, +44
         }
+        // `₹39,…`: a truncated amount is not the amount.
+        let truncated = match t.get(ce) {
+            Some('…') => true,
+            Some('.' | ',') => matches!(t.get(ce + 1), Some('…' | '.')),
+            _ => false,
+        };
+        if truncated {
+            continue;
+        }
         let a = one_space_fwd(t, ce);
         if f.marker.is_none() {
             if let Some((me, m)) = symbols::after(t, a) {
@@ -246,5 +255,7 @@ mod tests {
         let r = spans("£10–20");
         assert!(r[1].2, "{r:?}");
         assert_eq!(spans("SKU12.99 50% 3x 60x30 v1.2"), []);
+        assert_eq!(spans("from ₹39,… or ₹12…"), []);
+        assert_eq!(spans("US $50")[0].0, "US $50");
     }
 }

@@ -66,6 +66,7 @@ struct Ctx {
     button: bool,
     hint: Hint,
     only: bool,
+    sup: bool,
     expected: Option<f64>,
 }
 
@@ -81,6 +82,8 @@ pub struct State {
     pub(super) signals: Vec<String>,
     expected: Option<f64>,
     jsonld: String,
+    /// The current run met another amount: it is left alone.
+    pub(super) tainted: bool,
 }
 
 impl State {
@@ -96,6 +99,7 @@ impl State {
             signals: Vec::new(),
             expected: None,
             jsonld: String::new(),
+            tainted: false,
         }
     }
 
@@ -204,8 +208,17 @@ impl State {
             return None;
         }
         if let Some(kind) = convert::piece_kind(&core) {
-            if self.broken || !convert::fits(&self.run, &core, kind) {
+            if self.broken {
                 self.settle_run();
+            }
+            match convert::fits(&self.run, &core, kind, ctx.sup) {
+                Ok(true) => {}
+                Ok(false) => self.settle_run(),
+                Err(()) => {
+                    self.tainted = true;
+                    self.settle_run();
+                    self.tainted = true;
+                }
             }
             if kind == convert::Kind::Separator && self.run.is_empty() {
                 return None;
@@ -251,7 +264,7 @@ impl State {
     fn push_piece(&mut self, text: &str, view: &View, a: usize, b: usize, ctx: &Ctx) -> String {
         let (ra, rb) = view.bytes(a, b);
         let raw = &text[ra.min(rb)..rb];
-        let piece = Piece::new(raw, ctx.hint, ctx.expected);
+        let piece = Piece::new(raw, ctx.hint, ctx.expected, ctx.sup);
         let (id, tag) = self.holds.borrow_mut().open(raw);
         self.run.push(piece.with_id(id));
         tag
@@ -331,6 +344,7 @@ pub fn attach<'h, 's>(state: &Rc<RefCell<State>>, mut settings: Settings<'h, 's>
         add(sel.clone(), on(|c| c.excluded = true));
     }
     add(parse(&["button"]), on(|c| c.button = true));
+    add(parse(&["sup"]), on(|c| c.sup = true));
     for sel in &opts.only {
         add(sel.clone(), on(|c| c.only = true));
     }

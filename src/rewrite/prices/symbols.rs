@@ -23,6 +23,7 @@ const YUAN: &[&str] = &["CNY", "TWD", "HKD"];
 /// Markers, longest first within a shared prefix so `US$` wins over `$`.
 /// Letter markers must stand apart from other letters (checked by the caller).
 const MARKERS: &[(&str, Marker)] = &[
+    ("US $", Marker::One("USD")),
     ("US$", Marker::One("USD")),
     ("U$S", Marker::One("USD")),
     ("CA$", Marker::One("CAD")),
@@ -97,6 +98,9 @@ fn is_letter(c: char) -> bool {
 
 /// A marker ending exactly at `end` in `text` (chars): (start, marker).
 pub fn before(text: &[char], end: usize) -> Option<(usize, Marker)> {
+    if text.get(end).is_some_and(|c| is_letter(*c)) {
+        return None;
+    }
     if end >= 3 {
         let s: String = text[end - 3..end].iter().collect();
         if is_code(&s) && (end == 3 || !is_letter(text[end - 4])) {
