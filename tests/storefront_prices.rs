@@ -126,7 +126,11 @@ fn money_formats() -> BTreeMap<String, MoneyFormats> {
         .args([&script, "ja-JP,de-DE,en-US", "EUR,USD,JPY"])
         .output()
         .expect("node is required for the money formats");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     serde_json::from_value(v["locales"].clone()).unwrap()
 }
@@ -164,7 +168,11 @@ fn text_diffs(a: &str, b: &str) -> Vec<(String, String)> {
         out.push(rest.to_string());
         out
     };
-    split(a).into_iter().zip(split(b)).filter(|(x, y)| x != y).collect()
+    split(a)
+        .into_iter()
+        .zip(split(b))
+        .filter(|(x, y)| x != y)
+        .collect()
 }
 
 /// Tags in order, attributes and all (text between them dropped).
@@ -210,21 +218,38 @@ fn real_pages_prices_converted_and_markup_intact() {
         };
         // Every page, whatever its currency, keeps its markup.
         let (cur, locale) = shop(url, symbol).unwrap_or(("EUR", "en-US".into()));
-        let mut row = Row { id: id[..8].into(), url: url.into(), currency: cur, in_set: matches!(symbol, "€" | "EUR" | "£" | "$"), result: BTreeMap::new() };
+        let mut row = Row {
+            id: id[..8].into(),
+            url: url.into(),
+            currency: cur,
+            in_set: matches!(symbol, "€" | "EUR" | "£" | "$"),
+            result: BTreeMap::new(),
+        };
         for (visitor, vloc) in VISITORS {
             let options = Options::compile(&PriceDetection::default(), &locale).unwrap();
             let f = formatter(&formats[vloc]);
             let setup = Setup::new(cur, &loc, options, visitor, Some(&fx()), now, Box::new(f));
             let chunk = [4093, 97, 1 << 16][tag_pairs % 3];
             let (out, counts) = rewrite_page(&html, enc, setup, chunk).expect("streamable");
-            let (a, b) = (String::from_utf8_lossy(&html), String::from_utf8_lossy(&out));
+            let (a, b) = (
+                String::from_utf8_lossy(&html),
+                String::from_utf8_lossy(&out),
+            );
             tag_pairs += 1;
             if tags(&a) == tags(&b) {
                 tags_ok += 1;
             } else {
                 let (ta, tb) = (tags(&a), tags(&b));
-                let at = ta.iter().zip(&tb).position(|(x, y)| x != y).unwrap_or(ta.len().min(tb.len()));
-                failures.push(format!("{id} {visitor}: tags differ at {at}: {:?} vs {:?}", ta.get(at), tb.get(at)));
+                let at = ta
+                    .iter()
+                    .zip(&tb)
+                    .position(|(x, y)| x != y)
+                    .unwrap_or(ta.len().min(tb.len()));
+                failures.push(format!(
+                    "{id} {visitor}: tags differ at {at}: {:?} vs {:?}",
+                    ta.get(at),
+                    tb.get(at)
+                ));
             }
             if std::env::var("PRICES_DIFF").is_ok_and(|v| v == visitor) {
                 for (x, y) in text_diffs(&a, &b) {
@@ -238,7 +263,10 @@ fn real_pages_prices_converted_and_markup_intact() {
                 row.result.insert(visitor, "same currency".into());
                 continue;
             }
-            let Some(mut price) = gt["price"][0].as_str().and_then(|p| p.trim().parse::<f64>().ok()) else {
+            let Some(mut price) = gt["price"][0]
+                .as_str()
+                .and_then(|p| p.trim().parse::<f64>().ok())
+            else {
                 continue;
             };
             if shop(url, symbol).is_none() {
@@ -250,13 +278,18 @@ fn real_pages_prices_converted_and_markup_intact() {
             }
             let in_set = matches!(symbol, "€" | "EUR" | "£" | "$");
             let conv = Converter::new(cur, visitor, Some(&fx()), now, &loc).unwrap();
-            let want = formatter(&formats[vloc])(conv.convert(price, cur).unwrap(), visitor).unwrap();
+            let want =
+                formatter(&formats[vloc])(conv.convert(price, cur).unwrap(), visitor).unwrap();
             let shown = b.matches(&want).count() > a.matches(&want).count();
             pairs += usize::from(in_set);
             let status = if shown {
                 converted += usize::from(in_set);
                 let left = counts.found - counts.converted;
-                if left == 0 { "converted".to_string() } else { format!("converted ({left} other amounts left)") }
+                if left == 0 {
+                    "converted".to_string()
+                } else {
+                    format!("converted ({left} other amounts left)")
+                }
             } else {
                 format!("not converted ({counts:?})")
             };
@@ -266,8 +299,16 @@ fn real_pages_prices_converted_and_markup_intact() {
     }
     if std::env::var("PRICES_TABLE").is_ok() {
         for r in &rows {
-            println!("| {} | {} | {}{} | {} | {} | {} |", r.id, r.url.split('/').nth(2).unwrap_or(""), r.currency, if r.in_set { "" } else { " (outside the set)" },
-                r.result.get("JPY").map_or("-", String::as_str), r.result.get("EUR").map_or("-", String::as_str), r.result.get("USD").map_or("-", String::as_str));
+            println!(
+                "| {} | {} | {}{} | {} | {} | {} |",
+                r.id,
+                r.url.split('/').nth(2).unwrap_or(""),
+                r.currency,
+                if r.in_set { "" } else { " (outside the set)" },
+                r.result.get("JPY").map_or("-", String::as_str),
+                r.result.get("EUR").map_or("-", String::as_str),
+                r.result.get("USD").map_or("-", String::as_str)
+            );
         }
     }
     let share = converted as f64 / pairs.max(1) as f64;

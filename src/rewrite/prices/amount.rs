@@ -35,7 +35,10 @@ pub fn parse(core: &str, digits: u8, decimal: char) -> Result<f64, Refused> {
         }
     }
     groups.push(&core[start..]);
-    if groups.iter().any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit())) {
+    if groups
+        .iter()
+        .any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(Refused::Malformed);
     }
     let digits_total: usize = groups.iter().map(|g| g.len()).sum();
@@ -59,6 +62,8 @@ pub fn parse(core: &str, digits: u8, decimal: char) -> Result<f64, Refused> {
                 // the origin's decimal separator or the currency has three
                 // decimals; both at once (or neither) is a coin toss.
                 match (l == decimal, digits == 3) {
+                    // A currency without decimals cannot mean them.
+                    (_, false) if digits == 0 => None,
                     (false, false) => None,
                     (true, true) => Some(0),
                     _ => return Err(Refused::Ambiguous),
@@ -124,6 +129,7 @@ mod tests {
         assert_eq!(ok("72.99", 2, '.'), 72.99);
         assert_eq!(ok("1.250", 3, '.'), 1.25);
         assert_eq!(ok("24.990", 0, ','), 24990.0);
+        assert_eq!(ok("1.000", 0, '.'), 1000.0);
         assert_eq!(ok("0.99", 2, '.'), 0.99);
         assert_eq!(parse("1.299", 2, '.'), Err(Refused::Ambiguous));
         assert_eq!(parse("12.5", 2, '.'), Err(Refused::Ambiguous));

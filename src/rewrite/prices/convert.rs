@@ -29,8 +29,16 @@ pub struct Piece {
 impl Piece {
     pub fn new(raw: &str, hint: Hint, expected: Option<f64>, sup: bool) -> Piece {
         let v = View::new(raw);
-        let ls = v.chars.iter().position(|c| !is_space(*c)).unwrap_or(v.chars.len());
-        let le = v.chars.iter().rposition(|c| !is_space(*c)).map_or(ls, |i| i + 1);
+        let ls = v
+            .chars
+            .iter()
+            .position(|c| !is_space(*c))
+            .unwrap_or(v.chars.len());
+        let le = v
+            .chars
+            .iter()
+            .rposition(|c| !is_space(*c))
+            .map_or(ls, |i| i + 1);
         let a = v.bytes(0, ls).1;
         let b = v.bytes(0, le).1.max(a);
         Piece {
@@ -69,14 +77,17 @@ pub fn piece_kind(core: &str) -> Option<Kind> {
     }
     let chars: Vec<char> = core.chars().collect();
     let starts = chars.first().is_some_and(char::is_ascii_digit);
-    (starts && chars.len() <= 24 && detect::find(&chars).first().is_some_and(|f| {
-        f.marker.is_none() && f.start == 0 && f.end == chars.len()
-    }))
+    (starts
+        && chars.len() <= 24
+        && detect::find(&chars)
+            .first()
+            .is_some_and(|f| f.marker.is_none() && f.start == 0 && f.end == chars.len()))
     .then_some(Kind::Amount)
 }
 
 pub fn has_marker(run: &[Piece]) -> bool {
-    run.iter().any(|p| piece_kind(&p.text) == Some(Kind::Marker))
+    run.iter()
+        .any(|p| piece_kind(&p.text) == Some(Kind::Marker))
 }
 
 /// Superscript minor units right after whole units (`83<sup>30</sup>`).
@@ -86,19 +97,37 @@ fn is_sup_fraction(prev: Option<&Piece>, core: &str, sup: bool) -> bool {
         && prev.is_some_and(|p| !p.sup && p.text.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Whether a piece of `kind` may extend `run`: `Err(())` when two amounts
-/// meet (`10,00` `12,00` in sibling spans), which leaves both alone.
-pub fn fits(run: &[Piece], core: &str, kind: Kind, sup: bool) -> Result<bool, ()> {
+/// How a new piece relates to the current run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    Extends,
+    /// Ends the run and starts a new one.
+    Starts,
+    /// Two amounts meet (`10,00` `12,00` in sibling spans): both stay.
+    Clash,
+}
+
+/// Whether a piece of `kind` may extend `run`.
+pub fn fits(run: &[Piece], core: &str, kind: Kind, sup: bool) -> Fit {
     let len: usize = run.iter().map(|p| p.text.len()).sum::<usize>() + core.len();
     let prev = run.last();
     let prev_kind = prev.and_then(|p| piece_kind(&p.text));
     if kind == Kind::Amount && prev_kind == Some(Kind::Amount) {
-        return if is_sup_fraction(prev, core, sup) { Ok(true) } else { Err(()) };
+        return if is_sup_fraction(prev, core, sup) {
+            Fit::Extends
+        } else {
+            Fit::Clash
+        };
     }
-    Ok(run.len() < 6
+    let extends = run.len() < 6
         && len <= 40
         && !(kind == Kind::Marker && has_marker(run))
-        && prev_kind != Some(kind))
+        && prev_kind != Some(kind);
+    if extends {
+        Fit::Extends
+    } else {
+        Fit::Starts
+    }
 }
 
 /// The currency of a found price, if it is one the shop declares.
@@ -109,7 +138,9 @@ fn currency(st: &State, f: &Found) -> Option<String> {
         (Some(Marker::One(c)), _) => c.to_string(),
         (Some(Marker::Any(list)), _) => {
             let pick = declared.iter().find(|d| list.contains(&d.as_str()));
-            let pick = pick.map(String::as_str).or_else(|| st.signal().filter(|s| list.contains(s)));
+            let pick = pick
+                .map(String::as_str)
+                .or_else(|| st.signal().filter(|s| list.contains(s)));
             pick?.to_string()
         }
         _ => st
@@ -137,7 +168,12 @@ pub fn price(st: &mut State, f: &Found, expected: Option<f64>) -> Option<String>
         st.counts.ambiguous += 1;
         return None;
     }
-    let conv = st.setup.converters.iter().find(|(c, _)| *c == cur).map(|(_, r)| r);
+    let conv = st
+        .setup
+        .converters
+        .iter()
+        .find(|(c, _)| *c == cur)
+        .map(|(_, r)| r);
     let converted = match conv {
         Some(Ok(c)) => c.convert(value, &cur),
         Some(Err(NoConversion::SameCurrency)) => {
@@ -201,11 +237,14 @@ pub fn settle(st: &mut State) {
     } else if let [f] = found.as_slice() {
         let hint = run.iter().map(|p| p.hint).max().unwrap_or_default();
         let bare = f.marker.is_none();
-        let allowed = !bare
-            || hint == Hint::Strong
-            || hint == Hint::Weak && f.core.contains(['.', ',', '-']);
+        let allowed =
+            !bare || hint == Hint::Strong || hint == Hint::Weak && f.core.contains(['.', ',', '-']);
         if f.start == 0 && f.end == chars.len() && allowed {
-            let expected = if bare { run.iter().find_map(|p| p.expected) } else { None };
+            let expected = if bare {
+                run.iter().find_map(|p| p.expected)
+            } else {
+                None
+            };
             if let Some(s) = price(st, f, expected) {
                 let digit = chars.iter().position(char::is_ascii_digit).unwrap_or(0);
                 result = Some((owner.get(digit).copied().unwrap_or(0), s));
@@ -215,7 +254,9 @@ pub fn settle(st: &mut State) {
     let mut holds = st.holds.borrow_mut();
     for (i, p) in run.iter().enumerate() {
         let html = match &result {
-            Some((k, s)) if *k == i => format!("{}{}{}", p.lead, crate::localize::escape(s), p.trail),
+            Some((k, s)) if *k == i => {
+                format!("{}{}{}", p.lead, crate::localize::escape(s), p.trail)
+            }
             Some(_) => format!("{}{}", p.lead, p.trail),
             None => format!("{}{}{}", p.lead, p.raw, p.trail),
         };

@@ -49,7 +49,11 @@ impl View {
     /// Raw byte range of chars `a..b`.
     pub fn bytes(&self, a: usize, b: usize) -> (usize, usize) {
         let start = self.raw.get(a).map_or(usize::MAX, |r| r.0);
-        let end = if b == 0 { start } else { self.raw.get(b - 1).map_or(start, |r| r.1) };
+        let end = if b == 0 {
+            start
+        } else {
+            self.raw.get(b - 1).map_or(start, |r| r.1)
+        };
         (start.min(end), end)
     }
 }
@@ -152,13 +156,22 @@ pub fn find(t: &[char]) -> Vec<Found> {
         let (cs, ce) = (i, core_end(t, i));
         i = ce;
         let core: String = t[cs..ce].iter().collect();
-        let mut f = Found { start: cs, end: ce, core, marker: None, code: None };
+        let mut f = Found {
+            start: cs,
+            end: ce,
+            core,
+            marker: None,
+            code: None,
+        };
         let b = one_space_back(t, cs);
         if let Some((ms, m)) = symbols::before(t, b).filter(|(ms, _)| *ms >= consumed) {
             f.start = ms;
             f.marker = Some(m);
             f.code = code_of(t, ms, m);
-        } else if cs > 0 && (t[cs - 1].is_alphanumeric() || matches!(t[cs - 1], '.' | ',' | '#' | '/' | '+' | '_')) {
+        } else if cs > 0
+            && (t[cs - 1].is_alphanumeric()
+                || matches!(t[cs - 1], '.' | ',' | '#' | '/' | '+' | '_'))
+        {
             continue; // SKU12, v1.2, #12, 1/2, +44
         }
         // `₹39,…`: a truncated amount is not the amount.
@@ -240,7 +253,10 @@ mod tests {
 
     #[test]
     fn finds_prices_with_markers() {
-        assert_eq!(spans("now £72.99!"), [("£72.99".into(), "72.99".into(), true)]);
+        assert_eq!(
+            spans("now £72.99!"),
+            [("£72.99".into(), "72.99".into(), true)]
+        );
         assert_eq!(
             spans("72,99&nbsp;&euro; statt 80,00 €"),
             [

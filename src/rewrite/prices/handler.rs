@@ -12,7 +12,9 @@ use super::symbols::{self, is_space};
 use crate::localize::FormatFn;
 use crate::money::{Converter, NoConversion};
 use lol_html::html_content::{ContentType, Element, TextChunk, TextType};
-use lol_html::{DocumentContentHandlers, ElementContentHandlers, HandlerResult, Selector, Settings};
+use lol_html::{
+    DocumentContentHandlers, ElementContentHandlers, HandlerResult, Selector, Settings,
+};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -164,7 +166,10 @@ impl State {
             let raw_cut = view.bytes(0, cut).1;
             self.run_break();
             let head = self.mixed(&text, &view, &found, cut, &ctx);
-            chunk.replace(head.as_deref().unwrap_or(&text[..raw_cut]), ContentType::Html);
+            chunk.replace(
+                head.as_deref().unwrap_or(&text[..raw_cut]),
+                ContentType::Html,
+            );
             self.carry = text[raw_cut..].to_string();
             return;
         }
@@ -212,9 +217,9 @@ impl State {
                 self.settle_run();
             }
             match convert::fits(&self.run, &core, kind, ctx.sup) {
-                Ok(true) => {}
-                Ok(false) => self.settle_run(),
-                Err(()) => {
+                convert::Fit::Extends => {}
+                convert::Fit::Starts => self.settle_run(),
+                convert::Fit::Clash => {
                     self.tainted = true;
                     self.settle_run();
                     self.tainted = true;
@@ -228,7 +233,7 @@ impl State {
         }
         let mut out = String::new();
         let mut from = 0; // chars of `t` already handled
-        // A marker heading the node completes a run of bare digits (`32` `zł/m²`).
+                          // A marker heading the node completes a run of bare digits (`32` `zł/m²`).
         if !self.run.is_empty() && !self.broken && !convert::has_marker(&self.run) {
             if let Some((end, _)) = symbols::after(t, ls) {
                 if !found.iter().any(|f| f.start <= ls && f.end > ls) {
@@ -322,21 +327,33 @@ fn mark(
 }
 
 fn parse(list: &[&str]) -> Selector {
-    list.join(", ").parse().unwrap_or_else(|_| "bl-never-matches".parse().expect("static selector"))
+    list.join(", ")
+        .parse()
+        .unwrap_or_else(|_| "bl-never-matches".parse().expect("static selector"))
 }
 
 /// Adds price detection to `settings`; `state` collects the counts.
-pub fn attach<'h, 's>(state: &Rc<RefCell<State>>, mut settings: Settings<'h, 's>) -> Settings<'h, 's> {
+pub fn attach<'h, 's>(
+    state: &Rc<RefCell<State>>,
+    mut settings: Settings<'h, 's>,
+) -> Settings<'h, 's> {
     let opts = &state.borrow().setup.options;
     if !opts.enabled {
         return settings;
     }
-    let mut excluded = vec!["template", "textarea", "option", "select", "[data-borderless-ignore]"];
+    let mut excluded = vec![
+        "template",
+        "textarea",
+        "option",
+        "select",
+        "[data-borderless-ignore]",
+    ];
     if opts.honor_notranslate {
         excluded.extend(["[translate=no]", "[translate=\"no\"]", ".notranslate"]);
     }
     let mut add = |sel: Selector, h: ElementContentHandlers<'h>| {
-        settings = std::mem::take(&mut settings).append_element_content_handler((Cow::Owned(sel), h));
+        settings =
+            std::mem::take(&mut settings).append_element_content_handler((Cow::Owned(sel), h));
     };
     let on = |f: fn(&mut Ctx)| ElementContentHandlers::default().text(mark(state, f));
     add(parse(&excluded), on(|c| c.excluded = true));
@@ -349,22 +366,33 @@ pub fn attach<'h, 's>(state: &Rc<RefCell<State>>, mut settings: Settings<'h, 's>
         add(sel.clone(), on(|c| c.only = true));
     }
     add(
-        parse(&["[class*=price]", "[class*=Price]", "[id*=price]", "[id*=Price]"]),
+        parse(&[
+            "[class*=price]",
+            "[class*=Price]",
+            "[id*=price]",
+            "[id*=Price]",
+        ]),
         on(|c| c.hint = c.hint.max(Hint::Weak)),
     );
-    add(parse(&["[itemprop~=price]", "[data-price]"]), on(|c| c.hint = Hint::Strong));
+    add(
+        parse(&["[itemprop~=price]", "[data-price]"]),
+        on(|c| c.hint = Hint::Strong),
+    );
     for sel in &opts.hints {
         add(sel.clone(), on(|c| c.hint = Hint::Strong));
     }
     for (name, unit) in &opts.attributes {
-        let Ok(sel) = format!("[{name}]").parse::<Selector>() else { continue };
+        let Ok(sel) = format!("[{name}]").parse::<Selector>() else {
+            continue;
+        };
         let (s1, s2, name, unit) = (Rc::clone(state), Rc::clone(state), name.clone(), *unit);
         add(
             sel,
             ElementContentHandlers::default()
                 .element(move |el: &mut Element| {
                     let mut st = s1.borrow_mut();
-                    st.expected = convert::attribute_amount(&st, el.get_attribute(&name).as_deref(), unit);
+                    st.expected =
+                        convert::attribute_amount(&st, el.get_attribute(&name).as_deref(), unit);
                     Ok(())
                 })
                 .text(move |_: &mut TextChunk| {

@@ -67,7 +67,11 @@ impl Holds {
     /// The final HTML for tag `id`; false if it was already forced out.
     pub fn settle(&mut self, id: u32, html: &str) -> bool {
         let bytes = self.encode(html);
-        match self.open.iter_mut().find(|h| h.id == id && h.settled.is_none()) {
+        match self
+            .open
+            .iter_mut()
+            .find(|h| h.id == id && h.settled.is_none())
+        {
             Some(h) => {
                 h.settled = Some(bytes);
                 true

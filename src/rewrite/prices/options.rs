@@ -65,7 +65,9 @@ impl Options {
     /// Compiles (and validates) the config's detection settings.
     pub fn compile(p: &PriceDetection, default_locale: &str) -> Result<Options, String> {
         if let Some(c) = p.currencies.iter().find(|c| !crate::config::is_currency(c)) {
-            return Err(format!("localization.prices.currencies: {c:?} is not an ISO 4217 code"));
+            return Err(format!(
+                "localization.prices.currencies: {c:?} is not an ISO 4217 code"
+            ));
         }
         if p.currencies.len() > 16 || p.attributes.len() > 16 {
             return Err("localization.prices: at most 16 currencies and 16 attributes".into());
@@ -78,7 +80,10 @@ impl Options {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_:".contains(&b));
             if !ok {
-                return Err(format!("localization.prices.attributes: bad name {:?}", a.name));
+                return Err(format!(
+                    "localization.prices.attributes: bad name {:?}",
+                    a.name
+                ));
             }
             attributes.push((a.name.clone(), a.unit));
         }
@@ -86,7 +91,11 @@ impl Options {
             None => decimal_of(default_locale),
             Some(".") => '.',
             Some(",") => ',',
-            Some(d) => return Err(format!("localization.prices.decimal {d:?} must be \".\" or \",\"")),
+            Some(d) => {
+                return Err(format!(
+                    "localization.prices.decimal {d:?} must be \".\" or \",\""
+                ))
+            }
         };
         Ok(Options {
             enabled: p.detect,

@@ -56,7 +56,10 @@ pub fn rewrite_page(
     let enc = AsciiCompatibleEncoding::new(encoding)?;
     let holds = Rc::new(RefCell::new(Holds::new(encoding)));
     let state = Rc::new(RefCell::new(State::new(Rc::new(setup), Rc::clone(&holds))));
-    let settings = attach(&state, Settings::new().with_encoding(enc).with_strict(false));
+    let settings = attach(
+        &state,
+        Settings::new().with_encoding(enc).with_strict(false),
+    );
     let out = Rc::new(RefCell::new(Vec::new()));
     let sink = Rc::clone(&out);
     let mut rw = HtmlRewriter::new(settings, move |c: &[u8]| {

@@ -157,13 +157,18 @@ pub fn only_marker(s: &str) -> Option<Marker> {
     }
     match after(&t, 0) {
         Some((end, m)) if end == t.len() => Some(m),
-        _ => before(&t, t.len()).filter(|(start, _)| *start == 0).map(|(_, m)| m),
+        _ => before(&t, t.len())
+            .filter(|(start, _)| *start == 0)
+            .map(|(_, m)| m),
     }
 }
 
 /// Spaces allowed between a marker and its amount, and around pieces.
 pub fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\t' | '\n' | '\r')
+    matches!(
+        c,
+        ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\t' | '\n' | '\r'
+    )
 }
 
 #[cfg(test)]
