@@ -148,7 +148,7 @@ const GBP_SITE: &[Case] = &[
     ("<span class=notranslate>£72.99</span>", "="),
     ("<span class=\"a notranslate b\">£72.99</span>", "="),
     ("<div data-borderless-ignore><p>£72.99</p></div>", "="),
-    ("<title>£72.99</title>", "="),
+    ("<title>£72.99</title>", "<title>«145.98»</title>"),
     ("<input value=\"£72.99\">", "="),
     ("<img alt=\"£72.99\">", "="),
     ("<!-- £72.99 -->", "="),
@@ -488,4 +488,68 @@ fn report_counts_every_outcome() {
     let (out, c) = rewrite_page(b"<p>\xc2\xa372.99</p>", encoding_rs::UTF_8, s, 2).unwrap();
     assert_eq!(out, "<p>£72.99</p>".as_bytes());
     assert_eq!((c.found, c.stale_fx, c.converted), (1, 1, 0));
+}
+
+fn with_config(json: &str, html: &str) -> (String, Counts) {
+    let det: PriceDetection = serde_json::from_str(json).unwrap();
+    let options = Options::compile(&det, "en-GB").unwrap();
+    let loc: Localization = serde_json::from_str(r#"{"locales":["en-GB"]}"#).unwrap();
+    let fx = FxRates {
+        base: "GBP".into(),
+        as_of: "2026-11-22T00:00:00Z".into(),
+        rates: [("SEK".to_string(), 2.0)].into(),
+    };
+    let now = parse_rfc3339("2026-11-22T06:00:00Z").unwrap();
+    let s = Setup::new(
+        "GBP",
+        &loc,
+        options,
+        "SEK",
+        Some(&fx),
+        now,
+        Box::new(|v, _| Some(format!("«{v:.2}»"))),
+    );
+    let (out, c) = rewrite_page(html.as_bytes(), encoding_rs::UTF_8, s, 3).unwrap();
+    (String::from_utf8(out).unwrap(), c)
+}
+
+#[test]
+fn site_config_switches_narrows_and_extends() {
+    let page = "<div class=buybox>£5</div><p>£6</p>";
+    assert_eq!(
+        with_config(r#"{"only":[".buybox"]}"#, page).0,
+        "<div class=buybox>«10.00»</div><p>£6</p>"
+    );
+    assert_eq!(with_config(r#"{"detect":false}"#, page).0, page);
+    assert_eq!(
+        with_config(r#"{"exclude":["p"]}"#, page).0,
+        "<div class=buybox>«10.00»</div><p>£6</p>"
+    );
+    // Shop-specific selectors make bare amounts prices.
+    assert_eq!(
+        with_config(r#"{"selectors":[".amt"]}"#, "<b class=amt>72</b>").0,
+        "<b class=amt>«144.00»</b>"
+    );
+    assert_eq!(
+        with_config("{}", "<b class=amt>72</b>").0,
+        "<b class=amt>72</b>"
+    );
+    // A shop attribute in minor units: a hint, and a check of the text.
+    let cents = r#"{"attributes":[{"name":"data-cents","unit":"minor"}]}"#;
+    assert_eq!(
+        with_config(cents, "<li data-cents=7299><span>72.99</span></li>").0,
+        "<li data-cents=7299><span>«145.98»</span></li>"
+    );
+    let (out, c) = with_config(cents, "<li data-cents=7299><span>72.98</span></li>");
+    assert_eq!(
+        (out.as_str(), c.ambiguous),
+        ("<li data-cents=7299><span>72.98</span></li>", 1)
+    );
+    // notranslate is honoured unless the shop says otherwise.
+    let nt = "<span class=notranslate>£72.99</span>";
+    assert_eq!(with_config("{}", nt).0, nt);
+    assert_eq!(
+        with_config(r#"{"honor_notranslate":false}"#, nt).0,
+        "<span class=notranslate>«145.98»</span>"
+    );
 }

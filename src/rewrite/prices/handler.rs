@@ -146,7 +146,8 @@ impl State {
 
     fn text(&mut self, chunk: &mut TextChunk) {
         let ctx = std::mem::take(&mut self.ctx);
-        if chunk.text_type() != TextType::Data {
+        // Visible text: the body's and the title's (textarea is excluded).
+        if !matches!(chunk.text_type(), TextType::Data | TextType::RCData) {
             return;
         }
         if !chunk.last_in_text_node() {
