@@ -553,3 +553,90 @@ fn site_config_switches_narrows_and_extends() {
         "<span class=notranslate>«145.98»</span>"
     );
 }
+
+/// Random mixes of price characters, entities and inline/block tags at
+/// random chunk sizes: never a panic, never a changed tag, and unchanged
+/// text wherever no price was converted.
+#[test]
+fn random_snippets_never_break_markup() {
+    const PARTS: &[&str] = &[
+        "£",
+        "€",
+        "$",
+        "US$",
+        "EUR",
+        "GBP",
+        "kr",
+        "zł",
+        "¥",
+        "Rs.",
+        "1",
+        "2",
+        "9",
+        "0",
+        "12",
+        "72",
+        "99",
+        "1,299",
+        ".",
+        ",",
+        ",-",
+        " ",
+        "\u{a0}",
+        "&nbsp;",
+        "&euro;",
+        "&pound;",
+        "&amp;",
+        "–",
+        "-",
+        "…",
+        "x",
+        "sold",
+        "%",
+        "<span>",
+        "</span>",
+        "<b class=price>",
+        "</b>",
+        "<sup>",
+        "</sup>",
+        "<div>",
+        "</div>",
+        "<br>",
+        "<span itemprop=price>",
+        "<!-- c -->",
+        "<script>£5</script>",
+        "<s>",
+        "</s>",
+        "é",
+        "日本",
+        "€\u{202f}",
+        "<option>£3</option>",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let tags = |s: &str| -> Vec<String> {
+        s.split('<')
+            .skip(1)
+            .map(|t| t.split('>').next().unwrap_or("").to_string())
+            .collect()
+    };
+    for _ in 0..3000 {
+        let n = 1 + next(14);
+        let html: String = (0..n).map(|_| PARTS[next(PARTS.len())]).collect();
+        let chunk = 1 + next(9);
+        let (out, counts) = run(&html, "GBP", "en-GB", chunk);
+        assert_eq!(tags(&out), tags(&html), "{html:?} -> {out:?}");
+        if counts.converted == 0 {
+            assert_eq!(out, html, "nothing converted yet changed: chunk {chunk}");
+        }
+        assert!(
+            !out.contains('\u{1}'),
+            "a hold tag leaked: {html:?} -> {out:?}"
+        );
+    }
+}

@@ -10,6 +10,8 @@ use super::symbols::{self, is_space, Marker};
 pub struct View {
     pub chars: Vec<char>,
     pub raw: Vec<(usize, usize)>,
+    /// Length of the raw text.
+    len: usize,
 }
 
 const ENTITIES: &[(&str, char)] = &[
@@ -43,18 +45,18 @@ impl View {
             spans.push((i, i + len));
             i += len;
         }
-        View { chars, raw: spans }
+        View {
+            chars,
+            raw: spans,
+            len: raw.len(),
+        }
     }
 
-    /// Raw byte range of chars `a..b`.
+    /// Raw byte range of chars `a..b` (clamped to the text).
     pub fn bytes(&self, a: usize, b: usize) -> (usize, usize) {
-        let start = self.raw.get(a).map_or(usize::MAX, |r| r.0);
-        let end = if b == 0 {
-            start
-        } else {
-            self.raw.get(b - 1).map_or(start, |r| r.1)
-        };
-        (start.min(end), end)
+        let pos = |i: usize| self.raw.get(i).map_or(self.len, |r| r.0);
+        let start = pos(a);
+        (start, pos(b).max(start))
     }
 }
 
