@@ -466,7 +466,8 @@ fn report_counts_every_outcome() {
             ..Counts::default()
         }
     );
-    // Stale rates: found, not converted, said why.
+    // Stale rates: found, not converted, said why; the price keeps its
+    // currency in the visitor's format.
     let loc: Localization =
         serde_json::from_str(r#"{"locales":["en-GB"],"fx_max_age_hours":1}"#).unwrap();
     let options = Options::compile(&PriceDetection::default(), "en-GB").unwrap();
@@ -483,10 +484,10 @@ fn report_counts_every_outcome() {
         "SEK",
         Some(&fx),
         now,
-        Box::new(|v, _| Some(format!("{v}"))),
+        Box::new(|v, c| Some(format!("«{v:.2} {c}»"))),
     );
     let (out, c) = rewrite_page(b"<p>\xc2\xa372.99</p>", encoding_rs::UTF_8, s, 2).unwrap();
-    assert_eq!(out, "<p>£72.99</p>".as_bytes());
+    assert_eq!(String::from_utf8(out).unwrap(), "<p>«72.99 GBP»</p>");
     assert_eq!((c.found, c.stale_fx, c.converted), (1, 1, 0));
 }
 

@@ -168,31 +168,31 @@ pub fn price(st: &mut State, f: &Found, expected: Option<f64>) -> Option<String>
         st.counts.ambiguous += 1;
         return None;
     }
-    let conv = st
-        .setup
-        .converters
-        .iter()
-        .find(|(c, _)| *c == cur)
-        .map(|(_, r)| r);
-    let converted = match conv {
-        Some(Ok(c)) => c.convert(value, &cur),
+    let conv = st.setup.converters.iter().find(|(c, _)| *c == cur);
+    // Without a conversion the price keeps its currency, shown in the
+    // visitor's locale format (as annotated prices always were).
+    let (shown, in_currency) = match conv.map(|(_, r)| r) {
+        Some(Ok(c)) => match c.convert(value, &cur) {
+            Some(v) => (v, st.setup.visitor.clone()),
+            None => (value, cur.clone()),
+        },
         Some(Err(NoConversion::SameCurrency)) => {
             st.counts.same_currency += 1;
-            return None;
+            (value, cur.clone())
         }
-        _ => None,
+        _ => {
+            st.counts.stale_fx += 1;
+            (value, cur.clone())
+        }
     };
-    let Some(converted) = converted else {
-        st.counts.stale_fx += 1;
-        return None;
-    };
-    match (st.setup.format)(converted, &st.setup.visitor) {
+    let converted = in_currency != cur;
+    match (st.setup.format)(shown, &in_currency) {
         Some(s) => {
-            st.counts.converted += 1;
+            st.counts.converted += u32::from(converted);
             Some(s)
         }
         None => {
-            st.counts.unformatted += 1;
+            st.counts.unformatted += u32::from(converted);
             None
         }
     }
