@@ -4,7 +4,7 @@
 //! runs) at several chunk sizes. Rates: every shop currency is worth 1 and
 //! the visitor's SEK 2, so a converted price shows as «2 × amount».
 
-use borderless::clock::parse_rfc3339;
+use borderless::base::time::parse_rfc3339;
 use borderless::rewrite::prices::{rewrite_page, Counts, Options, Setup};
 use borderless::schema::{FxRates, Localization, PriceDetection};
 

@@ -7,10 +7,10 @@
 //! sequence of tags of input and output is identical, only text differs.
 //! `PRICES_TABLE=1` prints the per-page table for the README.
 
-use borderless::charset::{self, Charset};
-use borderless::clock::parse_rfc3339;
-use borderless::format;
-use borderless::money::Converter;
+use borderless::rewrite::charset::{self, Charset};
+use borderless::base::time::parse_rfc3339;
+use borderless::plan::format;
+use borderless::base::money::Converter;
 use borderless::rewrite::prices::{rewrite_page, Counts, Options, Setup};
 use borderless::schema::{FxRates, Localization, MoneyFormats, PriceDetection};
 use flate2::read::GzDecoder;

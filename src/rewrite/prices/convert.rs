@@ -7,7 +7,7 @@ use super::amount;
 use super::detect::{self, Found, View};
 use super::handler::{Hint, State};
 use super::symbols::{self, is_space, Marker};
-use crate::money::{self, NoConversion};
+use crate::base::money::{self, NoConversion};
 use crate::schema::PriceUnit;
 
 /// One text node (or its head or tail) held while a split price is read.
@@ -255,7 +255,7 @@ pub fn settle(st: &mut State) {
     for (i, p) in run.iter().enumerate() {
         let html = match &result {
             Some((k, s)) if *k == i => {
-                format!("{}{}{}", p.lead, crate::localize::escape(s), p.trail)
+                format!("{}{}{}", p.lead, crate::base::escape::escape(s), p.trail)
             }
             Some(_) => format!("{}{}", p.lead, p.trail),
             None => format!("{}{}{}", p.lead, p.raw, p.trail),

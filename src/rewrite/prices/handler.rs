@@ -9,8 +9,8 @@ use super::detect::{self, View};
 use super::hold::Holds;
 use super::options::Options;
 use super::symbols::{self, is_space};
-use crate::localize::FormatFn;
-use crate::money::{Converter, NoConversion};
+use crate::plan::l10n::FormatFn;
+use crate::base::money::{Converter, NoConversion};
 use lol_html::html_content::{ContentType, Element, TextChunk, TextType};
 use lol_html::{
     DocumentContentHandlers, ElementContentHandlers, HandlerResult, Selector, Settings,
@@ -294,7 +294,7 @@ impl State {
             };
             let (a, b) = view.bytes(f.start, f.end);
             out.push_str(&raw[last..a]);
-            out.push_str(&crate::localize::escape(&formatted));
+            out.push_str(&crate::base::escape::escape(&formatted));
             last = b;
             changed = true;
         }

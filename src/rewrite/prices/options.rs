@@ -64,7 +64,7 @@ pub fn decimal_of(locale: &str) -> char {
 impl Options {
     /// Compiles (and validates) the config's detection settings.
     pub fn compile(p: &PriceDetection, default_locale: &str) -> Result<Options, String> {
-        if let Some(c) = p.currencies.iter().find(|c| !crate::config::is_currency(c)) {
+        if let Some(c) = p.currencies.iter().find(|c| !crate::base::ids::is_currency(c)) {
             return Err(format!(
                 "localization.prices.currencies: {c:?} is not an ISO 4217 code"
             ));

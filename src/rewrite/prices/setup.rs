@@ -4,8 +4,8 @@
 use super::handler::{attach, Counts, Setup, State};
 use super::hold::{Holds, Release};
 use super::options::Options;
-use crate::localize::FormatFn;
-use crate::money::Converter;
+use crate::plan::l10n::FormatFn;
+use crate::base::money::Converter;
 use crate::schema::{FxRates, Localization};
 use encoding_rs::Encoding;
 use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, Settings};

@@ -86,8 +86,8 @@ const MARKERS: &[(&str, Marker)] = &[
 pub fn is_code(s: &str) -> bool {
     s.len() == 3
         && s.bytes().all(|b| b.is_ascii_uppercase())
-        && (crate::money::territory_currency_known(s)
-            || crate::cldr::CURRENCY_FRACTIONS
+        && (crate::base::money::territory_currency_known(s)
+            || crate::base::cldr::CURRENCY_FRACTIONS
                 .binary_search_by(|(c, ..)| (*c).cmp(s))
                 .is_ok())
 }
