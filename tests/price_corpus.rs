@@ -390,7 +390,7 @@ fn setup(currencies: &str, locale: &str) -> Setup {
     Setup::new(
         site,
         &loc,
-        options,
+        std::rc::Rc::new(options),
         "SEK",
         Some(&fx),
         now,
@@ -480,7 +480,7 @@ fn report_counts_every_outcome() {
     let s = Setup::new(
         "GBP",
         &loc,
-        options,
+        std::rc::Rc::new(options),
         "SEK",
         Some(&fx),
         now,
@@ -504,7 +504,7 @@ fn with_config(json: &str, html: &str) -> (String, Counts) {
     let s = Setup::new(
         "GBP",
         &loc,
-        options,
+        std::rc::Rc::new(options),
         "SEK",
         Some(&fx),
         now,

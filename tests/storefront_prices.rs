@@ -7,12 +7,13 @@
 //! sequence of tags of input and output is identical, only text differs.
 //! `PRICES_TABLE=1` prints the per-page table for the README.
 
-use borderless::rewrite::charset::{self, Charset};
-use borderless::base::time::parse_rfc3339;
-use borderless::plan::format;
 use borderless::base::money::Converter;
-use borderless::rewrite::prices::{rewrite_page, Counts, Options, Setup};
-use borderless::schema::{FxRates, Localization, MoneyFormats, PriceDetection};
+use borderless::base::time::parse_rfc3339;
+use borderless::page::sim::{OriginResponse, Shop, Visit};
+use borderless::page::values::Kind;
+use borderless::plan::format;
+use borderless::rewrite::prices::Counts;
+use borderless::schema::{FxRates, Localization, MoneyFormats};
 use flate2::read::GzDecoder;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -35,7 +36,7 @@ fn page(id: &str) -> Vec<u8> {
 
 /// What the shop would configure: its currency (the ground truth gives a
 /// symbol; `$` is read from the shop's country) and its locale.
-fn shop(url: &str, symbol: &str) -> Option<(&'static str, String)> {
+fn origin_shop(url: &str, symbol: &str) -> Option<(&'static str, String)> {
     let host = url.split('/').nth(2).unwrap_or("");
     let tld = host.rsplit('.').next().unwrap_or("");
     let currency = match symbol {
@@ -144,10 +145,61 @@ fn fx() -> FxRates {
     }
 }
 
+const CURRENCIES: &str =
+    "EUR,USD,JPY,GBP,CAD,CLP,ARS,TWD,SAR,RUB,PLN,KZT,PKR,INR,RON,HRK,CHF,BRL,NZD,KRW,BYN,ILS";
+
+/// The shop in front of one page: its currency and locale, the three
+/// visitors' locales and currencies, their dictionaries (money formats
+/// only) and the rates, through the whole pipeline as the worker runs it.
+fn shop(cur: &str, locale: &str, formats: &BTreeMap<String, MoneyFormats>) -> Shop {
+    let mut locales = vec![locale.to_string()];
+    for (_, l) in VISITORS {
+        if !locales.iter().any(|x| x == l) {
+            locales.push(l.to_string());
+        }
+    }
+    let config = serde_json::json!({
+        "version": 1, "bundle": "t",
+        "site": {"default_locale": locale, "currency": cur},
+        "localization": {"locales": locales, "currencies": [cur, "JPY", "EUR", "USD"], "fx_max_age_hours": 48},
+    });
+    let mut shop = Shop::new(&config.to_string()).value(
+        "b/t/fx/rates",
+        Kind::Fx,
+        &serde_json::to_string(&fx()).unwrap(),
+    );
+    for (_, l) in VISITORS {
+        let dict = serde_json::json!({"locale": l, "entries": {}, "money": formats[l]});
+        shop = shop.value(&format!("b/t/dict/{l}"), Kind::Dict, &dict.to_string());
+    }
+    shop
+}
+
+/// The page's price counts from its log line.
+fn counts_of(logs: &[borderless::page::log::Log]) -> Counts {
+    let line = logs
+        .iter()
+        .find(|l| l.line.contains("\"event\":\"prices\""));
+    let v: serde_json::Value = line
+        .and_then(|l| serde_json::from_str(&l.line).ok())
+        .unwrap_or_default();
+    let n = |k: &str| v[k].as_u64().unwrap_or(0) as u32;
+    Counts {
+        found: n("found"),
+        converted: n("converted"),
+        unknown_currency: n("unknown_currency"),
+        stale_fx: n("stale_fx"),
+        same_currency: n("same_currency"),
+        excluded: n("excluded"),
+        ambiguous: n("ambiguous"),
+        unformatted: n("unformatted"),
+    }
+}
+
 fn money_formats() -> BTreeMap<String, MoneyFormats> {
     let script = format!("{}/scripts/money-formats.mjs", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("node")
-        .args([&script, "ja-JP,de-DE,en-US", "EUR,USD,JPY"])
+        .args([&script, "ja-JP,de-DE,en-US", CURRENCIES])
         .output()
         .expect("node is required for the money formats");
     assert!(
@@ -288,12 +340,17 @@ fn why(c: &Counts) -> String {
 }
 
 /// Tags in order, attributes and all (text between them dropped).
+/// The root element counts by name only: localization sets its `lang`.
 fn tags(html: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = html;
     while let Some(a) = rest.find('<') {
         let Some(b) = rest[a..].find('>') else { break };
-        out.push(&rest[a..a + b + 1]);
+        let tag = &rest[a..a + b + 1];
+        let root = tag
+            .get(..5)
+            .is_some_and(|t| t.eq_ignore_ascii_case("<html"));
+        out.push(if root { "<html>" } else { tag });
         rest = &rest[a + b + 1..];
     }
     out
@@ -314,8 +371,6 @@ fn real_pages_prices_converted_and_markup_intact() {
         serde_json::from_slice(&std::fs::read(dir().join("ground-truth.json")).unwrap()).unwrap();
     assert_eq!(truth.len(), 95);
     let formats = money_formats();
-    let loc: Localization =
-        serde_json::from_str(r#"{"locales":["en-GB"],"fx_max_age_hours":48}"#).unwrap();
     let now = parse_rfc3339("2026-11-22T06:00:00Z").unwrap();
     let (mut pairs, mut converted, mut tags_ok, mut tag_pairs) = (0, 0, 0, 0);
     let mut rows = Vec::new();
@@ -324,12 +379,8 @@ fn real_pages_prices_converted_and_markup_intact() {
         let url = gt["url"].as_str().unwrap_or("");
         let symbol = gt["currency"][0].as_str().unwrap_or("");
         let html = page(id);
-        let enc = match charset::sniff(&html) {
-            Charset::Stream(e) => e,
-            Charset::Unsupported => continue,
-        };
         // Every page, whatever its currency, keeps its markup.
-        let (cur, locale) = shop(url, symbol).expect("every page has a shop currency");
+        let (cur, locale) = origin_shop(url, symbol).expect("every page has a shop currency");
         let mut row = Row {
             id: id[..8].into(),
             url: url.into(),
@@ -337,12 +388,19 @@ fn real_pages_prices_converted_and_markup_intact() {
             in_set: matches!(symbol, "€" | "EUR" | "£" | "$"),
             result: BTreeMap::new(),
         };
+        let site = shop(cur, &locale, &formats);
         for (visitor, vloc) in VISITORS {
-            let options = Options::compile(&PriceDetection::default(), &locale).unwrap();
-            let f = formatter(&formats[vloc]);
-            let setup = Setup::new(cur, &loc, options, visitor, Some(&fx()), now, Box::new(f));
-            let chunk = [4093, 97, 1 << 16][tag_pairs % 3];
-            let (out, counts) = rewrite_page(&html, enc, setup, chunk).expect("streamable");
+            let country = &vloc[3..];
+            let mut v = Visit::get("/p", country);
+            v.now_ms = now;
+            v.chunk = [4093, 97, 1 << 16][tag_pairs % 3];
+            let served = site
+                .serve(&v, &OriginResponse::html(&html, "text/html"))
+                .unwrap();
+            assert!(served.rewritten && served.bail_out().is_none(), "{id}");
+            let d = &served.report()["decisions"];
+            assert_eq!(d["currency"], visitor, "{id}: {d}");
+            let (out, counts) = (served.body.clone(), counts_of(&served.logs));
             let (a, b) = (
                 String::from_utf8_lossy(&html),
                 String::from_utf8_lossy(&out),
@@ -379,7 +437,7 @@ fn real_pages_prices_converted_and_markup_intact() {
             else {
                 continue;
             };
-            if shop(url, symbol).is_none() {
+            if origin_shop(url, symbol).is_none() {
                 continue;
             }
             if let Some((_, shown, fixed)) = GT_FIXES.iter().find(|f| id.starts_with(f.0)) {
@@ -387,6 +445,7 @@ fn real_pages_prices_converted_and_markup_intact() {
                 price = *fixed;
             }
             let in_set = matches!(symbol, "€" | "EUR" | "£" | "$");
+            let loc: Localization = serde_json::from_str(r#"{"locales":["en-GB"]}"#).unwrap();
             let conv = Converter::new(cur, visitor, Some(&fx()), now, &loc).unwrap();
             let want =
                 formatter(&formats[vloc])(conv.convert(price, cur).unwrap(), visitor).unwrap();

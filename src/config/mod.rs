@@ -3,6 +3,7 @@
 
 pub mod card;
 pub mod personal;
+pub mod prices;
 pub mod template;
 
 use crate::base::ids::{is_currency, is_locale, is_token, valid_country};
@@ -20,6 +21,8 @@ pub struct SiteConfig {
     pub rules: Vec<CompiledRule>,
     /// `doc.personalization`, validated and compiled.
     pub personal: Option<personal::Compiled>,
+    /// `doc.localization.prices`, selectors parsed (`None` without localization).
+    pub prices: Option<std::rc::Rc<prices::Options>>,
 }
 
 #[derive(Debug)]
@@ -153,10 +156,18 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
             text,
         });
     }
+    let prices = match &doc.localization {
+        Some(loc) => Some(std::rc::Rc::new(prices::Options::compile(
+            &loc.prices,
+            &doc.site.default_locale,
+        )?)),
+        None => None,
+    };
     Ok(SiteConfig {
         doc,
         rules,
         personal,
+        prices,
     })
 }
 
@@ -189,7 +200,6 @@ fn validate_localization(loc: &Localization, default_locale: &str) -> Result<(),
             ));
         }
     }
-    crate::rewrite::prices::Options::compile(&loc.prices, default_locale)?;
     for (currency, rule) in &loc.rounding {
         if !is_currency(currency) {
             return Err(format!(

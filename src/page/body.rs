@@ -56,6 +56,10 @@ impl PageBody {
             if let Some(why) = rw.bail_out() {
                 logs.push(log::error("rewriter_bail_out", why, &self.path));
             }
+            // What the price stage found on the page and why any stayed.
+            if let Some(c) = rw.price_counts().filter(|c| c.found > 0) {
+                logs.push(log::prices(&c, &self.path));
+            }
             let exposure = match (&self.plan.personal, &self.plan.site.personal) {
                 (Some(p), Some(c)) => p.exposure(&c.slots),
                 _ => None,

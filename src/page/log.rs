@@ -26,6 +26,18 @@ pub fn error(event: &str, detail: &str, path: &str) -> Log {
     }
 }
 
+/// `{"level":"info","event":"prices","found":..,"converted":..,..,"path":..}`.
+pub fn prices(c: &crate::rewrite::prices::Counts, path: &str) -> Log {
+    let mut line = serde_json::json!({"level": "info", "event": "prices"});
+    if let (Some(obj), Ok(serde_json::Value::Object(counts))) =
+        (line.as_object_mut(), serde_json::to_value(c))
+    {
+        obj.extend(counts);
+        obj.insert("path".into(), excerpt(path, MAX_DETAIL).into());
+    }
+    info(line.to_string())
+}
+
 pub fn info(line: String) -> Log {
     Log { error: false, line }
 }

@@ -43,6 +43,9 @@ pub struct L10n {
     pub currency: String,
     /// `converted`, or why prices keep the origin currency.
     pub prices_status: String,
+    /// Finding and converting the prices in the page's own text (`None`:
+    /// switched off, or no money formats for the visitor's locale).
+    pub detect: Option<Rc<crate::plan::prices::Setup>>,
 }
 
 /// The page's own URL, split, with any locale prefix already removed.
@@ -78,6 +81,19 @@ pub fn build(
         d.currency.clone()
     } else {
         site_currency.clone()
+    };
+    // The price stage gets its own formatter (the same formats).
+    let detect = match (&site.prices, crate::plan::format::formatter(dict.as_ref())) {
+        (Some(opts), Some(f)) if opts.enabled => Some(Rc::new(crate::plan::prices::Setup::new(
+            site_currency,
+            loc,
+            Rc::clone(opts),
+            &d.currency,
+            fx,
+            now_ms,
+            f,
+        ))),
+        _ => None,
     };
     let prices = format.map(|format| Prices {
         site_currency: site_currency.clone(),
@@ -148,6 +164,7 @@ pub fn build(
         switcher,
         currency,
         prices_status,
+        detect,
     })
 }
 

@@ -1,9 +1,7 @@
 //! Localization handlers: `lang`/`dir`, `data-i18n` text and attributes,
-//! prices, hreflang/canonical links in `<head>`, prefixed links, the switcher.
+//! hreflang/canonical links in `<head>`, prefixed links, the switcher.
 
 use crate::base::escape::escape_attr;
-use crate::base::ids::is_currency;
-use crate::base::money;
 use crate::base::url::prefixed;
 use crate::plan::l10n::L10n;
 use lol_html::html_content::{ContentType, Element};
@@ -26,26 +24,16 @@ const I18N_ATTRS: [&str; 8] = [
 ];
 
 struct Scope {
-    /// `priceCurrency` per open `itemscope`, innermost last; [0] is the document.
-    currencies: Vec<Option<String>>,
     canonical_seen: bool,
 }
 
-/// Deeper `itemscope` nesting than this is not tracked (the outer scope's
-/// currency applies).
-const MAX_SCOPES: usize = 32;
-
-fn selectors() -> &'static [Selector; 11] {
+fn selectors() -> &'static [Selector; 7] {
     thread_local! {
-        static SELECTORS: &'static [Selector; 11] = Box::leak(Box::new(
+        static SELECTORS: &'static [Selector; 7] = Box::leak(Box::new(
             [
                 "html",
                 "[data-i18n]",
                 "[data-i18n-attr]",
-                "[itemscope]",
-                "[itemprop~=priceCurrency]",
-                "[data-price]",
-                "[itemprop~=price]:not([data-price])",
                 "head",
                 "link[rel~=canonical]",
                 "a[href], form[action]",
@@ -57,10 +45,11 @@ fn selectors() -> &'static [Selector; 11] {
     SELECTORS.with(|s| *s)
 }
 
-/// Adds the localization handlers to `settings`.
+/// Adds the localization handlers to `settings`. Prices are not among
+/// them: the price stage (`super::prices`) finds and converts them in the
+/// text, never replacing an element's content.
 pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<'h, 's> {
     let scope = Rc::new(RefCell::new(Scope {
-        currencies: vec![None],
         canonical_seen: false,
     }));
     let mut handlers: Vec<(usize, Handler<'h>)> = Vec::with_capacity(12);
@@ -97,49 +86,10 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
         let l2 = Rc::clone(l);
         add(2, Box::new(move |el| translate_attrs(&l2, el)));
     }
-    if l.prices.is_some() {
-        let s = Rc::clone(&scope);
-        add(
-            3,
-            Box::new(move |el| {
-                if s.borrow().currencies.len() >= MAX_SCOPES {
-                    return Ok(());
-                }
-                let Some(end) = el.end_tag_handlers() else {
-                    return Ok(());
-                };
-                s.borrow_mut().currencies.push(None);
-                let s = Rc::clone(&s);
-                end.push(Box::new(move |_| {
-                    let mut s = s.borrow_mut();
-                    if s.currencies.len() > 1 {
-                        s.currencies.pop();
-                    }
-                    Ok(())
-                }));
-                Ok(())
-            }),
-        );
-        let s = Rc::clone(&scope);
-        add(
-            4,
-            Box::new(move |el| {
-                let c = el.get_attribute("content").filter(|c| is_currency(c));
-                if let Some(top) = s.borrow_mut().currencies.last_mut() {
-                    *top = c;
-                }
-                Ok(())
-            }),
-        );
-        for i in [5, 6] {
-            let (l, s) = (Rc::clone(l), Rc::clone(&scope));
-            add(i, Box::new(move |el| price(&l, &s, el)));
-        }
-    }
     if !l.alternates.is_empty() || l.canonical.is_some() {
         let s = Rc::clone(&scope);
         add(
-            8,
+            4,
             Box::new(move |_| {
                 s.borrow_mut().canonical_seen = true;
                 Ok(())
@@ -147,7 +97,7 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
         );
         let (l, s) = (Rc::clone(l), Rc::clone(&scope));
         add(
-            7,
+            3,
             Box::new(move |el| {
                 let (l, s) = (Rc::clone(&l), Rc::clone(&s));
                 if let Some(handlers) = el.end_tag_handlers() {
@@ -167,7 +117,7 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
     if l.link_prefix.is_some() {
         let l = Rc::clone(l);
         add(
-            9,
+            5,
             Box::new(move |el| {
                 let attr = if el.tag_name() == "form" {
                     "action"
@@ -186,7 +136,7 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
     if l.switcher.is_some() {
         let l = Rc::clone(l);
         add(
-            10,
+            6,
             Box::new(move |el| {
                 el.set_inner_content(l.switcher.as_deref().unwrap_or(""), ContentType::Html);
                 Ok(())
@@ -236,46 +186,6 @@ fn translate_attrs(l: &L10n, el: &mut Element) -> HandlerResult {
     Ok(())
 }
 
-fn price(l: &L10n, scope: &RefCell<Scope>, el: &mut Element) -> HandlerResult {
-    let Some(p) = &l.prices else { return Ok(()) };
-    if matches!(
-        el.tag_name().as_str(),
-        "meta" | "link" | "input" | "data" | "img"
-    ) || el.is_self_closing()
-    {
-        return Ok(());
-    }
-    let amount = el
-        .get_attribute("data-price")
-        .or_else(|| el.get_attribute("content"))
-        .and_then(|a| money::parse_amount(&a));
-    let Some(amount) = amount else { return Ok(()) };
-    let currency = el
-        .get_attribute("data-currency")
-        .filter(|c| is_currency(c))
-        .or_else(|| {
-            scope
-                .borrow()
-                .currencies
-                .iter()
-                .rev()
-                .find_map(Clone::clone)
-        })
-        .unwrap_or_else(|| p.site_currency.clone());
-    let (value, cur) = match p
-        .converter
-        .as_ref()
-        .and_then(|c| c.convert(amount, &currency).map(|v| (v, c.to.as_str())))
-    {
-        Some((v, to)) => (v, to),
-        None => (amount, currency.as_str()),
-    };
-    if let Some(text) = (p.format)(value, cur) {
-        el.set_inner_content(&text, ContentType::Text);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +199,20 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn l10n(converter: Option<Converter>) -> L10n {
+        let detect = crate::plan::prices::Setup {
+            declared: vec!["GBP".into()],
+            converters: vec![(
+                "GBP".into(),
+                converter
+                    .clone()
+                    .ok_or(crate::base::money::NoConversion::StaleRates),
+            )],
+            visitor: "EUR".into(),
+            format: Box::new(|v, c| Some(format!("{v:.2} {c}"))),
+            options: Rc::new(
+                crate::config::prices::Options::compile(&Default::default(), "en-GB").unwrap(),
+            ),
+        };
         L10n {
             locale: "de-DE".into(),
             rtl: false,
@@ -314,6 +238,7 @@ mod tests {
             switcher: Some("<a href=\"/en-gb/\">English</a>".into()),
             currency: "EUR".into(),
             prices_status: "converted".into(),
+            detect: Some(Rc::new(detect)),
         }
     }
 
@@ -395,8 +320,11 @@ mod tests {
         assert!(out.contains(r#"<div content="y""#), "{out}");
     }
 
+    /// Issue 11: prices are converted inside their text, never by replacing
+    /// an element's content (the old handler emptied `[data-price]` and
+    /// `[itemprop=price]` containers and formatted other currencies).
     #[test]
-    fn converts_prices_by_microdata_and_data_attributes() {
+    fn prices_convert_in_place_never_replacing_content() {
         let page = concat!(
             r#"<div itemscope itemtype="https://schema.org/Product"><div itemprop="offers" itemscope><meta itemprop="priceCurrency" content="GBP">"#,
             r#"<span itemprop="price" content="2.55">£2.55</span></div></div>"#,
@@ -404,44 +332,19 @@ mod tests {
             r#"<div itemscope><meta itemprop="priceCurrency" content="USD"><span itemprop="price" content="3.00">$3</span></div>"#,
             r#"<meta itemprop="price" content="9.99"><span itemprop="price" content="abc">?</span>"#,
             r#"<script type="application/ld+json">{"price":"2.55","priceCurrency":"GBP"}</script>"#,
+            r#"<div data-price="7299"><a href="/p"><img src="x.jpg">Mug £72.99</a><button>Add</button></div>"#,
         );
-        let out = run(l10n(Some(eur())), page, 5);
-        assert!(
-            out.contains(r#"<span itemprop="price" content="2.55">2.94 EUR</span>"#),
-            "{out}"
-        );
-        assert!(
-            out.contains(r#"<span data-price="10" data-currency="GBP">11.50 EUR</span>"#),
-            "{out}"
-        );
-        // Another currency than the origin's is formatted, not converted.
-        assert!(
-            out.contains(r#"<span itemprop="price" content="3.00">3.00 USD</span>"#),
-            "{out}"
-        );
-        // Machine-readable values stay as they are.
-        assert!(
-            out.contains(r#"<meta itemprop="price" content="9.99">"#),
-            "{out}"
-        );
-        assert!(
-            out.contains(r#"<span itemprop="price" content="abc">?</span>"#),
-            "{out}"
-        );
-        assert!(
-            out.contains(r#"{"price":"2.55","priceCurrency":"GBP"}"#),
-            "{out}"
-        );
-        // A priceCurrency ends with its itemscope.
-        let after = run(
-            l10n(Some(eur())),
-            r#"<div itemscope><meta itemprop="priceCurrency" content="USD"><b>x</b></div><span data-price="0.42">£0.42</span>"#,
-            3,
-        );
-        assert!(
-            after.ends_with(r#"<span data-price="0.42">0.49 EUR</span>"#),
-            "{after}"
-        );
+        for chunk in [1, 5, 64] {
+            let out = run(l10n(Some(eur())), page, chunk);
+            let want = page
+                .replace(">£2.55<", ">2.94 EUR<")
+                .replace(">£10.00<", ">11.50 EUR<")
+                .replace("Mug £72.99", "Mug 83.94 EUR")
+                .replace(r#"href="/p""#, r#"href="/de-de/p""#);
+            // A dollar price on a GBP-only shop, machine-readable values,
+            // scripts and the container's children all stay as they were.
+            assert_eq!(out, want, "chunk {chunk}");
+        }
         // Without a converter (stale rates) prices keep the origin currency.
         let kept = run(l10n(None), page, 64);
         assert!(kept.contains(r#"content="2.55">2.55 GBP</span>"#), "{kept}");

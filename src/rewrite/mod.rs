@@ -32,6 +32,8 @@ pub struct Rewriter {
     inner: Option<HtmlRewriter<'static, Sink>>,
     out: Rc<RefCell<Vec<u8>>>,
     bail_out: Option<String>,
+    /// The price stage's state (its counts) and its held-back output.
+    prices: Option<(Rc<RefCell<prices::State>>, prices::Release)>,
 }
 
 impl Rewriter {
@@ -49,6 +51,7 @@ impl Rewriter {
                 inner: None,
                 out,
                 bail_out: Some("encoding".into()),
+                prices: None,
             };
         };
         let mut settings = Settings::new()
@@ -80,8 +83,18 @@ impl Rewriter {
                 ElementContentHandlers::default().element(handler),
             ));
         }
+        let mut price_stage = None;
         if let Some(l) = &plan.l10n {
             settings = l10n::attach(l, settings);
+            if let Some(setup) = &l.detect {
+                let holds = Rc::new(RefCell::new(prices::Holds::new(encoding.into())));
+                let state = Rc::new(RefCell::new(prices::State::new(
+                    Rc::clone(setup),
+                    Rc::clone(&holds),
+                )));
+                settings = prices::attach(&state, settings);
+                price_stage = Some((state, prices::Release::new(holds)));
+            }
         }
         if let (Some(p), Some(c)) = (&plan.personal, &plan.site.personal) {
             settings = personal::attach(p, &c.slots, settings);
@@ -106,6 +119,7 @@ impl Rewriter {
             inner: Some(inner),
             out,
             bail_out: None,
+            prices: price_stage,
         }
     }
 
@@ -115,6 +129,7 @@ impl Rewriter {
             inner: None,
             out: Rc::new(RefCell::new(Vec::new())),
             bail_out: None,
+            prices: None,
         }
     }
 
@@ -122,12 +137,13 @@ impl Rewriter {
     pub fn write(&mut self, chunk: &[u8]) -> Vec<u8> {
         match self.inner.as_mut() {
             Some(r) => {
-                if let Err(e) = r.write(chunk) {
+                let failed = r.write(chunk).err();
+                if let Some(e) = &failed {
                     // Graceful bail-out: the sink already holds every input byte.
                     self.inner = None;
                     self.bail_out = Some(e.to_string());
                 }
-                self.take()
+                self.take(failed.is_some())
             }
             None => chunk.to_vec(),
         }
@@ -140,7 +156,12 @@ impl Rewriter {
                 self.bail_out = Some(e.to_string());
             }
         }
-        self.take()
+        self.take(true)
+    }
+
+    /// What the price stage found and did on this page so far.
+    pub fn price_counts(&self) -> Option<prices::Counts> {
+        self.prices.as_ref().map(|(s, _)| s.borrow().counts)
     }
 
     /// Why the rewriter stopped rewriting, if it did.
@@ -148,8 +169,14 @@ impl Rewriter {
         self.bail_out.as_deref()
     }
 
-    fn take(&mut self) -> Vec<u8> {
-        std::mem::take(&mut *self.out.borrow_mut())
+    /// The output so far, less what a split price holds back; at the end
+    /// (or a bail-out) every held piece goes out as it was.
+    fn take(&mut self, last: bool) -> Vec<u8> {
+        let out = std::mem::take(&mut *self.out.borrow_mut());
+        match self.prices.as_mut() {
+            Some((_, release)) => release.pass(out, last),
+            None => out,
+        }
     }
 }
 

@@ -7,10 +7,8 @@
 use super::convert::{self, Piece};
 use super::detect::{self, View};
 use super::hold::Holds;
-use super::options::Options;
 use super::symbols::{self, is_space};
-use crate::plan::l10n::FormatFn;
-use crate::base::money::{Converter, NoConversion};
+pub use crate::plan::prices::Setup;
 use lol_html::html_content::{ContentType, Element, TextChunk, TextType};
 use lol_html::{
     DocumentContentHandlers, ElementContentHandlers, HandlerResult, Selector, Settings,
@@ -23,17 +21,6 @@ use std::rc::Rc;
 const CARRY_MAX: usize = 512;
 /// Tail (chars) kept back from a long node until its next piece.
 const TAIL: usize = 48;
-
-/// What a page's prices are converted with, resolved before streaming.
-pub struct Setup {
-    /// The shop's currencies, `site.currency` first.
-    pub declared: Vec<String>,
-    /// One per declared currency: its converter, or why prices stay.
-    pub converters: Vec<(String, Result<Converter, NoConversion>)>,
-    pub visitor: String,
-    pub format: FormatFn,
-    pub options: Options,
-}
 
 /// Amounts seen on a page and what became of them (preview report).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -8,11 +8,10 @@ pub mod convert;
 pub mod detect;
 pub mod handler;
 pub mod hold;
-pub mod options;
-pub mod setup;
+pub mod run;
 pub mod symbols;
 
+pub use crate::config::prices::Options;
 pub use handler::{attach, Counts, Setup, State};
 pub use hold::{Holds, Release};
-pub use options::Options;
-pub use setup::rewrite_page;
+pub use run::rewrite_page;

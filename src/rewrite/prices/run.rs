@@ -1,48 +1,12 @@
-//! Building a page's [`Setup`] from the site config, and running the price
-//! stage on its own (the preview's explain and the page tests use it).
+//! The price stage on its own over a whole page (the page tests and the
+//! corpus use it; the worker runs it inside [`crate::rewrite::Rewriter`]).
 
 use super::handler::{attach, Counts, Setup, State};
 use super::hold::{Holds, Release};
-use super::options::Options;
-use crate::plan::l10n::FormatFn;
-use crate::base::money::Converter;
-use crate::schema::{FxRates, Localization};
 use encoding_rs::Encoding;
 use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, Settings};
 use std::cell::RefCell;
 use std::rc::Rc;
-
-impl Setup {
-    /// Converters for every declared currency (`site_currency` first, then
-    /// `options.currencies`) into the visitor's currency.
-    pub fn new(
-        site_currency: &str,
-        loc: &Localization,
-        options: Options,
-        visitor: &str,
-        fx: Option<&FxRates>,
-        now_ms: i64,
-        format: FormatFn,
-    ) -> Setup {
-        let mut declared = vec![site_currency.to_string()];
-        for c in &options.currencies {
-            if !declared.contains(c) {
-                declared.push(c.clone());
-            }
-        }
-        let converters = declared
-            .iter()
-            .map(|c| (c.clone(), Converter::new(c, visitor, fx, now_ms, loc)))
-            .collect();
-        Setup {
-            declared,
-            converters,
-            visitor: visitor.to_string(),
-            format,
-            options,
-        }
-    }
-}
 
 /// The price stage alone over a whole page, fed in `chunk`-byte pieces:
 /// the rewritten bytes and the counts. `None` for encodings lol_html cannot

@@ -1,9 +1,11 @@
-//! Price detection settings compiled from the site config.
+//! Price detection settings (`localization.prices`), validated and with
+//! their selectors parsed once per config.
 
 use crate::schema::{PriceDetection, PriceUnit};
 use lol_html::Selector;
 
 /// Detection settings, selectors parsed.
+#[derive(Debug)]
 pub struct Options {
     pub enabled: bool,
     /// Non-empty: detection only inside these.
@@ -64,7 +66,11 @@ pub fn decimal_of(locale: &str) -> char {
 impl Options {
     /// Compiles (and validates) the config's detection settings.
     pub fn compile(p: &PriceDetection, default_locale: &str) -> Result<Options, String> {
-        if let Some(c) = p.currencies.iter().find(|c| !crate::base::ids::is_currency(c)) {
+        if let Some(c) = p
+            .currencies
+            .iter()
+            .find(|c| !crate::base::ids::is_currency(c))
+        {
             return Err(format!(
                 "localization.prices.currencies: {c:?} is not an ISO 4217 code"
             ));
