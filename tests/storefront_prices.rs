@@ -375,12 +375,25 @@ fn real_pages_prices_converted_and_markup_intact() {
     let (mut pairs, mut converted, mut tags_ok, mut tag_pairs) = (0, 0, 0, 0);
     let mut rows = Vec::new();
     let mut failures = Vec::new();
+    // What the e2e suite needs to run the same check in workerd.
+    let mut shops = serde_json::Map::new();
     for (id, gt) in &truth {
         let url = gt["url"].as_str().unwrap_or("");
         let symbol = gt["currency"][0].as_str().unwrap_or("");
         let html = page(id);
         // Every page, whatever its currency, keeps its markup.
         let (cur, locale) = origin_shop(url, symbol).expect("every page has a shop currency");
+        let gt_price = gt["price"][0].as_str().map(str::trim).filter(|p| p.parse::<f64>().is_ok());
+        let fixed = GT_FIXES.iter().find(|f| id.starts_with(f.0)).map(|f| f.2.to_string());
+        shops.insert(
+            id.clone(),
+            serde_json::json!({
+                "currency": cur,
+                "decimal": borderless::config::prices::decimal_of(&locale).to_string(),
+                "price": fixed.as_deref().or(gt_price),
+                "in_set": matches!(symbol, "€" | "EUR" | "£" | "$"),
+            }),
+        );
         let mut row = Row {
             id: id[..8].into(),
             url: url.into(),
@@ -467,6 +480,13 @@ fn real_pages_prices_converted_and_markup_intact() {
         }
         rows.push(row);
     }
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/storefront-shops.json");
+    let shops = serde_json::Value::Object(shops);
+    if std::env::var("PRICES_WRITE_SHOPS").is_ok() {
+        std::fs::write(&file, serde_json::to_string_pretty(&shops).unwrap() + "\n").unwrap();
+    }
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(written, shops, "tests/e2e/storefront-shops.json is stale: PRICES_WRITE_SHOPS=1");
     if std::env::var("PRICES_TABLE").is_ok() {
         for r in &rows {
             println!(

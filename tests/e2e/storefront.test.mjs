@@ -4,7 +4,8 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { startOrigin, storefrontNames, storefrontPage } from "./origin.mjs";
-import { startWorker, contextOf, CF } from "./harness.mjs";
+import { startWorker, contextOf, CF, buildBundle, expectedPrice, intlPrice } from "./harness.mjs";
+import { createRequire } from "node:module";
 
 const NAMES = storefrontNames();
 
@@ -92,6 +93,82 @@ describe("a rule on <html> only: one attribute added, nothing else changed", () 
       assert.ok(without.equals(page), "everything else byte-identical");
     });
   }
+});
+
+// ---------- prices on the real pages (issue 11) ----------
+// The native test (tests/storefront_prices.rs) writes each page's shop:
+// its currency, decimal separator and visible main price.
+const SHOPS = createRequire(import.meta.url)("./storefront-shops.json");
+// Value of one unit of each currency in EUR's terms (as the native test).
+const PER_EUR = {
+  EUR: 1, GBP: 0.86, USD: 1.08, JPY: 162.3, CAD: 1.47, CLP: 1012, ARS: 960, TWD: 34.6, SAR: 4.05, RUB: 98,
+  PLN: 4.3, KZT: 520, PKR: 300, INR: 90, RON: 4.97, HRK: 7.53, CHF: 0.94, BRL: 5.9, NZD: 1.8, KRW: 1450,
+  BYN: 3.5, ILS: 4,
+};
+const PRICE_VISITORS = [["JPY", "ja-JP", CF.JP], ["EUR", "de-DE", CF.DE], ["USD", "en-US", CF.US]];
+// Tags in order; the root element by name only (localization sets its lang).
+const tagsOf = (html) => (html.match(/<[^>]*>/g) || []).map((t) => (/^<html/i.test(t) ? "<html>" : t));
+const count = (hay, needle) => hay.split(needle).length - 1;
+
+describe("prices on the real pages: converted in the text, no tag changed", () => {
+  // One worker per shop currency and decimal separator.
+  const groups = new Map();
+  for (const [name, shop] of Object.entries(SHOPS)) {
+    const k = `${shop.currency}${shop.decimal}`;
+    if (!groups.has(k)) groups.set(k, { currency: shop.currency, decimal: shop.decimal, names: [] });
+    groups.get(k).names.push(name);
+  }
+  const rate = (cur, to) => Number((PER_EUR[to] / PER_EUR[cur]).toPrecision(8));
+  const totals = { pairs: 0, converted: 0, tagPairs: 0, tagsOk: 0, faults: [] };
+  for (const g of groups.values()) {
+    test(`${g.currency} shops (decimal "${g.decimal}"): ${g.names.length} page(s)`, async () => {
+      const config = {
+        version: 1,
+        bundle: `e2e-prices-${g.currency}${g.decimal === "." ? "dot" : "comma"}`,
+        site: { default_locale: "en-GB", currency: g.currency },
+        localization: {
+          locales: ["en-GB", "ja-JP", "de-DE", "en-US"],
+          currencies: [...new Set([g.currency, "JPY", "EUR", "USD"])],
+          fx_max_age_hours: 87600,
+          prices: { decimal: g.decimal },
+        },
+      };
+      const rates = Object.fromEntries(["JPY", "EUR", "USD"].filter((c) => c !== g.currency).map((c) => [c, rate(g.currency, c)]));
+      const fx = { base: g.currency, as_of: "2026-11-22T00:00:00Z", rates };
+      const w = await startWorker({ origin: origin.url, bundle: buildBundle(config, { fx }) });
+      try {
+        for (const name of g.names) {
+          const shop = SHOPS[name];
+          const page = storefrontPage(name).toString("utf8");
+          for (const [visitor, locale, cf] of PRICE_VISITORS) {
+            const res = await w.request(`/store/${name}`, { cf });
+            assert.equal(res.status, 200, name);
+            assert.equal(contextOf(res).decisions.currency, visitor, name);
+            const out = res.body.toString("utf8");
+            totals.tagPairs += 1;
+            if (JSON.stringify(tagsOf(out)) === JSON.stringify(tagsOf(page))) totals.tagsOk += 1;
+            else totals.faults.push(`${name} ${visitor}: tags differ`);
+            if (visitor === g.currency || !shop.in_set || shop.price === null) continue;
+            const want = intlPrice(locale, visitor, expectedPrice(shop.price, String(rates[visitor]), visitor));
+            totals.pairs += 1;
+            if (count(out, want) > count(page, want)) totals.converted += 1;
+          }
+        }
+        totals.faults.push(...w.jsonLogs().filter((l) => l.level === "error").map((l) => JSON.stringify(l)));
+      } finally {
+        await w.close();
+      }
+    });
+  }
+
+  test("≥ 90 % of the EUR/GBP/$ pages show their main price converted; every tag intact", () => {
+    assert.deepEqual(totals.faults, []);
+    assert.equal(totals.tagPairs, 95 * 3);
+    assert.equal(totals.tagsOk, totals.tagPairs);
+    assert.equal(totals.pairs, 144);
+    assert.ok(totals.converted / totals.pairs >= 0.9, `${totals.converted} of ${totals.pairs}`);
+    console.log(`prices: main price converted on ${totals.converted} of ${totals.pairs} (page, visitor) pairs`);
+  });
 });
 
 test("no page tripped the rewriter's memory cap or any other fault", () => {
