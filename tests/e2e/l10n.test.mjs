@@ -224,8 +224,9 @@ describe("prices", () => {
       assert.equal(textOf(body, "p1"), shown(locale, currency, "2.55"), "itemprop=price in a GBP scope");
       assert.equal(textOf(body, "p2"), shown(locale, currency, "10.00"), "data-price + data-currency");
       assert.equal(textOf(body, "p3"), shown(locale, currency, "1234.50"), "data-price, site currency");
-      // Another currency than the site's: formatted in the locale, never converted or rounded.
-      assert.equal(textOf(body, "p4"), intlPrice(locale, "USD", 3), "a USD price stays USD");
+      // A currency the shop does not declare: left exactly as the origin
+      // wrote it (issue 11; the old handler replaced the element's content).
+      assert.equal(textOf(body, "p4"), "$3.00", "a USD price stays as written");
       // Machine-readable values are untouched.
       assert.equal(tagOf(body, "p1"), '<span id="p1" itemprop="price" content="2.55">');
       assert.equal(tagOf(body, "p2"), '<span id="p2" data-price="10.00" data-currency="GBP">');
