@@ -383,8 +383,14 @@ fn real_pages_prices_converted_and_markup_intact() {
         let html = page(id);
         // Every page, whatever its currency, keeps its markup.
         let (cur, locale) = origin_shop(url, symbol).expect("every page has a shop currency");
-        let gt_price = gt["price"][0].as_str().map(str::trim).filter(|p| p.parse::<f64>().is_ok());
-        let fixed = GT_FIXES.iter().find(|f| id.starts_with(f.0)).map(|f| f.2.to_string());
+        let gt_price = gt["price"][0]
+            .as_str()
+            .map(str::trim)
+            .filter(|p| p.parse::<f64>().is_ok());
+        let fixed = GT_FIXES
+            .iter()
+            .find(|f| id.starts_with(f.0))
+            .map(|f| f.2.to_string());
         shops.insert(
             id.clone(),
             serde_json::json!({
@@ -485,8 +491,12 @@ fn real_pages_prices_converted_and_markup_intact() {
     if std::env::var("PRICES_WRITE_SHOPS").is_ok() {
         std::fs::write(&file, serde_json::to_string_pretty(&shops).unwrap() + "\n").unwrap();
     }
-    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert_eq!(written, shops, "tests/e2e/storefront-shops.json is stale: PRICES_WRITE_SHOPS=1");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        written, shops,
+        "tests/e2e/storefront-shops.json is stale: PRICES_WRITE_SHOPS=1"
+    );
     if std::env::var("PRICES_TABLE").is_ok() {
         for r in &rows {
             println!(

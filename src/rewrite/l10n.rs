@@ -345,6 +345,19 @@ mod tests {
             // scripts and the container's children all stay as they were.
             assert_eq!(out, want, "chunk {chunk}");
         }
+        // Text replaced by a translation is not looked at again.
+        for chunk in [1, 4, 64] {
+            let t = run(
+                l10n(Some(eur())),
+                r#"<p data-i18n="nav.basket">Free over <b>£</b>30</p><p>£1</p><b>£</b><i>2</i>"#,
+                chunk,
+            );
+            assert_eq!(
+                t,
+                r#"<p data-i18n="nav.basket">Warenkorb</p><p>1.15 EUR</p><b></b><i>2.30 EUR</i>"#,
+                "chunk {chunk}"
+            );
+        }
         // Without a converter (stale rates) prices keep the origin currency.
         let kept = run(l10n(None), page, 64);
         assert!(kept.contains(r#"content="2.55">2.55 GBP</span>"#), "{kept}");

@@ -133,8 +133,9 @@ impl State {
 
     fn text(&mut self, chunk: &mut TextChunk) {
         let ctx = std::mem::take(&mut self.ctx);
-        // Visible text: the body's and the title's (textarea is excluded).
-        if !matches!(chunk.text_type(), TextType::Data | TextType::RCData) {
+        // Visible text: the body's and the title's (textarea is excluded);
+        // not text another handler already replaced.
+        if !matches!(chunk.text_type(), TextType::Data | TextType::RCData) || chunk.removed() {
             return;
         }
         if !chunk.last_in_text_node() {

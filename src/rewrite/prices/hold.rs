@@ -14,9 +14,11 @@ use std::rc::Rc;
 /// Held output beyond this settles every open tag as it was.
 pub const MAX_HELD: usize = 64 << 10;
 
+/// `\x01bl`, 16 hex digits of nonce, 8 of id, `\x01`.
+const TAG_LEN: usize = 28;
+
 struct Held {
     id: u32,
-    tag: Vec<u8>,
     original: Vec<u8>,
     settled: Option<Vec<u8>>,
 }
@@ -45,6 +47,10 @@ impl Holds {
         }
     }
 
+    fn prefix(&self) -> Vec<u8> {
+        format!("\u{1}bl{:016x}", self.nonce).into_bytes()
+    }
+
     fn encode(&self, html: &str) -> Vec<u8> {
         self.encoding.encode(html).0.into_owned()
     }
@@ -57,7 +63,6 @@ impl Holds {
         let original = self.encode(original);
         self.open.push_back(Held {
             id,
-            tag: tag.clone().into_bytes(),
             original,
             settled: None,
         });
@@ -108,7 +113,9 @@ impl Release {
     }
 
     /// Takes newly produced output; returns what may be sent. At `end`
-    /// everything still open settles to its original text.
+    /// everything still open settles to its original text. Tags are found
+    /// by scanning (a piece inside content that another handler replaced is
+    /// never written, so the order of the open list is not the output's).
     pub fn pass(&mut self, out: Vec<u8>, end: bool) -> Vec<u8> {
         let mut h = self.holds.borrow_mut();
         if h.open.is_empty() && self.buf.is_empty() {
@@ -118,31 +125,53 @@ impl Release {
         if end || self.buf.len() > MAX_HELD {
             h.force_all();
         }
+        let prefix = h.prefix();
         let mut ready = Vec::with_capacity(self.buf.len());
         let mut from = 0;
-        while let Some(front) = h.open.front() {
-            let Some(at) = find(&self.buf[from..], &front.tag) else {
-                // Not written yet: everything but a possible partial tag goes.
-                let keep = if end { 0 } else { front.tag.len() - 1 };
-                let upto = self.buf.len().saturating_sub(keep).max(from);
-                ready.extend_from_slice(&self.buf[from..upto]);
-                from = upto;
-                break;
+        let mut held = false;
+        while let Some(at) = find(&self.buf[from..], &prefix) {
+            let at = from + at;
+            let tag_end = at + TAG_LEN;
+            let Some(tag) = self.buf.get(at..tag_end) else {
+                break; // a partial tag: wait for the rest
             };
-            ready.extend_from_slice(&self.buf[from..from + at]);
-            from += at;
-            match &front.settled {
-                Some(bytes) => {
-                    ready.extend_from_slice(bytes);
-                    from += front.tag.len();
-                    h.open.pop_front();
+            let id = std::str::from_utf8(&tag[prefix.len()..TAG_LEN - 1])
+                .ok()
+                .and_then(|x| u32::from_str_radix(x, 16).ok());
+            let pos = id.and_then(|id| h.open.iter().position(|x| x.id == id));
+            ready.extend_from_slice(&self.buf[from..at]);
+            from = at;
+            match pos.map(|p| (p, h.open[p].settled.is_some())) {
+                Some((p, true)) => {
+                    if let Some(x) = h.open.remove(p) {
+                        ready.extend_from_slice(x.settled.as_deref().unwrap_or(&x.original));
+                    }
+                    from = tag_end;
                 }
-                None => break,
+                Some((_, false)) => {
+                    held = true;
+                    break;
+                }
+                // Not ours (cannot happen short of a nonce collision): as is.
+                None => {
+                    ready.extend_from_slice(tag);
+                    from = tag_end;
+                }
             }
         }
-        if h.open.is_empty() {
-            ready.extend_from_slice(&self.buf[from..]);
-            from = self.buf.len();
+        if !held {
+            // Keep back what could be the start of a tag.
+            let keep = if end || h.open.is_empty() {
+                0
+            } else {
+                TAG_LEN - 1
+            };
+            let upto = self.buf.len().saturating_sub(keep).max(from);
+            ready.extend_from_slice(&self.buf[from..upto]);
+            from = upto;
+        }
+        if end {
+            h.open.clear();
         }
         self.buf.drain(..from);
         ready
@@ -196,5 +225,14 @@ mod tests {
         out.extend(r.pass(Vec::new(), true));
         assert_eq!(String::from_utf8(out).unwrap(), "<s>€</s>");
         assert!(!holds.borrow_mut().settle(a, "again"));
+        // A piece never written (its element's content was replaced) does
+        // not stop a later one.
+        let (d, _) = holds.borrow_mut().open("£");
+        let (e, te) = holds.borrow_mut().open("5");
+        holds.borrow_mut().settle(d, "");
+        holds.borrow_mut().settle(e, "X");
+        let mut out = r.pass(format!("<i>{te}</i>").into_bytes(), false);
+        out.extend(r.pass(Vec::new(), true));
+        assert_eq!(String::from_utf8(out).unwrap(), "<i>X</i>");
     }
 }
