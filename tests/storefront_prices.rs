@@ -419,6 +419,12 @@ fn real_pages_prices_converted_and_markup_intact() {
             assert!(served.rewritten && served.bail_out().is_none(), "{id}");
             let d = &served.report()["decisions"];
             assert_eq!(d["currency"], visitor, "{id}: {d}");
+            let status = if cur == visitor {
+                "same_currency"
+            } else {
+                "converted"
+            };
+            assert_eq!(d["price_detection"][cur], status, "{id}: {d}");
             let (out, counts) = (served.body.clone(), counts_of(&served.logs));
             let (a, b) = (
                 String::from_utf8_lossy(&html),

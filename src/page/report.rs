@@ -20,6 +20,11 @@ pub struct Decided {
     pub currency: String,
     /// `converted`, or why prices keep the origin currency.
     pub prices: Option<String>,
+    /// Prices found in the page's text: each currency the shop declares and
+    /// whether its prices are converted, or why not (the counts of what was
+    /// found are logged at the end of the page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_detection: Option<std::collections::BTreeMap<String, String>>,
     pub crawler: bool,
     pub segment: Option<String>,
     pub experiment_arm: Option<String>,
@@ -51,6 +56,15 @@ impl Decided {
             locale_source: d.locale_source,
             currency: l10n.map_or_else(|| d.currency.clone(), |l| l.currency.clone()),
             prices: l10n.map(|l| l.prices_status.clone()),
+            price_detection: l10n.and_then(|l| l.detect.as_ref()).map(|s| {
+                s.converters
+                    .iter()
+                    .map(|(c, r)| {
+                        let status = r.as_ref().map_or_else(|e| e.as_str(), |_| "converted");
+                        (c.clone(), status.to_string())
+                    })
+                    .collect()
+            }),
             crawler: d.crawler,
             segment: personal.segment,
             experiment_arm: personal.experiment_arm,
