@@ -129,6 +129,15 @@ const GBP_SITE: &[Case] = &[
     ("£72.9", "="),
     ("EUROPE 5", "="),
     ("<span class=price>10.00</span><span class=price>12.00</span>", "="),
+    // A price in another currency split over spans, under a data-price.
+    (
+        "<span data-price=25.99><span class=integer>25</span><span class=fractional>,99</span><span class=postfix>zł</span></span>",
+        "=",
+    ),
+    // A bare amount that disagrees with its element's data-price / content.
+    ("<span data-price=25.99><span>25</span></span>", "="),
+    ("<span itemprop=price content=7.99>8.99</span>", "="),
+    ("<span data-price=695>6.95</span>", "="),
     // Other currencies than the shop's are left alone.
     ("€72.99", "="),
     ("72,99 €", "="),
@@ -196,6 +205,10 @@ const EUR_SITE: &[Case] = &[
     ("\n      €\n    <span class=gtmActualPrice>20,90</span>", "\n      \n    <span class=gtmActualPrice>«41.80»</span>"),
     ("<div class=price>206,-</div>", "<div class=price>«412.00»</div>"),
     ("<div class=price>20</div>", "="),
+    (
+        "<span class=integer>25</span><span class=fractional>,99</span><span class=postfix>€</span>",
+        "<span class=integer>«51.98»</span><span class=fractional></span><span class=postfix></span>",
+    ),
     // Not prices, or not readable for sure.
     ("1,299 €", "="),
     ("72,9 €", "="),

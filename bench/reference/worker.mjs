@@ -27,9 +27,9 @@
 //    currency (cldr.mjs, generated from cldr-core), limited to `currencies`;
 //    FX must be present and fresh [money];
 //  - <html lang dir>, data-i18n text, data-i18n-attr attributes; prices in
-//    [data-price] and [itemprop~=price] (+ data-currency / the itemscope's
-//    priceCurrency), converted and rounded (step, charm, mode) and formatted
-//    with Intl.NumberFormat; the switcher slot [localize];
+//    the text (`£2.55`: the site currency's sign, one text node), converted
+//    in place and rounded (step, charm, mode) and formatted with
+//    Intl.NumberFormat; the switcher slot [localize];
 //  - personalization: consent, visitor id, the profile cookie (read, decayed,
 //    updated on product pages), holdout and experiment arms (FNV-1a 64 +
 //    finalizer), segment picks with the fallback chain and top category,
@@ -72,10 +72,9 @@
 //    (`localization.currencies` + the site currency: those the bundle carries
 //    formats for); with an empty `currencies` list the Rust worker formats
 //    the FX currencies, this one any currency Intl knows;
-//  - a price element written `<span data-price="1"/>` (self-closing syntax)
-//    is skipped by the Rust worker; workerd's Element has no `selfClosing`,
-//    so this one rewrites it (none of the demo's or the 95 storefront
-//    pages has one);
+//  - prices: only the site currency's sign in one text node (the Rust
+//    worker also reads split prices, codes, other declared currencies and
+//    bare amounts where the markup says price; the demo has none of those);
 //  - without a dictionary (no formats) card prices read `GBP 2.55` in both;
 //    Number#toFixed and Rust's `{:.2}` break exact binary ties differently.
 
@@ -666,7 +665,6 @@ const percentEncode = (s) =>
 // ---------------------------------------------------------------- localization markup
 
 const I18N_ATTRS = new Set(["placeholder", "title", "alt", "aria-label", "aria-description", "label", "value", "content"]);
-const NOT_PRICES = new Set(["meta", "link", "input", "data", "img"]);
 
 function switcherHtml(loc, locale, currency, back) {
   let html = '<nav class="borderless-switcher" aria-label="Language and currency"><ul class="borderless-locales">';
@@ -721,45 +719,42 @@ function localize(rw, l) {
   }
   const p = l.prices;
   if (p) {
-    // priceCurrency per open itemscope, innermost last; [0] is the document.
-    const scopes = [null];
-    const pop = () => {
-      if (scopes.length > 1) scopes.pop();
-    };
-    const price = {
-      element(el) {
-        if (NOT_PRICES.has(el.tagName)) return;
-        const raw = el.getAttribute("data-price") ?? el.getAttribute("content");
-        const amount = raw === null ? null : parseAmount(raw);
-        if (amount === null) return;
-        let currency = el.getAttribute("data-currency");
-        if (!isCurrency(currency)) {
-          currency = null;
-          for (let i = scopes.length - 1; i >= 0 && currency === null; i--) currency = scopes[i];
-        }
-        const text = p.text(amount, currency ?? l.siteCurrency);
-        if (text !== null) el.setInnerContent(text);
-      },
-    };
-    rw.on("[itemscope]", {
-      element(el) {
-        if (scopes.length >= 32) return;
-        try {
-          el.onEndTag(pop);
-        } catch {
-          return; // a void element: no scope of its own
-        }
-        scopes.push(null);
+    // Prices in the text, converted in place (never an element's content):
+    // the Rust worker's price stage for what the demo has, single-text-node
+    // amounts in the site currency's sign (`£2.55`, `£1,234.50`, `£30`). It
+    // does not read split prices, other signs, codes or bare amounts.
+    let skip = false;
+    rw.on("script, style, template, textarea, option, select, button, [translate=no], .notranslate, [data-borderless-ignore]", {
+      text() {
+        skip = true;
       },
     });
-    rw.on("[itemprop~=priceCurrency]", {
-      element(el) {
-        const c = el.getAttribute("content");
-        scopes[scopes.length - 1] = isCurrency(c) ? c : null;
+    const sign = l.siteCurrency === "GBP" ? "£" : null;
+    const re = /£(\d{1,3}(?:,\d{3})+|\d+)(\.\d\d)?(?![\d%])/g;
+    let carry = "";
+    rw.onDocument({
+      text(t) {
+        const excluded = skip;
+        skip = false;
+        if (t.removed || excluded || !sign) return;
+        if (!t.lastInTextNode) {
+          carry += t.text;
+          t.remove();
+          return;
+        }
+        const full = carry + t.text;
+        carry = "";
+        const out = full.replace(re, (m, int, frac, at) => {
+          const before = at > 0 ? full[at - 1] : "";
+          if (/[\p{L}\p{N}]/u.test(before)) return m;
+          const conv = p.conv && l.siteCurrency === p.conv.from;
+          if (!conv && !l.reformat) return m;
+          const text = p.text(Number(int.replaceAll(",", "") + (frac || "")), l.siteCurrency);
+          return text === null ? m : escape(text);
+        });
+        if (out !== t.text) t.replace(out, { html: true });
       },
     });
-    rw.on("[data-price]", price);
-    rw.on("[itemprop~=price]:not([data-price])", price);
   }
   if (l.switcher) {
     rw.on("[data-borderless-slot=switcher]", {
@@ -1413,6 +1408,8 @@ async function handle(request, env) {
       dict,
       prices: pricesOf,
       siteCurrency: site.currency,
+      // A price that keeps its currency is left as written in the site's own locale.
+      reformat: locale !== site.defaultLocale,
       switcher: loc.switcher ? switcherHtml(loc, locale, currency, path + url.search) : null,
     };
   }

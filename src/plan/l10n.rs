@@ -84,15 +84,19 @@ pub fn build(
     };
     // The price stage gets its own formatter (the same formats).
     let detect = match (&site.prices, crate::plan::format::formatter(dict.as_ref())) {
-        (Some(opts), Some(f)) if opts.enabled => Some(Rc::new(crate::plan::prices::Setup::new(
-            site_currency,
-            loc,
-            Rc::clone(opts),
-            &d.currency,
-            fx,
-            now_ms,
-            f,
-        ))),
+        (Some(opts), Some(f)) if opts.enabled => {
+            let mut setup = crate::plan::prices::Setup::new(
+                site_currency,
+                loc,
+                Rc::clone(opts),
+                &d.currency,
+                fx,
+                now_ms,
+                f,
+            );
+            setup.reformat = d.locale != site.doc.site.default_locale;
+            Some(Rc::new(setup))
+        }
         _ => None,
     };
     let prices = format.map(|format| Prices {

@@ -18,6 +18,9 @@ pub struct Setup {
     pub visitor: String,
     pub format: FormatFn,
     pub options: Rc<Options>,
+    /// Show a price that keeps its currency in the visitor's format (off
+    /// when the visitor reads the site's own locale: nothing to change).
+    pub reformat: bool,
 }
 
 impl Setup {
@@ -48,6 +51,7 @@ impl Setup {
             visitor: visitor.to_string(),
             format,
             options,
+            reformat: true,
         }
     }
 }

@@ -212,6 +212,7 @@ mod tests {
             options: Rc::new(
                 crate::config::prices::Options::compile(&Default::default(), "en-GB").unwrap(),
             ),
+            reformat: true,
         };
         L10n {
             locale: "de-DE".into(),

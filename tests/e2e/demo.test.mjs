@@ -172,6 +172,14 @@ function blockPrices(html) {
 function expectedPage(html, v) {
   const dict = strings(v.locale);
   let s = html.replace(/<html\b[^>]*>/, "<html>");
+  // Prices in the shop's own text (`Free UK delivery over £30`) are
+  // converted too, and shown in the visitor's format when they keep GBP in
+  // another locale (issue 11); translated text replaces them below.
+  if (v.currency !== "GBP" || v.locale !== CONFIG.site.default_locale) {
+    s = s.replace(/(<script\b[\s\S]*?<\/script>)|>([^<]+)</g, (m, script, text) =>
+      script ? m : `>${text.replace(/£(\d+(?:\.\d\d)?)(?![\d%])/g, (_, a) => escText(priceText(v, a)))}<`,
+    );
+  }
   s = s.replace(/<[a-z]+\b[^>]*\sdata-i18n-attr="([^"]*)"[^>]*>/g, (tag, spec) => {
     for (const pair of spec.split(",")) {
       const [attr, key] = pair.split(":").map((x) => x.trim());

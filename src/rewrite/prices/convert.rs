@@ -65,6 +65,8 @@ pub enum Kind {
     Amount,
     /// A lone `.` or `,` between the whole and the fraction.
     Separator,
+    /// A separator with the fraction (`,99`).
+    Fraction,
 }
 
 /// Whether a text node's trimmed (decoded) content can be part of a split price.
@@ -74,6 +76,12 @@ pub fn piece_kind(core: &str) -> Option<Kind> {
     }
     if core == "." || core == "," {
         return Some(Kind::Separator);
+    }
+    // `,99` after `25`: the fraction in its own element.
+    if let Some(f) = core.strip_prefix([',', '.']) {
+        if (1..=3).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(Kind::Fraction);
+        }
     }
     let chars: Vec<char> = core.chars().collect();
     let starts = chars.first().is_some_and(char::is_ascii_digit);
@@ -186,6 +194,9 @@ pub fn price(st: &mut State, f: &Found, expected: Option<f64>) -> Option<String>
         }
     };
     let converted = in_currency != cur;
+    if !converted && !st.setup.reformat {
+        return None;
+    }
     match (st.setup.format)(shown, &in_currency) {
         Some(s) => {
             st.counts.converted += u32::from(converted);

@@ -214,7 +214,8 @@ impl State {
                     self.tainted = true;
                 }
             }
-            if kind == convert::Kind::Separator && self.run.is_empty() {
+            let continues_only = matches!(kind, convert::Kind::Separator | convert::Kind::Fraction);
+            if continues_only && self.run.is_empty() {
                 return None;
             }
             self.broken = false;
@@ -363,10 +364,31 @@ pub fn attach<'h, 's>(
         ]),
         on(|c| c.hint = c.hint.max(Hint::Weak)),
     );
-    add(
-        parse(&["[itemprop~=price]", "[data-price]"]),
-        on(|c| c.hint = Hint::Strong),
-    );
+    // `itemprop=price` and `data-price`: strong hints, and their value (when
+    // it reads as an amount) must agree with a bare amount inside.
+    for (sel, attr) in [
+        ("[itemprop~=price][content]", "content"),
+        ("[data-price]", "data-price"),
+    ] {
+        let (s1, s2) = (Rc::clone(state), Rc::clone(state));
+        add(
+            parse(&[sel]),
+            ElementContentHandlers::default()
+                .element(move |el: &mut Element| {
+                    let v = el.get_attribute(attr);
+                    s1.borrow_mut().expected =
+                        v.as_deref().and_then(crate::base::money::parse_amount);
+                    Ok(())
+                })
+                .text(move |_: &mut TextChunk| {
+                    let mut st = s2.borrow_mut();
+                    st.ctx.hint = Hint::Strong;
+                    st.ctx.expected = st.ctx.expected.or(st.expected);
+                    Ok(())
+                }),
+        );
+    }
+    add(parse(&["[itemprop~=price]"]), on(|c| c.hint = Hint::Strong));
     for sel in &opts.hints {
         add(sel.clone(), on(|c| c.hint = Hint::Strong));
     }
