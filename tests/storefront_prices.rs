@@ -522,3 +522,62 @@ fn real_pages_prices_converted_and_markup_intact() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(share >= 0.9, "only {:.1} % converted", share * 100.0);
 }
+
+/// What the price stage costs: the 95 pages through the whole pipeline for
+/// a JPY visitor, with detection on and off (`cargo test --release --test
+/// storefront_prices -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn price_stage_cost() {
+    let formats = money_formats();
+    let now = parse_rfc3339("2026-11-22T06:00:00Z").unwrap();
+    let truth: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(dir().join("ground-truth.json")).unwrap()).unwrap();
+    let pages: Vec<(Vec<u8>, &'static str, String)> = truth
+        .iter()
+        .map(|(id, gt)| {
+            let url = gt["url"].as_str().unwrap_or("");
+            let (cur, locale) = origin_shop(url, gt["currency"][0].as_str().unwrap_or("")).unwrap();
+            (page(id), cur, locale)
+        })
+        .collect();
+    let bytes: usize = pages.iter().map(|p| p.0.len()).sum();
+    for detect in [false, true] {
+        let shops: Vec<Shop> = pages
+            .iter()
+            .map(|(_, cur, locale)| {
+                let mut s = shop(cur, locale, &formats);
+                if !detect {
+                    let mut doc = s.site.as_ref().unwrap().doc.clone();
+                    if let Some(l) = doc.localization.as_mut() {
+                        l.prices.detect = false;
+                    }
+                    s.site = borderless::config::parse(&serde_json::to_string(&doc).unwrap())
+                        .map(std::rc::Rc::new)
+                        .map_err(std::rc::Rc::new);
+                }
+                s
+            })
+            .collect();
+        let mut v = Visit::get("/p", "JP");
+        v.now_ms = now;
+        v.chunk = 1 << 16;
+        let start = std::time::Instant::now();
+        let rounds = 5;
+        for _ in 0..rounds {
+            for ((html, _, _), s) in pages.iter().zip(&shops) {
+                let out = s
+                    .serve(&v, &OriginResponse::html(html, "text/html"))
+                    .unwrap();
+                std::hint::black_box(out.body.len());
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "detection {}: {:.1} ms per pass over 95 pages ({:.0} MB/s)",
+            if detect { "on " } else { "off" },
+            secs * 1000.0 / rounds as f64,
+            (bytes * rounds) as f64 / secs / 1e6
+        );
+    }
+}
