@@ -663,6 +663,7 @@ fn publish_writes_values_then_the_pointer() {
         entries.push(BulkEntry {
             key: format!("b/{name}/dict/x{i}"),
             value: serde_json::to_string(&d).unwrap(),
+            expiration_ttl: None,
         });
     }
     entries.push(pointer);

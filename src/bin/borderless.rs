@@ -24,7 +24,7 @@ mod cli {
     use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
     use borderless::precompute::rank::{self, Params};
-    use borderless::precompute::{eval, replay, retail};
+    use borderless::precompute::{customers, eval, replay, retail};
     use borderless::schema::{BulkEntry, Dictionary, FxRates};
     use clap::{Args, Parser, Subcommand};
     use std::io::{BufWriter, IsTerminal, Write};
@@ -230,6 +230,41 @@ mod cli {
         quiet: bool,
     }
 
+    /// Per-customer lists ("buy again", "for you").
+    #[derive(Args, Clone)]
+    struct CustomerTuning {
+        /// Half-life of a product's last order in "buy again", days (0: none;
+        /// the defaults were chosen with --tune-customers on the validation split).
+        #[arg(long, default_value_t = 0.0)]
+        customer_half_life_days: f64,
+        /// Orders count as orders^this.
+        #[arg(long, default_value_t = 1.5)]
+        customer_freq_exp: f64,
+        /// Weight (0-1) of "the product's re-order cycle has come round".
+        #[arg(long, default_value_t = 0.25)]
+        customer_cycle_weight: f64,
+        /// Exponent of the product's repeat rate (share of buyers who re-order it).
+        #[arg(long, default_value_t = 0.5)]
+        customer_repeat_exp: f64,
+        /// Products per customer list.
+        #[arg(long, default_value_t = 10)]
+        customer_top: usize,
+    }
+
+    impl CustomerTuning {
+        fn params(&self) -> customers::Params {
+            let h = self.customer_half_life_days;
+            customers::Params {
+                half_life_days: if h > 0.0 { h } else { f64::INFINITY },
+                freq_exp: self.customer_freq_exp,
+                cycle_weight: self.customer_cycle_weight.clamp(0.0, 1.0),
+                repeat_exp: self.customer_repeat_exp,
+                top: self.customer_top.clamp(1, 50),
+                ..customers::Params::default()
+            }
+        }
+    }
+
     #[derive(Args)]
     struct Eval {
         #[arg(long, default_value = RETAIL_LOG)]
@@ -242,8 +277,14 @@ mod cli {
         test_until: String,
         #[arg(long, short)]
         quiet: bool,
+        /// Search the per-customer parameters on this split (use the
+        /// validation split: --train-until 2011-08-31 --test-until 2011-10-31).
+        #[arg(long)]
+        tune_customers: bool,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        customer: CustomerTuning,
     }
 
     pub fn main() -> Result<(), String> {
@@ -352,10 +393,33 @@ mod cli {
                     rank: e.tuning.params(0),
                     pack: e.tuning.pack(),
                     cooc_min_support: e.tuning.cooc_min,
+                    customers: e.customer.params(),
                     progress: progress(e.quiet),
                 };
                 let t = Instant::now();
-                let r = eval::run(&opts)?;
+                let prep = eval::prepare(&opts)?;
+                if e.tune_customers {
+                    let m = eval::BASELINE;
+                    println!("| half-life | freq exp | cycle weight | repeat exp | HR@10 buy again | NDCG@10 | HR@10 for you | NDCG@10 | baseline HR / NDCG |");
+                    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+                    for (p, g) in eval::tune(&prep, &opts.customers) {
+                        println!(
+                            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} / {:.3} |",
+                            p.half_life_days,
+                            p.freq_exp,
+                            p.cycle_weight,
+                            p.repeat_exp,
+                            g.hr(m + 1),
+                            g.ndcg(m + 1),
+                            g.hr(m + 2),
+                            g.ndcg(m + 2),
+                            g.hr(m),
+                            g.ndcg(m)
+                        );
+                    }
+                    return Ok(());
+                }
+                let r = prep.report(&opts.customers);
                 eprintln!("{}", r.rows.summary("log"));
                 println!("{}", eval::markdown(&r));
                 eprintln!("eval took {:.1} s", t.elapsed().as_secs_f64());

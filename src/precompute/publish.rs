@@ -24,7 +24,7 @@ pub struct Target {
     pub wrangler: Option<PathBuf>,
 }
 
-fn find_wrangler() -> PathBuf {
+pub fn find_wrangler() -> PathBuf {
     if let Some(w) = std::env::var_os("BORDERLESS_WRANGLER").filter(|w| !w.is_empty()) {
         return PathBuf::from(w);
     }
@@ -80,12 +80,30 @@ pub fn publish(entries: &[BulkEntry], target: &Target) -> Result<Report, String>
     result.map(|()| report)
 }
 
-fn put(wrangler: &Path, file: &Path, entries: &[&BulkEntry], t: &Target) -> Result<(), String> {
+pub fn put(wrangler: &Path, file: &Path, entries: &[&BulkEntry], t: &Target) -> Result<(), String> {
     let json = serde_json::to_string(entries).map_err(|e| e.to_string())?;
     std::fs::write(file, json).map_err(|e| format!("{}: {e}", file.display()))?;
+    kv(wrangler, &["bulk", "put"], file.as_os_str(), t).map_err(|status| {
+        format!(
+            "{} kv bulk put {} failed ({status}); the pointer was {}",
+            wrangler.display(),
+            file.display(),
+            if entries.iter().any(|e| e.key == CONFIG_KEY) {
+                "not confirmed"
+            } else {
+                "not moved: readers still see the previous bundle"
+            }
+        )
+    })
+}
+
+/// Runs `wrangler kv <sub…> <arg> --binding … [--env …] --local|--remote`;
+/// `Err` describes the failure.
+pub fn kv(wrangler: &Path, sub: &[&str], arg: &std::ffi::OsStr, t: &Target) -> Result<(), String> {
     let mut cmd = Command::new(wrangler);
-    cmd.args(["kv", "bulk", "put"])
-        .arg(file)
+    cmd.arg("kv")
+        .args(sub)
+        .arg(arg)
         .args(["--binding", &t.binding]);
     if let Some(env) = &t.env {
         cmd.args(["--env", env]);
@@ -105,16 +123,7 @@ fn put(wrangler: &Path, file: &Path, entries: &[&BulkEntry], t: &Target) -> Resu
         .status()
         .map_err(|e| format!("running {}: {e}", wrangler.display()))?;
     if !status.success() {
-        return Err(format!(
-            "{} kv bulk put {} failed ({status}); the pointer was {}",
-            wrangler.display(),
-            file.display(),
-            if entries.iter().any(|e| e.key == CONFIG_KEY) {
-                "not confirmed"
-            } else {
-                "not moved: readers still see the previous bundle"
-            }
-        ));
+        return Err(status.to_string());
     }
     Ok(())
 }
