@@ -854,6 +854,7 @@ fn small_eval_on_a_slice_of_the_real_log() {
         rank: Params::default(),
         pack: PackParams::default(),
         cooc_min_support: 2,
+        customers: Default::default(),
         progress: false,
     };
     let r = eval::run(&opts).unwrap();

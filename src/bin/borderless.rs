@@ -20,7 +20,9 @@ mod cli {
     use borderless::precompute::bundle::{self, Extras, PackParams};
     use borderless::precompute::catalog::Catalog;
     use borderless::precompute::cooc::Cooc;
+    use borderless::precompute::customer_kv;
     use borderless::precompute::events::{self, RowReport};
+    use borderless::precompute::history::Collector;
     use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
     use borderless::precompute::rank::{self, Params};
@@ -62,11 +64,19 @@ mod cli {
             #[arg(short, long)]
             out: Option<PathBuf>,
         },
-        /// Validate a bundle against the schema and KV limits.
-        Check { file: PathBuf },
+        /// Validate a bundle (or, with --customers, a customer file) against the schema and KV limits.
+        Check {
+            file: PathBuf,
+            /// The file is `build --customers-out`'s (read as a stream).
+            #[arg(long)]
+            customers: bool,
+        },
         /// Write a bundle to KV: all versioned values, then the pointer.
         Publish {
             file: PathBuf,
+            /// The file is `build --customers-out`'s: streamed, 10,000 per put.
+            #[arg(long)]
+            customers: bool,
             /// Local (Miniflare) KV of `wrangler dev`.
             #[arg(long)]
             local: bool,
@@ -81,6 +91,23 @@ mod cli {
         },
         /// Evaluate the recommenders on the Online Retail log (temporal split).
         Eval(Eval),
+        /// GDPR erasure: delete a customer's value from KV (wrangler kv key delete).
+        Forget {
+            /// The customer id, as in the log and the shop's cookie.
+            #[arg(long)]
+            customer: String,
+            /// File holding the KV key secret (default: $BORDERLESS_CUSTOMER_KEY).
+            #[arg(long)]
+            customer_key_file: Option<PathBuf>,
+            #[arg(long)]
+            local: bool,
+            #[arg(long)]
+            env: Option<String>,
+            #[arg(long, default_value = "BORDERLESS")]
+            binding: String,
+            #[arg(long)]
+            wrangler: Option<PathBuf>,
+        },
         /// Write a bigger Online Retail log (CSV, for benchmarks): its invoices
         /// resampled with replacement into the same year, `--times` as many.
         Replay {
@@ -210,6 +237,33 @@ mod cli {
         quiet: bool,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        customers: CustomerOut,
+    }
+
+    /// Per-customer values ("buy again", "for you") beside the bundle.
+    #[derive(Args)]
+    struct CustomerOut {
+        /// Write every known customer's value here (a bulk file of `cust/<HMAC>` keys).
+        #[arg(long)]
+        customers_out: Option<PathBuf>,
+        /// File holding the KV key secret (default: $BORDERLESS_CUSTOMER_KEY).
+        #[arg(long)]
+        customer_key_file: Option<PathBuf>,
+        /// With --counts: per-customer counts (`aggregate --customers-out`).
+        #[arg(long)]
+        customer_counts: Option<PathBuf>,
+        /// Customer ids (one per line) to leave out: the erased ones.
+        #[arg(long)]
+        exclude_customers: Option<PathBuf>,
+        /// KV drops a customer value this many days after the build.
+        #[arg(long, default_value_t = 30)]
+        customer_ttl_days: u64,
+        /// (customer, product) cells kept in memory before spilling to disk.
+        #[arg(long, default_value_t = 1_000_000)]
+        customer_budget: usize,
+        #[command(flatten)]
+        tuning: CustomerTuning,
     }
 
     #[derive(Args)]
@@ -224,6 +278,9 @@ mod cli {
         /// Also count co-purchase pairs and write them here.
         #[arg(long)]
         pairs_out: Option<PathBuf>,
+        /// Also write the per-customer counts here (what `build --customer-counts` reads).
+        #[arg(long)]
+        customers_out: Option<PathBuf>,
         #[arg(long, default_value_t = 0.01)]
         max_bad: f64,
         #[arg(long, short)]
@@ -319,7 +376,39 @@ mod cli {
                     Ok(())
                 })
             }
-            Cmd::Check { file } => {
+            Cmd::Check {
+                file,
+                customers: true,
+            } => {
+                let s = customer_kv::check(&file).map_err(|errs| {
+                    format!("{} is invalid:\n  {}", file.display(), errs.join("\n  "))
+                })?;
+                println!(
+                    "{}: valid customer file: {} values, {} bytes, {:.0} bytes per customer, largest {} bytes",
+                    file.display(), s.values, s.bytes, s.bytes as f64 / s.values.max(1) as f64, s.largest
+                );
+                Ok(())
+            }
+            Cmd::Forget {
+                customer,
+                customer_key_file,
+                local,
+                env,
+                binding,
+                wrangler,
+            } => {
+                let key = customer_kv::load_key(customer_key_file.as_deref())?;
+                let target = Target {
+                    local,
+                    env,
+                    binding,
+                    wrangler,
+                };
+                let k = customer_kv::forget(&customer, &key, &target)?;
+                eprintln!("deleted {k}; add the id to --exclude-customers so the next build leaves it out");
+                Ok(())
+            }
+            Cmd::Check { file, .. } => {
                 let entries = read_bundle(&file)?;
                 let s = bundle::check(&entries).map_err(|errs| {
                     format!("{} is invalid:\n  {}", file.display(), errs.join("\n  "))
@@ -332,18 +421,24 @@ mod cli {
             }
             Cmd::Publish {
                 file,
+                customers,
                 local,
                 env,
                 binding,
                 wrangler,
             } => {
-                let entries = read_bundle(&file)?;
                 let target = Target {
                     local,
                     env,
                     binding,
                     wrangler,
                 };
+                if customers {
+                    let n = customer_kv::publish(&file, &target)?;
+                    eprintln!("published {n} customer values");
+                    return Ok(());
+                }
+                let entries = read_bundle(&file)?;
                 let r = publish::publish(&entries, &target)?;
                 let n: usize = r.calls.iter().map(|c| c.0).sum();
                 eprintln!(
@@ -483,7 +578,17 @@ mod cli {
         active_top: Option<usize>,
         quiet: bool,
         pairs: bool,
+        mut history: Option<&mut Collector>,
     ) -> Result<(Aggregates, Cooc, Option<Catalog>, RowReport), String> {
+        let mut hist_err = None;
+        let mut feed = |pipe: &mut Pipeline, ev: &events::Event| {
+            pipe.feed(ev);
+            if let Some(h) = history.as_deref_mut() {
+                if let Err(e) = h.add(ev) {
+                    hist_err.get_or_insert(e);
+                }
+            }
+        };
         let mut pipe = if pairs {
             Pipeline::default()
         } else {
@@ -498,21 +603,25 @@ mod cli {
                     progress: progress(quiet),
                     active_top,
                 };
-                let (rows, cat) = retail::read(path, &opts, |ev| pipe.feed(ev))?;
+                let (rows, cat) = retail::read(path, &opts, |ev| feed(&mut pipe, ev))?;
                 (rows, Some(cat))
             }
             (None, Some(path)) => (
-                events::read(path, progress(quiet), |ev| pipe.feed(&ev))?,
+                events::read(path, progress(quiet), |ev| feed(&mut pipe, &ev))?,
                 None,
             ),
             (None, None) => return Err("no event log given".into()),
         };
+        if let Some(e) = hist_err {
+            return Err(e);
+        }
         throughput(&rows, t);
         let (agg, cooc) = pipe.finish();
         Ok((agg, cooc, cat, rows))
     }
 
     fn aggregate(a: Aggregate) -> Result<(), String> {
+        let mut history = a.customers_out.as_ref().map(|_| Collector::new(1_000_000));
         let (agg, cooc, _, rows) = ingest(
             a.retail.as_deref(),
             a.events.as_deref(),
@@ -520,7 +629,11 @@ mod cli {
             None,
             a.quiet,
             a.pairs_out.is_some(),
+            history.as_mut(),
         )?;
+        if let (Some(h), Some(p)) = (history.as_mut(), &a.customers_out) {
+            with_output(Some(p), |w| h.write_csv(w).map_err(std::io::Error::other))?;
+        }
         eprintln!("{}", rows.summary("log"));
         rows.check("log", a.max_bad)?;
         with_output(a.out.as_deref(), |w| agg.write_csv(w))?;
@@ -589,6 +702,20 @@ mod cli {
             rows.check("catalog", b.max_bad)?;
             Ok(cat)
         };
+        let co = &b.customers;
+        if co.customer_counts.is_some() && b.source.counts.is_none() {
+            return Err("--customer-counts goes with --counts".into());
+        }
+        // Checked before the long read.
+        let customer_key = match &co.customers_out {
+            Some(_) => Some(customer_kv::load_key(co.customer_key_file.as_deref())?),
+            None => None,
+        };
+        let exclude = customer_kv::load_exclude(co.exclude_customers.as_deref())?;
+        let mut history = co
+            .customers_out
+            .as_ref()
+            .map(|_| Collector::new(co.customer_budget));
         let (agg, cooc, catalog) = if let Some(counts) = &b.source.counts {
             let t = Instant::now();
             let (mut agg, rows) = Aggregates::read_csv(counts, progress(b.quiet))?;
@@ -604,6 +731,11 @@ mod cli {
                 }
                 None => Cooc::default(),
             };
+            if let (Some(h), Some(p)) = (history.as_mut(), &co.customer_counts) {
+                let rows = h.read_csv(p, progress(b.quiet))?;
+                eprintln!("{}", rows.summary("customer counts"));
+                rows.check("customer counts", b.max_bad)?;
+            }
             (agg, cooc, load_catalog("--counts")?)
         } else {
             let (agg, cooc, cat, rows) = ingest(
@@ -613,6 +745,7 @@ mod cli {
                 b.active_top,
                 b.quiet,
                 true,
+                history.as_mut(),
             )?;
             eprintln!("{}", rows.summary("log"));
             rows.check("log", b.max_bad)?;
@@ -633,6 +766,36 @@ mod cli {
         laps.lap("also-bought");
         let packs = bundle::packs(&ranking, &also, &agg.products, &catalog, &b.tuning.pack());
         laps.lap("packs");
+        if let (Some(h), Some(out), Some(key)) =
+            (history.as_mut(), &co.customers_out, &customer_key)
+        {
+            let cycles = customers::Cycles::of(h)?;
+            let products = h.products.clone();
+            let model = customers::Model::new(customers::Inputs {
+                ranking: &ranking,
+                also: &also,
+                names: &agg.products,
+                catalog: &catalog,
+                products: &products,
+                cycles: &cycles,
+                as_of_ms: as_of,
+            });
+            let mut st = None;
+            let ttl = co.customer_ttl_days.max(1) * 86_400;
+            let p = co.tuning.params();
+            with_output(Some(out), |w| {
+                let r = customer_kv::write(h, &model, &p, key, ttl, &exclude, w);
+                st = Some(r.map_err(std::io::Error::other)?);
+                Ok(())
+            })?;
+            let st = st.expect("written");
+            eprintln!(
+                "customers: {} with purchases, {} values ({} bytes, {:.0} per customer, largest {}), {} with nothing to show, {} ids no cookie can carry, {} excluded; {} spills",
+                st.customers, st.values, st.bytes, st.bytes as f64 / st.values.max(1) as f64,
+                st.largest, st.empty, st.bad_ids, st.excluded, h.spills
+            );
+            laps.lap("customers");
+        }
         let mut extras = Extras {
             fx: b.fx.as_deref().map(read_json::<FxRates>).transpose()?,
             dicts: Vec::new(),

@@ -269,3 +269,46 @@ pub fn forget(id: &str, kv_secret: &[u8], target: &Target) -> Result<String, Str
         .map_err(|s| format!("{} kv key delete {key} failed ({s})", wrangler.display()))?;
     Ok(key)
 }
+
+/// Environment variable holding the KV key secret (shared with the worker).
+pub const KEY_ENV: &str = "BORDERLESS_CUSTOMER_KEY";
+
+/// The KV key secret: the file's content (trailing newline dropped), else
+/// `$BORDERLESS_CUSTOMER_KEY`; never a command-line value (it would show in
+/// the process list).
+pub fn load_key(file: Option<&Path>) -> Result<Vec<u8>, String> {
+    let key = match file {
+        Some(f) => {
+            let mut k = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            while k.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                k.pop();
+            }
+            k
+        }
+        None => std::env::var(KEY_ENV)
+            .map_err(|_| format!("no customer key: set ${KEY_ENV} or pass --customer-key-file"))?
+            .into_bytes(),
+    };
+    if key.len() < identity::MIN_SECRET {
+        return Err(format!(
+            "the customer key has {} bytes, at least {} are needed",
+            key.len(),
+            identity::MIN_SECRET
+        ));
+    }
+    Ok(key)
+}
+
+/// Customer ids to leave out (erased ones), one per line.
+pub fn load_exclude(file: Option<&Path>) -> Result<HashSet<String>, String> {
+    let Some(f) = file else {
+        return Ok(HashSet::new());
+    };
+    let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}

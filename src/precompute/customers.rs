@@ -75,9 +75,15 @@ impl Cycles {
                 }
             }
         })?;
-        let (sum, n) = acc
-            .values()
-            .fold((0.0, 0u32), |(s, n), a| (s + a.0, n + a.1));
+        // Summed in name order: the same float result whatever the ids.
+        let mut by_name: Vec<(&str, (f64, u32))> = acc
+            .iter()
+            .map(|(p, a)| (history.products.name(*p), *a))
+            .collect();
+        by_name.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let (sum, n) = by_name
+            .iter()
+            .fold((0.0, 0u32), |(s, n), (_, a)| (s + a.0, n + a.1));
         let global = if n > 0 {
             (sum / f64::from(n)).exp()
         } else {
@@ -109,7 +115,7 @@ impl Cycles {
 /// What scoring needs besides the customer: the ranking (eligibility, the
 /// country lists), also-bought lists and names of the aggregation, the
 /// catalog, and the history's own product names.
-pub struct Model<'a> {
+pub struct Inputs<'a> {
     pub ranking: &'a Ranking,
     pub also: &'a FxHashMap<u32, Vec<(u32, f64)>>,
     pub names: &'a Interner,
@@ -117,6 +123,16 @@ pub struct Model<'a> {
     pub products: &'a Interner,
     pub cycles: &'a Cycles,
     pub as_of_ms: i64,
+}
+
+/// [`Inputs`] with what every customer looks up precomputed: the history's
+/// product ids in the aggregation, eligibility per country, name order.
+pub struct Model<'a> {
+    i: Inputs<'a>,
+    to_agg: Vec<Option<u32>>,
+    /// Country (or `*`) → eligible, by aggregation id.
+    ok: FxHashMap<String, Vec<bool>>,
+    name_rank: Vec<u32>,
 }
 
 /// Score of one own product (see the module doc).
@@ -153,19 +169,54 @@ pub struct Lists {
     pub for_you: Vec<u32>,
 }
 
-impl Model<'_> {
+impl<'a> Model<'a> {
+    pub fn new(i: Inputs<'a>) -> Model<'a> {
+        let to_agg = (0..i.products.names.len() as u32)
+            .map(|p| i.names.get(i.products.name(p)))
+            .collect();
+        let n = i.names.names.len() as u32;
+        let mut countries = i.ranking.countries();
+        countries.push(ANY.to_string());
+        let ok = countries
+            .into_iter()
+            .map(|c| {
+                let v = (0..n).map(|p| i.ranking.eligible(&c, p)).collect();
+                (c, v)
+            })
+            .collect();
+        Model {
+            name_rank: i.names.name_ranks(),
+            to_agg,
+            ok,
+            i,
+        }
+    }
+
+    /// The customer's country, as far as the ranking knows it (else `*`).
     fn country<'c>(&self, cu: &'c Customer) -> &'c str {
-        cu.country.as_deref().unwrap_or(ANY)
+        cu.country
+            .as_deref()
+            .filter(|c| self.ok.contains_key(*c))
+            .unwrap_or(ANY)
+    }
+
+    fn eligible(&self, country: &str, p: u32) -> bool {
+        self.ok
+            .get(country)
+            .and_then(|v| v.get(p as usize))
+            .copied()
+            .unwrap_or(false)
     }
 
     /// The country's ranked list (the global one for unknown countries).
     fn country_list(&self, country: &str) -> &[(u32, f64)] {
         let own = segment_key(country, ANY, ANY, ANY, ANY);
         let global = segment_key(ANY, ANY, ANY, ANY, ANY);
-        self.ranking
+        self.i
+            .ranking
             .lists
             .get(&own)
-            .or_else(|| self.ranking.lists.get(&global))
+            .or_else(|| self.i.ranking.lists.get(&global))
             .map_or(&[], Vec::as_slice)
     }
 
@@ -174,30 +225,30 @@ impl Model<'_> {
         let rank = |a: &(u32, f64, &Cell), b: &(u32, f64, &Cell)| {
             b.1.total_cmp(&a.1)
                 .then_with(|| b.2.quantity.cmp(&a.2.quantity))
-                .then_with(|| self.names.name(a.0).cmp(self.names.name(b.0)))
+                .then_with(|| self.name_rank[a.0 as usize].cmp(&self.name_rank[b.0 as usize]))
         };
         // Own products known to the aggregation, scored.
         let mut own: Vec<(u32, f64, &Cell)> = cu
             .cells
             .iter()
             .filter_map(|(pid, c)| {
-                let id = self.names.get(self.products.name(*pid))?;
-                let (cycle, rr) = (self.cycles.days(*pid), self.cycles.repeat_rate(*pid));
-                Some((id, score(c, cycle, rr, self.as_of_ms, p), c))
+                let id = self.to_agg.get(*pid as usize).copied().flatten()?;
+                let (cycle, rr) = (self.i.cycles.days(*pid), self.i.cycles.repeat_rate(*pid));
+                Some((id, score(c, cycle, rr, self.i.as_of_ms, p), c))
             })
             .collect();
         own.sort_by(rank);
         let bought: FxHashSet<u32> = own.iter().map(|x| x.0).collect();
         let buy_again: Vec<u32> = own
             .iter()
-            .filter(|(id, _, c)| c.returned < c.quantity && self.ranking.eligible(country, *id))
+            .filter(|(id, _, c)| c.returned < c.quantity && self.eligible(country, *id))
             .take(p.top)
             .map(|x| x.0)
             .collect();
         let top_score = own.first().map_or(1.0, |x| x.1).max(f64::MIN_POSITIVE);
         let mut acc: FxHashMap<u32, f64> = FxHashMap::default();
         for (src, s, _) in own.iter().take(p.sources) {
-            for &(q, sim) in self.also.get(src).into_iter().flatten() {
+            for &(q, sim) in self.i.also.get(src).into_iter().flatten() {
                 if !bought.contains(&q) {
                     *acc.entry(q).or_default() += s / top_score * sim;
                 }
@@ -205,18 +256,18 @@ impl Model<'_> {
         }
         let mut fy: Vec<(u32, f64)> = acc
             .into_iter()
-            .filter(|(q, _)| self.ranking.eligible(country, *q))
+            .filter(|(q, _)| self.eligible(country, *q))
             .collect();
         fy.sort_by(|a, b| {
             b.1.total_cmp(&a.1)
-                .then_with(|| self.names.name(a.0).cmp(self.names.name(b.0)))
+                .then_with(|| self.name_rank[a.0 as usize].cmp(&self.name_rank[b.0 as usize]))
         });
         let mut for_you: Vec<u32> = fy.into_iter().take(p.top).map(|x| x.0).collect();
         for &(q, _) in self.country_list(country) {
             if for_you.len() >= p.top {
                 break;
             }
-            if !bought.contains(&q) && !for_you.contains(&q) && self.ranking.eligible(country, q) {
+            if !bought.contains(&q) && !for_you.contains(&q) && self.eligible(country, q) {
                 for_you.push(q);
             }
         }
@@ -230,7 +281,7 @@ impl Model<'_> {
         let mut ids = |list: &[u32]| -> Vec<String> {
             list.iter()
                 .filter_map(|&i| {
-                    let prod = self.catalog.active(self.names.name(i))?;
+                    let prod = self.i.catalog.active(self.i.names.name(i))?;
                     cards.insert(prod.card.id.clone(), prod.card.clone());
                     Some(prod.card.id.clone())
                 })

@@ -6,7 +6,7 @@
 use super::agg::{Aggregates, Pipeline};
 use super::bundle::{self, PackParams};
 use super::catalog::Catalog;
-use super::customers::{self, Cycles, Model};
+use super::customers::{self, Cycles, Inputs, Model};
 use super::events::{Kind, RowReport};
 use super::history::{Collector, Customer};
 use super::rank::{self, Params, Ranking};
@@ -242,7 +242,7 @@ impl Prepared {
             &self.raw_packs,
         );
         let test = &self.test;
-        let model = Model {
+        let model = Model::new(Inputs {
             ranking,
             also,
             names: &agg.products,
@@ -250,7 +250,7 @@ impl Prepared {
             products: &self.history.products,
             cycles: &self.cycles,
             as_of_ms: self.cutoff_ms,
-        };
+        });
         let pick = |packs: &BTreeMap<String, CountryPack>, b: &Basket, full: bool| -> Vec<String> {
             let cc = b.country.as_deref().unwrap_or(GLOBAL_COUNTRY);
             let pack = packs.get(cc).or_else(|| packs.get(GLOBAL_COUNTRY));

@@ -253,10 +253,11 @@ impl Collector {
     }
 
     /// Calls `f` for every customer with at least one purchase, by shard and
-    /// then by id. Callable more than once (the shards are read again).
+    /// then by id (also when nothing was spilled). Callable more than once (the shards are read again).
     pub fn for_each(&mut self, mut f: impl FnMut(&Customer)) -> Result<(), String> {
         if self.shards.is_empty() {
-            return Ok(visit(&self.open, &mut f));
+            visit(&self.open, &mut f);
+            return Ok(());
         }
         if !self.open.is_empty() {
             self.spill()?;
@@ -408,10 +409,11 @@ fn parse_row<'a>(f: &[&'a str; 8]) -> Result<Row<'a>, String> {
 }
 
 fn visit(open: &FxHashMap<String, Open>, f: &mut impl FnMut(&Customer)) {
-    let mut ids: Vec<&String> = open.keys().collect();
+    // Shard, then id: the same order whether or not anything was spilled.
+    let mut ids: Vec<(usize, &String)> = open.keys().map(|k| (shard_of(k), k)).collect();
     ids.sort_unstable();
     let mut cu = Customer::default();
-    for id in ids {
+    for (_, id) in ids {
         let o = &open[id];
         cu.cells.clear();
         cu.cells.extend(
@@ -519,8 +521,10 @@ mod tests {
         ]
     }
 
-    fn collect(c: &mut Collector) -> Vec<(String, Option<String>, Vec<(String, Cell)>)> {
-        let mut out: Vec<(String, Option<String>, Vec<(String, Cell)>)> = Vec::new();
+    type Seen = Vec<(String, Option<String>, Vec<(String, Cell)>)>;
+
+    fn collect(c: &mut Collector) -> Seen {
+        let mut out: Seen = Vec::new();
         let names = c.products.clone();
         c.for_each(|cu| {
             let cells = cu
