@@ -111,6 +111,10 @@ pub enum BlockKind {
     AlsoBought,
     /// A banner chosen by daypart, weekday, season, country and holidays.
     Promo,
+    /// A known customer's own products, most likely re-ordered now first.
+    BuyAgain,
+    /// A known customer's picks from what goes with their history.
+    ForYou,
 }
 
 impl BlockKind {
@@ -121,6 +125,8 @@ impl BlockKind {
             BlockKind::RecentlyViewed => "recently-viewed",
             BlockKind::AlsoBought => "also-bought",
             BlockKind::Promo => "promo",
+            BlockKind::BuyAgain => "buy-again",
+            BlockKind::ForYou => "for-you",
         }
     }
 }

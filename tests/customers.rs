@@ -3,8 +3,7 @@
 //! history, and the CLI on a slice of the real log.
 #![cfg(not(target_arch = "wasm32"))]
 
-use borderless::clock::parse_rfc3339;
-use borderless::identity;
+use borderless::base::time::parse_rfc3339;
 use borderless::precompute::agg::Pipeline;
 use borderless::precompute::catalog::{Catalog, Product};
 use borderless::precompute::customer_kv;
@@ -13,6 +12,7 @@ use borderless::precompute::events::{Event, Kind};
 use borderless::precompute::history::Collector;
 use borderless::precompute::publish::Target;
 use borderless::precompute::rank::{self, Params as RankParams};
+use borderless::request::identity;
 use borderless::schema::{BulkEntry, Card, CustomerValue};
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Write};

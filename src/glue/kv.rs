@@ -18,6 +18,10 @@ const KV_CACHE_TTL_S: u64 = 60;
 thread_local! {
     static CONFIG: RefCell<Cache<Loaded>> = RefCell::new(Cache::new(1, Some(30_000.0)));
     static VALUES: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(256, None));
+    /// Customer values are not versioned (a rebuild or an erasure changes
+    /// them in place): kept a minute, in their own cache so many customers
+    /// never evict the bundle's values.
+    static CUSTOMERS: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(1024, Some(60_000.0)));
 }
 
 async fn get(env: &Env, key: &str) -> Result<Option<String>, String> {
@@ -77,7 +81,12 @@ pub(super) async fn read_all(env: &Env, reads: &[Read]) -> Values {
 /// One bundle value; values and their absence are cached.
 async fn value(env: &Env, r: &Read, key: &str) -> (Option<Value>, KvRead) {
     let now = js_sys::Date::now();
-    if let Some(hit) = VALUES.with_borrow(|m| m.get(key, now)) {
+    let cache = if r.kind == values::Kind::Customer {
+        &CUSTOMERS
+    } else {
+        &VALUES
+    };
+    if let Some(hit) = cache.with_borrow(|m| m.get(key, now)) {
         let found = hit.is_some();
         return (hit, read(key, Source::Isolate, found));
     }
@@ -96,7 +105,7 @@ async fn value(env: &Env, r: &Read, key: &str) -> (Option<Value>, KvRead) {
     if let Some((event, e)) = event {
         console_error!("{}", log::error(event, &e, key).line);
     }
-    VALUES.with_borrow_mut(|m| m.put(key, v.clone(), now));
+    cache.with_borrow_mut(|m| m.put(key, v.clone(), now));
     let found = v.is_some();
     (v, read(key, Source::Kv, found))
 }

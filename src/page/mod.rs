@@ -11,6 +11,7 @@
 
 pub mod body;
 pub mod cache;
+pub mod customer;
 pub mod log;
 pub mod proxy;
 pub mod report;
@@ -188,10 +189,14 @@ pub fn prepare(
             reads.push(values::fx_read(bundle));
         }
     }
-    if let (Some(v), Some(p)) = (&visitor, &site.doc.personalization) {
+    if let (Some(v), Some(p), Some(c)) = (&visitor, &site.doc.personalization, &site.personal) {
         if v.wants_pack(p) {
             reads.push(values::pack_read(bundle, &ctx.geo.country));
         }
+        // A verified customer with consent: one more read, concurrent with the rest.
+        let (read, _) =
+            customer::read(p, c, v, &ctx, vars.cookie_secret, vars.customer_key, now_ms);
+        reads.extend(read);
     }
     // The variant of the page this visitor gets, for validators (ETag).
     let plan = Plan::new(Rc::clone(&site), &ctx, &d);
@@ -337,6 +342,7 @@ impl Prepared {
                 &self.d.locale,
                 v,
                 values.pack.as_deref(),
+                values.customer.as_deref(),
                 l10n.as_ref(),
                 self.now_ms,
                 self.secure,
