@@ -243,6 +243,24 @@ mod tests {
         // With consent in the EU the read happens.
         let de = visit("DE", &format!("{good}; borderless_consent=yes"));
         assert_eq!(customer_reads(&shop.page(&de, PAGE)), 1);
+        // An experiment arm can swap a block for a customer block.
+        let swapped = r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"},
+            "personalization":{"slots":{"recs":{"block":"segment"}},"cards":3,
+            "experiments":[{"name":"history","arms":[{"name":"again","weight":1,"slots":{"recs":"buy-again"}}]}]}}"#;
+        let mut arm = Shop::new(swapped);
+        arm.values = shop.values.clone();
+        arm.cookie_secret = shop.cookie_secret.clone();
+        arm.customer_key = shop.customer_key.clone();
+        let out = arm.page(
+            &visit("JP", &good),
+            r#"<div data-borderless-slot="recs"></div>"#,
+        );
+        assert_eq!(customer_reads(&out), 1);
+        assert!(
+            out.text().contains("data-borderless-block=\"buy-again\""),
+            "{}",
+            out.text()
+        );
         // Without the secrets the worker never reads customer values.
         let mut unconfigured = shop;
         unconfigured.customer_key = None;
