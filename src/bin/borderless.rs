@@ -20,13 +20,14 @@ mod cli {
     use borderless::precompute::bundle::{self, Extras, PackParams};
     use borderless::precompute::catalog::Catalog;
     use borderless::precompute::cooc::Cooc;
+    use borderless::precompute::customer_args::{Base, CustomerOut, CustomerTuning};
     use borderless::precompute::customer_kv;
     use borderless::precompute::events::{self, RowReport};
     use borderless::precompute::history::Collector;
     use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
     use borderless::precompute::rank::{self, Params};
-    use borderless::precompute::{customers, eval, replay, retail};
+    use borderless::precompute::{eval, replay, retail};
     use borderless::schema::{BulkEntry, Dictionary, FxRates};
     use clap::{Args, Parser, Subcommand};
     use std::io::{BufWriter, IsTerminal, Write};
@@ -241,31 +242,6 @@ mod cli {
         customers: CustomerOut,
     }
 
-    /// Per-customer values ("buy again", "for you") beside the bundle.
-    #[derive(Args)]
-    struct CustomerOut {
-        /// Write every known customer's value here (a bulk file of `cust/<HMAC>` keys).
-        #[arg(long)]
-        customers_out: Option<PathBuf>,
-        /// File holding the KV key secret (default: $BORDERLESS_CUSTOMER_KEY).
-        #[arg(long)]
-        customer_key_file: Option<PathBuf>,
-        /// With --counts: per-customer counts (`aggregate --customers-out`).
-        #[arg(long)]
-        customer_counts: Option<PathBuf>,
-        /// Customer ids (one per line) to leave out: the erased ones.
-        #[arg(long)]
-        exclude_customers: Option<PathBuf>,
-        /// KV drops a customer value this many days after the build.
-        #[arg(long, default_value_t = 30)]
-        customer_ttl_days: u64,
-        /// (customer, product) cells kept in memory before spilling to disk.
-        #[arg(long, default_value_t = 1_000_000)]
-        customer_budget: usize,
-        #[command(flatten)]
-        tuning: CustomerTuning,
-    }
-
     #[derive(Args)]
     struct Aggregate {
         #[arg(long, conflicts_with = "events", required_unless_present = "events")]
@@ -285,41 +261,6 @@ mod cli {
         max_bad: f64,
         #[arg(long, short)]
         quiet: bool,
-    }
-
-    /// Per-customer lists ("buy again", "for you").
-    #[derive(Args, Clone)]
-    struct CustomerTuning {
-        /// Half-life of a product's last order in "buy again", days (0: none;
-        /// the defaults were chosen with --tune-customers on the validation split).
-        #[arg(long, default_value_t = 0.0)]
-        customer_half_life_days: f64,
-        /// Orders count as orders^this.
-        #[arg(long, default_value_t = 1.5)]
-        customer_freq_exp: f64,
-        /// Weight (0-1) of "the product's re-order cycle has come round".
-        #[arg(long, default_value_t = 0.25)]
-        customer_cycle_weight: f64,
-        /// Exponent of the product's repeat rate (share of buyers who re-order it).
-        #[arg(long, default_value_t = 0.5)]
-        customer_repeat_exp: f64,
-        /// Products per customer list.
-        #[arg(long, default_value_t = 10)]
-        customer_top: usize,
-    }
-
-    impl CustomerTuning {
-        fn params(&self) -> customers::Params {
-            let h = self.customer_half_life_days;
-            customers::Params {
-                half_life_days: if h > 0.0 { h } else { f64::INFINITY },
-                freq_exp: self.customer_freq_exp,
-                cycle_weight: self.customer_cycle_weight.clamp(0.0, 1.0),
-                repeat_exp: self.customer_repeat_exp,
-                top: self.customer_top.clamp(1, 50),
-                ..customers::Params::default()
-            }
-        }
     }
 
     #[derive(Args)]
@@ -380,13 +321,7 @@ mod cli {
                 file,
                 customers: true,
             } => {
-                let s = customer_kv::check(&file).map_err(|errs| {
-                    format!("{} is invalid:\n  {}", file.display(), errs.join("\n  "))
-                })?;
-                println!(
-                    "{}: valid customer file: {} values, {} bytes, {:.0} bytes per customer, largest {} bytes",
-                    file.display(), s.values, s.bytes, s.bytes as f64 / s.values.max(1) as f64, s.largest
-                );
+                println!("{}", customer_kv::check_summary(&file)?);
                 Ok(())
             }
             Cmd::Forget {
@@ -766,34 +701,16 @@ mod cli {
         laps.lap("also-bought");
         let packs = bundle::packs(&ranking, &also, &agg.products, &catalog, &b.tuning.pack());
         laps.lap("packs");
-        if let (Some(h), Some(out), Some(key)) =
-            (history.as_mut(), &co.customers_out, &customer_key)
-        {
-            let cycles = customers::Cycles::of(h)?;
-            let products = h.products.clone();
-            let model = customers::Model::new(customers::Inputs {
+        if let (Some(h), Some(key)) = (history.as_mut(), &customer_key) {
+            let base = Base {
                 ranking: &ranking,
                 also: &also,
                 names: &agg.products,
                 catalog: &catalog,
-                products: &products,
-                cycles: &cycles,
                 as_of_ms: as_of,
-            });
-            let mut st = None;
-            let ttl = co.customer_ttl_days.max(1) * 86_400;
-            let p = co.tuning.params();
-            with_output(Some(out), |w| {
-                let r = customer_kv::write(h, &model, &p, key, ttl, &exclude, w);
-                st = Some(r.map_err(std::io::Error::other)?);
-                Ok(())
-            })?;
-            let st = st.expect("written");
-            eprintln!(
-                "customers: {} with purchases, {} values ({} bytes, {:.0} per customer, largest {}), {} with nothing to show, {} ids no cookie can carry, {} excluded; {} spills",
-                st.customers, st.values, st.bytes, st.bytes as f64 / st.values.max(1) as f64,
-                st.largest, st.empty, st.bad_ids, st.excluded, h.spills
-            );
+            };
+            let line = co.write(h, key, &exclude, base)?;
+            eprintln!("{line}");
             laps.lap("customers");
         }
         let mut extras = Extras {

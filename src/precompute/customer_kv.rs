@@ -211,6 +211,20 @@ pub fn check(path: &Path) -> Result<Stats, Vec<String>> {
     }
 }
 
+/// `check`'s summary line, or every problem.
+pub fn check_summary(path: &Path) -> Result<String, String> {
+    let s = check(path)
+        .map_err(|errs| format!("{} is invalid:\n  {}", path.display(), errs.join("\n  ")))?;
+    Ok(format!(
+        "{}: valid customer file: {} values, {} bytes, {:.0} bytes per customer, largest {} bytes",
+        path.display(),
+        s.values,
+        s.bytes,
+        s.bytes as f64 / s.values.max(1) as f64,
+        s.largest
+    ))
+}
+
 /// Checks, then writes a customer file with `wrangler kv bulk put`,
 /// [`MAX_PAIRS_PER_PUT`] at a time. Returns the values written.
 pub fn publish(path: &Path, target: &Target) -> Result<u64, String> {

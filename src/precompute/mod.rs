@@ -9,6 +9,7 @@ pub mod agg;
 pub mod bundle;
 pub mod catalog;
 pub mod cooc;
+pub mod customer_args;
 pub mod customer_kv;
 pub mod customers;
 pub mod eval;
