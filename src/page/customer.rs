@@ -24,6 +24,20 @@ pub enum Why {
     Invalid,
 }
 
+impl Why {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::Read => "value read",
+            Why::NoCustomerBlock => "no customer block",
+            Why::NotPersonalized => "not personalized (holdout or control)",
+            Why::NoConsent => "no consent (GPC, consent cookie, crawler)",
+            Why::NotConfigured => "secrets not configured",
+            Why::NoCookie => "no identity cookie",
+            Why::Invalid => "identity cookie not verified",
+        }
+    }
+}
+
 /// Whether this visitor's page shows a customer block.
 fn has_customer_block(p: &Personalization, c: &Compiled, v: &Visitor) -> bool {
     c.slots.iter().any(|slot| {
@@ -238,6 +252,13 @@ mod tests {
         for (why, v) in cases {
             let out = shop.page(&v, PAGE);
             assert_eq!(customer_reads(&out), 0, "{why}: {:?}", out.report());
+            let reasons = out.report()["decisions"]["reasons"].to_string();
+            if why == "forged" || why == "expired" || why == "unsigned" {
+                assert!(
+                    reasons.contains("customer: identity cookie not verified"),
+                    "{reasons}"
+                );
+            }
             assert!(!out.text().contains("Cake Cases"), "{why}");
         }
         // With consent in the EU the read happens.

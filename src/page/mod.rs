@@ -67,6 +67,8 @@ pub struct Prepared {
     reads: Vec<Read>,
     config_read: Option<KvRead>,
     origin: Option<OriginRequest>,
+    /// Whether (and why not) a known customer's value was read.
+    customer: Option<customer::Why>,
 }
 
 /// Phase one. `site` is the config as loaded; `config_read` how it was read.
@@ -181,6 +183,7 @@ pub fn prepare(
     };
     let bundle = site.doc.bundle.as_str();
     let mut reads = Vec::with_capacity(3);
+    let mut customer_why = None;
     if loc.is_some() {
         // The locale's dictionary also carries its money formats: read it
         // even for the default locale (the isolate caches it).
@@ -194,9 +197,10 @@ pub fn prepare(
             reads.push(values::pack_read(bundle, &ctx.geo.country));
         }
         // A verified customer with consent: one more read, concurrent with the rest.
-        let (read, _) =
+        let (read, why) =
             customer::read(p, c, v, &ctx, vars.cookie_secret, vars.customer_key, now_ms);
         reads.extend(read);
+        customer_why = Some(why);
     }
     // The variant of the page this visitor gets, for validators (ETag).
     let plan = Plan::new(Rc::clone(&site), &ctx, &d);
@@ -230,6 +234,7 @@ pub fn prepare(
         reads,
         config_read,
         origin,
+        customer: customer_why,
     })))
 }
 
@@ -335,7 +340,7 @@ impl Prepared {
             self.now_ms,
             format,
         );
-        let (personal, preport) = match self.visitor {
+        let (personal, mut preport) = match self.visitor {
             Some(v) => personal::build(
                 &self.site,
                 &self.ctx,
@@ -349,6 +354,12 @@ impl Prepared {
             ),
             None => (None, PersonalReport::default()),
         };
+        if let Some(why) = self
+            .customer
+            .filter(|w| *w != customer::Why::NoCustomerBlock)
+        {
+            preport.reasons.push(format!("customer: {}", why.as_str()));
+        }
         let Some(o) = origin else {
             // Explain: what this page would get, without fetching it or setting cookies.
             let blocks = match (&personal, &self.site.personal) {
