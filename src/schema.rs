@@ -140,6 +140,10 @@ pub enum BlockKind {
     AlsoBought,
     /// A banner chosen by daypart, weekday, season, country and holidays.
     Promo,
+    /// A known customer's own products, most likely re-ordered now first.
+    BuyAgain,
+    /// A known customer's picks from what goes with their history.
+    ForYou,
 }
 
 impl BlockKind {
@@ -150,6 +154,8 @@ impl BlockKind {
             BlockKind::RecentlyViewed => "recently-viewed",
             BlockKind::AlsoBought => "also-bought",
             BlockKind::Promo => "promo",
+            BlockKind::BuyAgain => "buy-again",
+            BlockKind::ForYou => "for-you",
         }
     }
 }
@@ -620,6 +626,29 @@ pub fn segment_chain(
 pub struct BulkEntry {
     pub key: String,
     pub value: String,
+    /// Seconds until KV drops the value (customer values expire unless rebuilt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_ttl: Option<u64>,
+}
+
+/// Largest customer value written or read (bytes).
+pub const MAX_CUSTOMER_VALUE_BYTES: usize = 64 << 10;
+
+/// A known customer's lists, under `cust/<HMAC of the id>` (see
+/// `identity::kv_key`), not versioned: one key per customer, so erasure is
+/// one delete. Self-contained (its own cards): one KV read renders both blocks.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerValue {
+    /// The customer's country (ISO), or `ZZ` when unknown.
+    pub country: String,
+    /// Their own products, most likely to be re-ordered now first.
+    pub buy_again: Vec<String>,
+    /// Products they have not bought, from what goes with their history,
+    /// topped up from their country's list.
+    pub for_you: Vec<String>,
+    /// Cards of every id above.
+    pub cards: BTreeMap<String, Card>,
 }
 
 #[cfg(test)]

@@ -663,6 +663,7 @@ fn publish_writes_values_then_the_pointer() {
         entries.push(BulkEntry {
             key: format!("b/{name}/dict/x{i}"),
             value: serde_json::to_string(&d).unwrap(),
+            expiration_ttl: None,
         });
     }
     entries.push(pointer);
@@ -859,6 +860,7 @@ fn small_eval_on_a_slice_of_the_real_log() {
         rank: Params::default(),
         pack: PackParams::default(),
         cooc_min_support: 2,
+        customers: Default::default(),
         progress: false,
     };
     let r = eval::run(&opts).unwrap();

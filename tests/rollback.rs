@@ -69,10 +69,12 @@ fn bundle(name: &str) -> Vec<BulkEntry> {
         BulkEntry {
             key: format!("b/{name}/country/ZZ"),
             value: serde_json::to_string(&pack).unwrap(),
+            expiration_ttl: None,
         },
         BulkEntry {
             key: CONFIG_KEY.into(),
             value: config(name),
+            expiration_ttl: None,
         },
     ]
 }

@@ -21,7 +21,10 @@ mod cli {
     use borderless::precompute::bundle::{self, Extras, PackParams};
     use borderless::precompute::catalog::Catalog;
     use borderless::precompute::cooc::Cooc;
+    use borderless::precompute::customer_args::{Base, CustomerOut, CustomerTuning};
+    use borderless::precompute::customer_kv;
     use borderless::precompute::events::{self, RowReport};
+    use borderless::precompute::history::Collector;
     use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
     use borderless::precompute::rank::{self, Params};
@@ -63,11 +66,19 @@ mod cli {
             #[arg(short, long)]
             out: Option<PathBuf>,
         },
-        /// Validate a bundle against the schema and KV limits.
-        Check { file: PathBuf },
+        /// Validate a bundle (or, with --customers, a customer file) against the schema and KV limits.
+        Check {
+            file: PathBuf,
+            /// The file is `build --customers-out`'s (read as a stream).
+            #[arg(long)]
+            customers: bool,
+        },
         /// Write a bundle to KV: all versioned values, then the pointer.
         Publish {
             file: PathBuf,
+            /// The file is `build --customers-out`'s: streamed, 10,000 per put.
+            #[arg(long)]
+            customers: bool,
             /// Local (Miniflare) KV of `wrangler dev`.
             #[arg(long)]
             local: bool,
@@ -84,6 +95,23 @@ mod cli {
         Eval(Eval),
         #[command(flatten)]
         Ops(ops::Ops),
+        /// GDPR erasure: delete a customer's value from KV (wrangler kv key delete).
+        Forget {
+            /// The customer id, as in the log and the shop's cookie.
+            #[arg(long)]
+            customer: String,
+            /// File holding the KV key secret (default: $BORDERLESS_CUSTOMER_KEY).
+            #[arg(long)]
+            customer_key_file: Option<PathBuf>,
+            #[arg(long)]
+            local: bool,
+            #[arg(long)]
+            env: Option<String>,
+            #[arg(long, default_value = "BORDERLESS")]
+            binding: String,
+            #[arg(long)]
+            wrangler: Option<PathBuf>,
+        },
         /// Write a bigger Online Retail log (CSV, for benchmarks): its invoices
         /// resampled with replacement into the same year, `--times` as many.
         Replay {
@@ -213,6 +241,8 @@ mod cli {
         quiet: bool,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        customers: CustomerOut,
     }
 
     #[derive(Args)]
@@ -227,6 +257,9 @@ mod cli {
         /// Also count co-purchase pairs and write them here.
         #[arg(long)]
         pairs_out: Option<PathBuf>,
+        /// Also write the per-customer counts here (what `build --customer-counts` reads).
+        #[arg(long)]
+        customers_out: Option<PathBuf>,
         #[arg(long, default_value_t = 0.01)]
         max_bad: f64,
         #[arg(long, short)]
@@ -245,8 +278,14 @@ mod cli {
         test_until: String,
         #[arg(long, short)]
         quiet: bool,
+        /// Search the per-customer parameters on this split (use the
+        /// validation split: --train-until 2011-08-31 --test-until 2011-10-31).
+        #[arg(long)]
+        tune_customers: bool,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        customer: CustomerTuning,
     }
 
     pub fn main() -> Result<(), String> {
@@ -282,7 +321,33 @@ mod cli {
                     Ok(())
                 })
             }
-            Cmd::Check { file } => {
+            Cmd::Check {
+                file,
+                customers: true,
+            } => {
+                println!("{}", customer_kv::check_summary(&file)?);
+                Ok(())
+            }
+            Cmd::Forget {
+                customer,
+                customer_key_file,
+                local,
+                env,
+                binding,
+                wrangler,
+            } => {
+                let key = customer_kv::load_key(customer_key_file.as_deref())?;
+                let target = Target {
+                    local,
+                    env,
+                    binding,
+                    wrangler,
+                };
+                let k = customer_kv::forget(&customer, &key, &target)?;
+                eprintln!("deleted {k}; add the id to --exclude-customers so the next build leaves it out");
+                Ok(())
+            }
+            Cmd::Check { file, .. } => {
                 let entries = read_bundle(&file)?;
                 let s = bundle::check(&entries).map_err(|errs| {
                     format!("{} is invalid:\n  {}", file.display(), errs.join("\n  "))
@@ -295,18 +360,24 @@ mod cli {
             }
             Cmd::Publish {
                 file,
+                customers,
                 local,
                 env,
                 binding,
                 wrangler,
             } => {
-                let entries = read_bundle(&file)?;
                 let target = Target {
                     local,
                     env,
                     binding,
                     wrangler,
                 };
+                if customers {
+                    let n = customer_kv::publish(&file, &target)?;
+                    eprintln!("published {n} customer values");
+                    return Ok(());
+                }
+                let entries = read_bundle(&file)?;
                 let r = publish::publish(&entries, &target)?;
                 let n: usize = r.calls.iter().map(|c| c.0).sum();
                 eprintln!(
@@ -356,10 +427,33 @@ mod cli {
                     rank: e.tuning.params(0),
                     pack: e.tuning.pack(),
                     cooc_min_support: e.tuning.cooc_min,
+                    customers: e.customer.params(),
                     progress: progress(e.quiet),
                 };
                 let t = Instant::now();
-                let r = eval::run(&opts)?;
+                let prep = eval::prepare(&opts)?;
+                if e.tune_customers {
+                    let m = eval::BASELINE;
+                    println!("| half-life | freq exp | cycle weight | repeat exp | HR@10 buy again | NDCG@10 | HR@10 for you | NDCG@10 | baseline HR / NDCG |");
+                    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+                    for (p, g) in eval::tune(&prep, &opts.customers) {
+                        println!(
+                            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} / {:.3} |",
+                            p.half_life_days,
+                            p.freq_exp,
+                            p.cycle_weight,
+                            p.repeat_exp,
+                            g.hr(m + 1),
+                            g.ndcg(m + 1),
+                            g.hr(m + 2),
+                            g.ndcg(m + 2),
+                            g.hr(m),
+                            g.ndcg(m)
+                        );
+                    }
+                    return Ok(());
+                }
+                let r = prep.report(&opts.customers);
                 eprintln!("{}", r.rows.summary("log"));
                 println!("{}", eval::markdown(&r));
                 eprintln!("eval took {:.1} s", t.elapsed().as_secs_f64());
@@ -423,7 +517,17 @@ mod cli {
         active_top: Option<usize>,
         quiet: bool,
         pairs: bool,
+        mut history: Option<&mut Collector>,
     ) -> Result<(Aggregates, Cooc, Option<Catalog>, RowReport), String> {
+        let mut hist_err = None;
+        let mut feed = |pipe: &mut Pipeline, ev: &events::Event| {
+            pipe.feed(ev);
+            if let Some(h) = history.as_deref_mut() {
+                if let Err(e) = h.add(ev) {
+                    hist_err.get_or_insert(e);
+                }
+            }
+        };
         let mut pipe = if pairs {
             Pipeline::default()
         } else {
@@ -438,21 +542,25 @@ mod cli {
                     progress: progress(quiet),
                     active_top,
                 };
-                let (rows, cat) = retail::read(path, &opts, |ev| pipe.feed(ev))?;
+                let (rows, cat) = retail::read(path, &opts, |ev| feed(&mut pipe, ev))?;
                 (rows, Some(cat))
             }
             (None, Some(path)) => (
-                events::read(path, progress(quiet), |ev| pipe.feed(&ev))?,
+                events::read(path, progress(quiet), |ev| feed(&mut pipe, &ev))?,
                 None,
             ),
             (None, None) => return Err("no event log given".into()),
         };
+        if let Some(e) = hist_err {
+            return Err(e);
+        }
         throughput(&rows, t);
         let (agg, cooc) = pipe.finish();
         Ok((agg, cooc, cat, rows))
     }
 
     fn aggregate(a: Aggregate) -> Result<(), String> {
+        let mut history = a.customers_out.as_ref().map(|_| Collector::new(1_000_000));
         let (agg, cooc, _, rows) = ingest(
             a.retail.as_deref(),
             a.events.as_deref(),
@@ -460,7 +568,11 @@ mod cli {
             None,
             a.quiet,
             a.pairs_out.is_some(),
+            history.as_mut(),
         )?;
+        if let (Some(h), Some(p)) = (history.as_mut(), &a.customers_out) {
+            with_output(Some(p), |w| h.write_csv(w).map_err(std::io::Error::other))?;
+        }
         eprintln!("{}", rows.summary("log"));
         rows.check("log", a.max_bad)?;
         with_output(a.out.as_deref(), |w| agg.write_csv(w))?;
@@ -529,6 +641,20 @@ mod cli {
             rows.check("catalog", b.max_bad)?;
             Ok(cat)
         };
+        let co = &b.customers;
+        if co.customer_counts.is_some() && b.source.counts.is_none() {
+            return Err("--customer-counts goes with --counts".into());
+        }
+        // Checked before the long read.
+        let customer_key = match &co.customers_out {
+            Some(_) => Some(customer_kv::load_key(co.customer_key_file.as_deref())?),
+            None => None,
+        };
+        let exclude = customer_kv::load_exclude(co.exclude_customers.as_deref())?;
+        let mut history = co
+            .customers_out
+            .as_ref()
+            .map(|_| Collector::new(co.customer_budget));
         let (agg, cooc, catalog) = if let Some(counts) = &b.source.counts {
             let t = Instant::now();
             let (mut agg, rows) = Aggregates::read_csv(counts, progress(b.quiet))?;
@@ -544,6 +670,11 @@ mod cli {
                 }
                 None => Cooc::default(),
             };
+            if let (Some(h), Some(p)) = (history.as_mut(), &co.customer_counts) {
+                let rows = h.read_csv(p, progress(b.quiet))?;
+                eprintln!("{}", rows.summary("customer counts"));
+                rows.check("customer counts", b.max_bad)?;
+            }
             (agg, cooc, load_catalog("--counts")?)
         } else {
             let (agg, cooc, cat, rows) = ingest(
@@ -553,6 +684,7 @@ mod cli {
                 b.active_top,
                 b.quiet,
                 true,
+                history.as_mut(),
             )?;
             eprintln!("{}", rows.summary("log"));
             rows.check("log", b.max_bad)?;
@@ -573,6 +705,18 @@ mod cli {
         laps.lap("also-bought");
         let packs = bundle::packs(&ranking, &also, &agg.products, &catalog, &b.tuning.pack());
         laps.lap("packs");
+        if let (Some(h), Some(key)) = (history.as_mut(), &customer_key) {
+            let base = Base {
+                ranking: &ranking,
+                also: &also,
+                names: &agg.products,
+                catalog: &catalog,
+                as_of_ms: as_of,
+            };
+            let line = co.write(h, key, &exclude, base)?;
+            eprintln!("{line}");
+            laps.lap("customers");
+        }
         let mut extras = Extras {
             fx: b.fx.as_deref().map(read_json::<FxRates>).transpose()?,
             dicts: Vec::new(),

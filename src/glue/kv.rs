@@ -20,14 +20,19 @@ thread_local! {
     static VALUES: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(256, None));
     // The live FX key changes in place: kept as long as KV's own edge cache.
     static LIVE: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(1, Some(60_000.0)));
+    /// Customer values are not versioned (a rebuild or an erasure changes
+    /// them in place): kept a minute, in their own cache so many customers
+    /// never evict the bundle's values.
+    static CUSTOMERS: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(1024, Some(60_000.0)));
 }
 
-/// The isolate cache for a key: bundle values forever, the live FX key briefly.
+/// The isolate cache for a key: bundle values forever, the live FX key and
+/// customer values briefly.
 fn cache_of(kind: Kind) -> &'static std::thread::LocalKey<RefCell<Cache<Option<Value>>>> {
-    if kind == Kind::FxLive {
-        &LIVE
-    } else {
-        &VALUES
+    match kind {
+        Kind::FxLive => &LIVE,
+        Kind::Customer => &CUSTOMERS,
+        _ => &VALUES,
     }
 }
 

@@ -36,12 +36,20 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         cf: cf.as_deref(),
         now_ms: js_sys::Date::now() as i64,
     };
-    let [preview, token, origin] =
-        ["PREVIEW", "PREVIEW_TOKEN", "ORIGIN"].map(|n| env.secret(n).ok().map(|v| v.to_string()));
+    let [preview, token, origin, cookie_secret, customer_key] = [
+        "PREVIEW",
+        "PREVIEW_TOKEN",
+        "ORIGIN",
+        "BORDERLESS_COOKIE_SECRET",
+        "BORDERLESS_CUSTOMER_KEY",
+    ]
+    .map(|n| env.secret(n).ok().map(|v| v.to_string()));
     let vars = Vars {
         preview: preview.as_deref(),
         preview_token: token.as_deref(),
         origin: origin.as_deref(),
+        cookie_secret: cookie_secret.as_deref(),
+        customer_key: customer_key.as_deref(),
     };
     let rt = Runtime {
         tz: &intl::tz_offset,

@@ -12,6 +12,7 @@
 pub mod beacon;
 pub mod body;
 pub mod cache;
+pub mod customer;
 pub mod log;
 pub mod proxy;
 pub mod report;
@@ -67,6 +68,8 @@ pub struct Prepared {
     reads: Vec<Read>,
     config_read: Option<KvRead>,
     origin: Option<OriginRequest>,
+    /// Whether (and why not) a known customer's value was read.
+    customer: Option<customer::Why>,
 }
 
 /// Phase one. `site` is the config as loaded; `config_read` how it was read.
@@ -187,6 +190,7 @@ pub fn prepare(
     };
     let bundle = site.doc.bundle.as_str();
     let mut reads = Vec::with_capacity(4);
+    let mut customer_why = None;
     if loc.is_some() {
         // The locale's dictionary also carries its money formats: read it
         // even for the default locale (the isolate caches it).
@@ -196,10 +200,15 @@ pub fn prepare(
             reads.push(values::fx_read(bundle));
         }
     }
-    if let (Some(v), Some(p)) = (&visitor, &site.doc.personalization) {
+    if let (Some(v), Some(p), Some(c)) = (&visitor, &site.doc.personalization, &site.personal) {
         if v.wants_pack(p) {
             reads.push(values::pack_read(bundle, &ctx.geo.country));
         }
+        // A verified customer with consent: one more read, concurrent with the rest.
+        let (read, why) =
+            customer::read(p, c, v, &ctx, vars.cookie_secret, vars.customer_key, now_ms);
+        reads.extend(read);
+        customer_why = Some(why);
     }
     // The variant of the page this visitor gets, for validators (ETag).
     let plan = Plan::new(Rc::clone(&site), &ctx, &d);
@@ -233,6 +242,7 @@ pub fn prepare(
         reads,
         config_read,
         origin,
+        customer: customer_why,
     })))
 }
 
@@ -341,19 +351,26 @@ impl Prepared {
         );
         let conversion = self.page_conversion(fx.clone());
         let assignment = self.assignment_line();
-        let (personal, preport) = match self.visitor {
+        let (personal, mut preport) = match self.visitor {
             Some(v) => personal::build(
                 &self.site,
                 &self.ctx,
                 &self.d.locale,
                 v,
                 values.pack.as_deref(),
+                values.customer.as_deref(),
                 l10n.as_ref(),
                 self.now_ms,
                 self.secure,
             ),
             None => (None, PersonalReport::default()),
         };
+        if let Some(why) = self
+            .customer
+            .filter(|w| *w != customer::Why::NoCustomerBlock)
+        {
+            preport.reasons.push(format!("customer: {}", why.as_str()));
+        }
         let Some(o) = origin else {
             // Explain: what this page would get, without fetching it or setting cookies.
             let blocks = match (&personal, &self.site.personal) {

@@ -159,6 +159,9 @@ pub struct Shop {
     pub values: std::collections::HashMap<String, Value>,
     /// `PREVIEW` var: `on` makes every response carry the report.
     pub preview: Option<String>,
+    /// `BORDERLESS_COOKIE_SECRET` and `BORDERLESS_CUSTOMER_KEY`.
+    pub cookie_secret: Option<String>,
+    pub customer_key: Option<String>,
 }
 
 /// One visit: the request's parts.
@@ -210,6 +213,8 @@ impl Shop {
                 .map_err(std::rc::Rc::new),
             values: std::collections::HashMap::new(),
             preview: Some("on".into()),
+            cookie_secret: None,
+            customer_key: None,
         }
     }
 
@@ -232,6 +237,8 @@ impl Shop {
         };
         let vars = Vars {
             preview: self.preview.as_deref(),
+            cookie_secret: self.cookie_secret.as_deref(),
+            customer_key: self.customer_key.as_deref(),
             ..Vars::default()
         };
         let offset = v.tz_offset;

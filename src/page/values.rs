@@ -4,7 +4,10 @@
 use crate::base::ids::valid_country;
 use crate::decide::locale;
 use crate::request::UNKNOWN_COUNTRY;
-use crate::schema::{self, CountryPack, Dictionary, FxRates, MAX_KV_VALUE_BYTES};
+use crate::schema::{
+    self, CountryPack, CustomerValue, Dictionary, FxRates, MAX_CUSTOMER_VALUE_BYTES,
+    MAX_KV_VALUE_BYTES,
+};
 use serde::Serialize;
 use std::rc::Rc;
 
@@ -34,6 +37,8 @@ pub enum Kind {
     /// The live FX key (refreshed in place; the isolate keeps it briefly).
     FxLive,
     Pack,
+    /// A known customer's lists (`cust/<HMAC>`, not versioned).
+    Customer,
 }
 
 /// One value to read: its keys in fallback order; the first found wins.
@@ -50,6 +55,7 @@ pub enum Value {
     Fx(Rc<FxRates>),
     FxLive(Rc<FxRates>),
     Pack(Rc<CountryPack>),
+    Customer(Rc<CustomerValue>),
 }
 
 /// The values phase two works with, and how each was read.
@@ -59,6 +65,7 @@ pub struct Values {
     pub fx: Option<Rc<FxRates>>,
     pub fx_live: Option<Rc<FxRates>>,
     pub pack: Option<Rc<CountryPack>>,
+    pub customer: Option<Rc<CustomerValue>>,
     pub reads: Vec<KvRead>,
 }
 
@@ -75,6 +82,7 @@ impl Values {
             Value::Fx(f) => self.fx = Some(f),
             Value::FxLive(f) => self.fx_live = Some(f),
             Value::Pack(p) => self.pack = Some(p),
+            Value::Customer(c) => self.customer = Some(c),
         }
     }
 
@@ -91,7 +99,11 @@ impl Values {
 
 /// Parses a KV value of `kind`; the error is short enough to log.
 pub fn parse(kind: Kind, text: &str) -> Result<Value, String> {
-    if text.len() > MAX_KV_VALUE_BYTES {
+    let max = match kind {
+        Kind::Customer => MAX_CUSTOMER_VALUE_BYTES,
+        _ => MAX_KV_VALUE_BYTES,
+    };
+    if text.len() > max {
         return Err(format!("{} bytes, over the limit", text.len()));
     }
     let short = |e: serde_json::Error| e.to_string();
@@ -100,6 +112,7 @@ pub fn parse(kind: Kind, text: &str) -> Result<Value, String> {
         Kind::Fx => Value::Fx(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::FxLive => Value::FxLive(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::Pack => Value::Pack(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::Customer => Value::Customer(Rc::new(serde_json::from_str(text).map_err(short)?)),
     })
 }
 

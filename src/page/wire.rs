@@ -40,6 +40,10 @@ pub struct Vars<'a> {
     pub preview_token: Option<&'a str>,
     /// Scheme, host and port of the origin; empty or `None`: the request's own.
     pub origin: Option<&'a str>,
+    /// The secret the shop signs the customer cookie with.
+    pub cookie_secret: Option<&'a str>,
+    /// The secret the CLI keys customer values with.
+    pub customer_key: Option<&'a str>,
 }
 
 /// What the runtime lends the pure code.

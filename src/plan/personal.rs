@@ -13,7 +13,7 @@ use crate::decide::visitor::Visitor;
 use crate::plan::blocks::{self, Block, Render};
 use crate::plan::l10n::L10n;
 use crate::request::Context;
-use crate::schema::{BlockKind, Card, CountryPack};
+use crate::schema::{BlockKind, Card, CountryPack, CustomerValue};
 use serde::Serialize;
 use std::cell::Cell;
 
@@ -87,6 +87,8 @@ fn heading<'a>(kind: BlockKind, own: Option<&'a str>, l10n: Option<&'a L10n>) ->
         BlockKind::RecentlyViewed => ("blocks.recently_viewed", "Continue shopping"),
         BlockKind::AlsoBought => ("blocks.also_bought", "Customers also bought"),
         BlockKind::Promo => ("", ""),
+        BlockKind::BuyAgain => ("blocks.buy_again", "Buy again"),
+        BlockKind::ForYou => ("blocks.for_you", "Picked for you"),
     };
     match own {
         Some(h) => text(l10n, h),
@@ -110,6 +112,7 @@ pub fn build(
     locale: &str,
     v: Visitor,
     pack: Option<&CountryPack>,
+    customer: Option<&CustomerValue>,
     l10n: Option<&L10n>,
     now_ms: i64,
     secure: bool,
@@ -211,6 +214,26 @@ pub fn build(
                     d.reasons
                         .push(format!("also bought with {}", product.unwrap_or_default()));
                     let list = cards_of(&mut list.iter().map(String::as_str));
+                    (blocks::cards(kind, head, &list, &r), None)
+                }
+                BlockKind::BuyAgain | BlockKind::ForYou => {
+                    // Only ever read for a verified customer with consent.
+                    let Some(cu) = customer else {
+                        continue;
+                    };
+                    let ids = if kind == BlockKind::BuyAgain {
+                        &cu.buy_again
+                    } else {
+                        &cu.for_you
+                    };
+                    let list: Vec<&Card> = ids
+                        .iter()
+                        .filter(|id| !exclude.contains(&id.as_str()))
+                        .filter_map(|id| cu.cards.get(id))
+                        .take(p.cards)
+                        .collect();
+                    d.reasons
+                        .push(format!("{}: purchase history", kind.as_str()));
                     (blocks::cards(kind, head, &list, &r), None)
                 }
                 BlockKind::Promo => {

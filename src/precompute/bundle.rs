@@ -2,8 +2,8 @@
 //! worker reads, versioned under `b/<bundle>/…`, with the pointer (the
 //! `config` key, whose `bundle` names the version) last.
 
-use super::agg::Interner;
 use super::catalog::Catalog;
+use super::intern::Interner;
 use super::rank::Ranking;
 use super::segment;
 use crate::config;
@@ -177,11 +177,13 @@ pub fn assemble(
         .map(|(kind, id, value)| BulkEntry {
             key: bundle_key(&name, &kind, &id),
             value,
+            expiration_ttl: None,
         })
         .collect();
     out.push(BulkEntry {
         key: CONFIG_KEY.into(),
         value: cfg_json,
+        expiration_ttl: None,
     });
     Ok(out)
 }

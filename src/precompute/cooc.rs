@@ -2,9 +2,9 @@
 //! similarity (pairs / √(baskets with a · baskets with b)), which corrects for
 //! plain popularity, with a minimum support.
 
-use super::agg::Interner;
 use super::events::{column, RowReport};
 use super::input;
+use super::intern::Interner;
 use rustc_hash::FxHashMap;
 use std::io::Write;
 use std::path::Path;

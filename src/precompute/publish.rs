@@ -25,7 +25,7 @@ pub struct Target {
     pub wrangler: Option<PathBuf>,
 }
 
-pub(crate) fn find_wrangler() -> PathBuf {
+pub fn find_wrangler() -> PathBuf {
     if let Some(w) = std::env::var_os("BORDERLESS_WRANGLER").filter(|w| !w.is_empty()) {
         return PathBuf::from(w);
     }
@@ -84,7 +84,11 @@ pub fn publish(entries: &[BulkEntry], target: &Target) -> Result<Report, String>
     let wrangler = target.wrangler.clone().unwrap_or_else(find_wrangler);
     // The config being replaced, kept for `borderless rollback`.
     let history = super::kv::previous_config(&summary.bundle, super::kv::get(CONFIG_KEY, target)?)
-        .map(|(key, value)| BulkEntry { key, value });
+        .map(|(key, value)| BulkEntry {
+            key,
+            value,
+            expiration_ttl: None,
+        });
     data.extend(history.as_ref());
     let dir = std::env::temp_dir().join(format!(
         "borderless-publish-{}-{}",
@@ -110,15 +114,11 @@ pub fn publish(entries: &[BulkEntry], target: &Target) -> Result<Report, String>
     result.map(|()| report)
 }
 
-fn put(wrangler: &Path, file: &Path, entries: &[&BulkEntry], t: &Target) -> Result<(), String> {
+pub fn put(wrangler: &Path, file: &Path, entries: &[&BulkEntry], t: &Target) -> Result<(), String> {
     let json = serde_json::to_string(entries).map_err(|e| e.to_string())?;
     std::fs::write(file, json).map_err(|e| format!("{}: {e}", file.display()))?;
-    let args = [OsStr::new("bulk"), OsStr::new("put"), file.as_os_str()];
-    let status = kv_command(wrangler, args, t)?
-        .status()
-        .map_err(|e| format!("running {}: {e}", wrangler.display()))?;
-    if !status.success() {
-        return Err(format!(
+    kv(wrangler, &["bulk", "put"], file.as_os_str(), t).map_err(|status| {
+        format!(
             "{} kv bulk put {} failed ({status}); the pointer was {}",
             wrangler.display(),
             file.display(),
@@ -127,7 +127,18 @@ fn put(wrangler: &Path, file: &Path, entries: &[&BulkEntry], t: &Target) -> Resu
             } else {
                 "not moved: readers still see the previous bundle"
             }
-        ));
+        )
+    })
+}
+
+/// Runs `wrangler kv <sub…> <arg> …`; `Err` describes the failure.
+pub fn kv(wrangler: &Path, sub: &[&str], arg: &OsStr, t: &Target) -> Result<(), String> {
+    let args = sub.iter().map(OsStr::new).chain([arg]);
+    let status = kv_command(wrangler, args, t)?
+        .status()
+        .map_err(|e| format!("running {}: {e}", wrangler.display()))?;
+    if !status.success() {
+        return Err(status.to_string());
     }
     Ok(())
 }

@@ -4,9 +4,10 @@
 //! is mostly its parent and a large one mostly itself; trending products
 //! from growth over the last window.
 
-use super::agg::{week_of, Aggregates, Interner};
+use super::agg::{week_of, Aggregates};
 use super::catalog::Catalog;
 use super::events::Kind;
+use super::intern::Interner;
 use super::segment::{self, rollup};
 use crate::schema::ANY;
 use rustc_hash::{FxHashMap, FxHashSet};

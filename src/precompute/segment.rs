@@ -2,8 +2,8 @@
 //! visitor's (`clock::LocalTime` in the country's zone), and the roll-up
 //! along the worker's fallback chain.
 
-use super::agg::Interner;
 use super::events::Event;
+use super::intern::Interner;
 use super::zones::{self, ZoneCache};
 use crate::request::clock::LocalTime;
 use crate::request::Device;

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod context;
 pub mod device;
+pub mod identity;
 pub mod preview;
 
 pub use context::{Context, Geo, Head, TzOffset, UNKNOWN_COUNTRY};

@@ -1,6 +1,7 @@
 """The README's warehouse SQL (the ```sql block after <!-- warehouse-sql -->), run by DuckDB on
 the real Online Retail log, gives exactly the counts `borderless aggregate`
-computes: same rows, same count, quantity and last_seen."""
+computes: same rows, same count, quantity and last_seen; and the per-customer
+SQL (after <!-- warehouse-customers-sql -->) exactly `aggregate --customers-out`."""
 import os
 import subprocess
 import sys
@@ -23,6 +24,46 @@ def readme_sql():
     block = text.split("<!-- warehouse-sql -->", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
     view, query = block.split(";", 1)
     return view.strip(), query.strip().rstrip(";")
+
+
+def readme_customer_sql():
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    block = text.split("<!-- warehouse-customers-sql -->", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    return block.strip().rstrip(";")
+
+
+def test_duckdb_matches_borderless_customer_counts():
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = os.path.join(tmp, "customers.csv")
+        cmd = [BIN, "aggregate", "--retail", LOG, "-o", os.devnull, "--customers-out", ours, "--quiet"]
+        subprocess.run(cmd, check=True)
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'America/Los_Angeles'")
+        q = lambda path: "'" + path.replace("'", "''") + "'"
+        view, _ = readme_sql()
+        con.execute(view.replace("'online_retail.csv.gz'", q(LOG)))
+        t = time.time()
+        con.execute(f"CREATE TABLE warehouse AS {readme_customer_sql()}")
+        took = time.time() - t
+        con.execute(
+            f"CREATE TABLE tool AS SELECT * FROM read_csv({q(ours)}, header = true, all_varchar = true)"
+        )
+        cols = (
+            "customer, coalesce(country, '') country, product, CAST(orders AS BIGINT) o, "
+            "CAST(quantity AS BIGINT) q, CAST(returned AS BIGINT) r, first_seen, last_seen"
+        )
+        n_tool = con.execute("SELECT count(*) FROM tool").fetchone()[0]
+        n_wh = con.execute("SELECT count(*) FROM warehouse").fetchone()[0]
+        only_tool = con.execute(
+            f"SELECT {cols} FROM tool EXCEPT SELECT {cols} FROM warehouse ORDER BY ALL LIMIT 5"
+        ).fetchall()
+        only_wh = con.execute(
+            f"SELECT {cols} FROM warehouse EXCEPT SELECT {cols} FROM tool ORDER BY ALL LIMIT 5"
+        ).fetchall()
+        assert not only_tool and not only_wh, f"tool only: {only_tool}\nwarehouse only: {only_wh}"
+        assert n_tool == n_wh and n_tool > 200_000, (n_tool, n_wh)
+        customers = con.execute("SELECT count(DISTINCT customer) FROM tool").fetchone()[0]
+        print(f"{n_tool} customer rows ({customers} customers) identical; DuckDB query {took:.2f} s")
 
 
 def test_duckdb_matches_borderless_aggregate():
@@ -58,5 +99,6 @@ def test_duckdb_matches_borderless_aggregate():
 
 if __name__ == "__main__":
     test_duckdb_matches_borderless_aggregate()
-    print("1 passed, 0 failed")
+    test_duckdb_matches_borderless_customer_counts()
+    print("2 passed, 0 failed")
     sys.exit(0)
