@@ -6,6 +6,7 @@
 pub mod charset;
 pub mod l10n;
 pub mod personal;
+pub mod tm;
 
 use crate::base::escape::escape_attr;
 use crate::plan::Plan;
