@@ -25,6 +25,7 @@ mod cli {
     use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
     use borderless::precompute::rank::{self, Params};
+    use borderless::precompute::tm::cli as tm_cli;
     use borderless::precompute::{eval, ops, replay, retail};
     use borderless::schema::{BulkEntry, Dictionary, FxRates};
     use clap::{Args, Parser, Subcommand};
@@ -64,7 +65,16 @@ mod cli {
             out: Option<PathBuf>,
         },
         /// Validate a bundle against the schema and KV limits.
-        Check { file: PathBuf },
+        Check {
+            file: PathBuf,
+            /// A source catalog (`borderless extract`): report translation coverage per locale.
+            #[arg(long)]
+            catalog: Option<PathBuf>,
+        },
+        /// Find the translatable segments of a shop's pages; write XLIFF 2.1 and PO catalogs.
+        Extract(tm_cli::ExtractArgs),
+        /// Pseudo-translate a source catalog (tests that every segment round-trips).
+        Pseudo(tm_cli::PseudoArgs),
         /// Write a bundle to KV: all versioned values, then the pointer.
         Publish {
             file: PathBuf,
@@ -196,6 +206,12 @@ mod cli {
         /// A directory of `<locale>.json` dictionaries.
         #[arg(long)]
         dicts: Option<PathBuf>,
+        /// A directory of translated catalogs (XLIFF `.xlf`, PO `.po`): the translation memories.
+        #[arg(long)]
+        translations: Option<PathBuf>,
+        /// A locale's memory over this size is sharded by page.
+        #[arg(long, default_value_t = 512 << 10)]
+        tm_shard_bytes: usize,
         /// Output file (default: stdout).
         #[arg(short, long)]
         out: Option<PathBuf>,
@@ -282,7 +298,9 @@ mod cli {
                     Ok(())
                 })
             }
-            Cmd::Check { file } => {
+            Cmd::Extract(a) => tm_cli::extract_cmd(&a),
+            Cmd::Pseudo(a) => tm_cli::pseudo_cmd(&a),
+            Cmd::Check { file, catalog } => {
                 let entries = read_bundle(&file)?;
                 let s = bundle::check(&entries).map_err(|errs| {
                     format!("{} is invalid:\n  {}", file.display(), errs.join("\n  "))
@@ -291,6 +309,23 @@ mod cli {
                     "{}: valid bundle {}: {} keys, {} bytes, {} packs, {} segment lists, {} cards; largest value {} bytes ({})",
                     file.display(), s.bundle, s.keys, s.bytes, s.countries, s.segments, s.cards, s.largest_bytes, s.largest_key
                 );
+                for (locale, n) in &s.tm {
+                    println!("translation memory {locale}: {n} segments");
+                }
+                if let Some(c) = catalog {
+                    let cat = tm_cli::read_catalog(&c)?;
+                    let tm: Vec<_> = entries
+                        .iter()
+                        .filter(|e| e.key.contains("/tm/"))
+                        .filter_map(|e| serde_json::from_str(&e.value).ok())
+                        .collect();
+                    for (locale, have, all) in tm_cli::coverage(&cat, &tm) {
+                        println!(
+                            "coverage {locale}: {have}/{all} segments ({:.1}%)",
+                            100.0 * have as f64 / all.max(1) as f64
+                        );
+                    }
+                }
                 Ok(())
             }
             Cmd::Publish {
@@ -576,7 +611,11 @@ mod cli {
         let mut extras = Extras {
             fx: b.fx.as_deref().map(read_json::<FxRates>).transpose()?,
             dicts: Vec::new(),
+            tm: Vec::new(),
         };
+        if let Some(dir) = &b.translations {
+            extras.tm = tm_cli::memories(dir, &template, b.tm_shard_bytes)?;
+        }
         for d in &b.dict {
             extras.dicts.push(read_json::<Dictionary>(d)?);
         }

@@ -260,6 +260,14 @@ fn inline(
     el: &mut Element,
     name: String,
 ) -> HandlerResult {
+    // Sized before attributes are translated: segmentation must not depend
+    // on the memory (the keys extracted are the keys looked up).
+    let size = name.len()
+        + el.attributes()
+            .iter()
+            .map(|a| a.name().len() + a.value().len() + 4)
+            .sum::<usize>()
+        + 2;
     translate_attrs(&mut t, el, &name);
     if t.seg.blocked {
         return Ok(());
@@ -268,12 +276,6 @@ fn inline(
         let m = t.seg.open();
         el.before(&m, ContentType::Html);
     }
-    let size = name.len()
-        + el.attributes()
-            .iter()
-            .map(|a| a.name().len() + a.value().len() + 4)
-            .sum::<usize>()
-        + 2;
     t.seg.next_token += 1;
     let token = t.seg.next_token;
     let void = VOID_INLINE.contains(&name.as_str()) || !el.can_have_content();
@@ -307,9 +309,11 @@ fn inline(
         } else if t.seg.cur.as_ref().is_some_and(|c| c.id == id) {
             // Closes out of order.
             t.abort(Left::Markup);
-        } else if let Some(m) = t.boundary() {
+        } else if t.seg.cur.is_some() {
             // Belongs to an abandoned segment: the current one ends here.
-            end.before(&m, ContentType::Html);
+            if let Some(m) = t.boundary() {
+                end.before(&m, ContentType::Html);
+            }
         }
         Ok(())
     }))
