@@ -4,7 +4,7 @@
 //! must not change. The catalogs pass xmllint (XLIFF 2 core schema) and
 //! `msgfmt --check`.
 
-use borderless::charset::{self, Charset};
+use borderless::rewrite::charset::{self, Charset};
 use borderless::precompute::tm::extract::{self, Stats};
 use borderless::precompute::tm::{cli, import, pseudo, xliff, Catalog};
 use borderless::rewrite::tm::memory::{shard_of, Memory};

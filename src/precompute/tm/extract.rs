@@ -3,7 +3,7 @@
 //! worker, so the keys are the ones the worker looks up.
 
 use super::{Catalog, Unit};
-use crate::charset::{self, Charset};
+use crate::rewrite::charset::{self, Charset};
 use crate::rewrite::tm::notation::Kind;
 use crate::rewrite::tm::{translate_page, Left, Options};
 use std::collections::{BTreeMap, BTreeSet};
