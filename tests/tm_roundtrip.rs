@@ -4,9 +4,9 @@
 //! must not change. The catalogs pass xmllint (XLIFF 2 core schema) and
 //! `msgfmt --check`.
 
-use borderless::rewrite::charset::{self, Charset};
 use borderless::precompute::tm::extract::{self, Stats};
 use borderless::precompute::tm::{cli, import, pseudo, xliff, Catalog};
+use borderless::rewrite::charset::{self, Charset};
 use borderless::rewrite::tm::memory::{shard_of, Memory};
 use borderless::rewrite::tm::{translate_page, Options};
 use lol_html::html_content::Element;
@@ -238,4 +238,76 @@ fn catalogs_pass_xmllint_and_msgfmt() {
     assert!(first.iter().all(|k| again.units.contains_key(k)));
     assert!(again.units.len() > first.len());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Start tag names in order.
+fn tag_names(html: &[u8], enc: &'static encoding_rs::Encoding) -> Vec<String> {
+    tags(html, enc)
+        .into_iter()
+        .map(|t| t.split('[').next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn the_worker_pipeline_translates_every_page_from_kv() {
+    use borderless::page::sim::{OriginResponse, Shop, Visit};
+    use borderless::page::values::Kind;
+    let pages = pages();
+    let opts = Rc::new(Options::default());
+    let mut cat = Catalog::new("en");
+    let mut stats = Stats::default();
+    for (path, html) in &pages {
+        extract::page(&mut cat, path, html, &opts, &mut stats).unwrap();
+    }
+    let mut tm = import::LocaleTm::default();
+    for u in cat.units.values() {
+        tm.entries
+            .insert(u.key.clone(), (pseudo(&u.source).unwrap(), u.pages.clone()));
+    }
+    let values = import::values("de-DE", &tm, 256 << 10);
+    let shards = values[0].shards;
+    let config = format!(
+        r#"{{"version":1,"bundle":"v1","site":{{"default_locale":"en-GB","currency":"GBP"}},
+        "localization":{{"locales":["en-GB","de-DE"],"translation":{{"shards":{{"de-DE":{shards}}},"log_missing_one_in":1}}}}}}"#
+    );
+    let mut shop = Shop::new(&config);
+    for v in &values {
+        let id = borderless::rewrite::tm::memory::value_id(&v.locale, v.shard);
+        let kind = if v.shard.is_some() {
+            Kind::TmShard
+        } else {
+            Kind::Tm
+        };
+        shop = shop.value(
+            &format!("b/v1/tm/{id}"),
+            kind,
+            &serde_json::to_string(v).unwrap(),
+        );
+    }
+    let mut changed = 0;
+    for (path, html) in &pages {
+        let Charset::Stream(enc) = charset::sniff(html) else {
+            continue;
+        };
+        let mut visit = Visit::get(path, "DE").header("accept-language", "de-DE,de;q=0.9");
+        visit.chunk = 4093;
+        let served = shop
+            .serve(&visit, &OriginResponse::html(html, "text/html"))
+            .unwrap();
+        assert!(served.rewritten, "{path}");
+        assert_eq!(served.bail_out(), None, "{path}");
+        let missing: Vec<_> = served
+            .logs
+            .iter()
+            .filter(|l| l.line.contains("translation_missing"))
+            .collect();
+        assert!(missing.is_empty(), "{path}: {missing:?}");
+        let reads = served.report()["decisions"]["kv"].to_string();
+        assert!(reads.contains("/tm/de-DE"), "{path}: {reads}");
+        assert_eq!(tag_names(html, enc), tag_names(&served.body, enc), "{path}");
+        // Every pseudo-translation ends with `]`: the page's text was translated.
+        let brackets = |b: &[u8]| b.iter().filter(|c| **c == b']').count();
+        changed += usize::from(brackets(&served.body) > brackets(html));
+    }
+    assert_eq!(changed, stats.pages);
 }

@@ -196,6 +196,13 @@ pub fn prepare(
             reads.push(values::fx_read(bundle));
         }
     }
+    // The page's own text, from the locale's translation memory.
+    if let Some(tr) = loc.and_then(|l| l.translation.as_ref()) {
+        if d.locale != site.doc.site.default_locale && !d.crawler {
+            let shards = tr.shards.get(&d.locale).copied().unwrap_or(0);
+            reads.extend(values::tm_reads(bundle, &d.locale, shards, &page_path));
+        }
+    }
     if let (Some(v), Some(p)) = (&visitor, &site.doc.personalization) {
         if v.wants_pack(p) {
             reads.push(values::pack_read(bundle, &ctx.geo.country));
@@ -376,6 +383,12 @@ impl Prepared {
         plan.l10n = l10n.map(Rc::new);
         plan.conversion = conversion.map(Rc::new);
         plan.assignment = assignment;
+        if let Some(base) = values.tm.filter(|t| t.locale == self.d.locale) {
+            plan.tm = Some(Rc::new(crate::rewrite::tm::memory::Memory::new(
+                base,
+                values.tm_shard,
+            )));
+        }
         let mut cookies = Vec::new();
         // A personalized page is one of a kind: no validator at all.
         let mut variant = Some(self.variant);

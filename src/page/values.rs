@@ -4,6 +4,7 @@
 use crate::base::ids::valid_country;
 use crate::decide::locale;
 use crate::request::UNKNOWN_COUNTRY;
+use crate::rewrite::tm::memory::{self as tm, TmValue};
 use crate::schema::{self, CountryPack, Dictionary, FxRates, MAX_KV_VALUE_BYTES};
 use serde::Serialize;
 use std::rc::Rc;
@@ -34,6 +35,10 @@ pub enum Kind {
     /// The live FX key (refreshed in place; the isolate keeps it briefly).
     FxLive,
     Pack,
+    /// A translation memory's base value.
+    Tm,
+    /// The page's shard of a translation memory.
+    TmShard,
 }
 
 /// One value to read: its keys in fallback order; the first found wins.
@@ -50,6 +55,8 @@ pub enum Value {
     Fx(Rc<FxRates>),
     FxLive(Rc<FxRates>),
     Pack(Rc<CountryPack>),
+    Tm(Rc<TmValue>),
+    TmShard(Rc<TmValue>),
 }
 
 /// The values phase two works with, and how each was read.
@@ -59,6 +66,8 @@ pub struct Values {
     pub fx: Option<Rc<FxRates>>,
     pub fx_live: Option<Rc<FxRates>>,
     pub pack: Option<Rc<CountryPack>>,
+    pub tm: Option<Rc<TmValue>>,
+    pub tm_shard: Option<Rc<TmValue>>,
     pub reads: Vec<KvRead>,
 }
 
@@ -75,6 +84,8 @@ impl Values {
             Value::Fx(f) => self.fx = Some(f),
             Value::FxLive(f) => self.fx_live = Some(f),
             Value::Pack(p) => self.pack = Some(p),
+            Value::Tm(t) => self.tm = Some(t),
+            Value::TmShard(t) => self.tm_shard = Some(t),
         }
     }
 
@@ -100,6 +111,8 @@ pub fn parse(kind: Kind, text: &str) -> Result<Value, String> {
         Kind::Fx => Value::Fx(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::FxLive => Value::FxLive(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::Pack => Value::Pack(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::Tm => Value::Tm(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::TmShard => Value::TmShard(Rc::new(serde_json::from_str(text).map_err(short)?)),
     })
 }
 
@@ -143,4 +156,24 @@ pub(crate) fn pack_read(bundle: &str, country: &str) -> Read {
         kind: Kind::Pack,
         keys,
     }
+}
+
+/// The locale's translation memory and, when it is sharded, this page's
+/// shard: at most two values, read beside the dictionary.
+pub(crate) fn tm_reads(bundle: &str, loc: &str, shards: u32, path: &str) -> Vec<Read> {
+    let mut v = vec![Read {
+        kind: Kind::Tm,
+        keys: vec![schema::bundle_key(bundle, tm::KIND_TM, loc)],
+    }];
+    if let Some(k) = tm::shard_of(path, shards) {
+        v.push(Read {
+            kind: Kind::TmShard,
+            keys: vec![schema::bundle_key(
+                bundle,
+                tm::KIND_TM,
+                &tm::value_id(loc, Some(k)),
+            )],
+        });
+    }
+    v
 }

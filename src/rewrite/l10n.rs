@@ -331,6 +331,7 @@ mod tests {
             personal: None,
             conversion: None,
             assignment: None,
+            tm: None,
         });
         let mut rw = Rewriter::new(plan, encoding_rs::UTF_8, 1 << 20, true);
         let mut out = Vec::new();

@@ -32,6 +32,9 @@ pub struct Rewriter {
     inner: Option<HtmlRewriter<'static, Sink>>,
     out: Rc<RefCell<Vec<u8>>>,
     bail_out: Option<String>,
+    /// Translation memory: its state and the post-processor every output
+    /// byte goes through (it strips the segment markers).
+    tm: Option<(tm::Shared, tm::post::Post)>,
 }
 
 impl Rewriter {
@@ -44,11 +47,13 @@ impl Rewriter {
         adjust_charset: bool,
     ) -> Rewriter {
         let out = Rc::new(RefCell::new(Vec::with_capacity(16 << 10)));
+        let page_encoding = encoding;
         let Some(encoding) = AsciiCompatibleEncoding::new(encoding) else {
             return Rewriter {
                 inner: None,
                 out,
                 bail_out: Some("encoding".into()),
+                tm: None,
             };
         };
         let mut settings = Settings::new()
@@ -101,11 +106,27 @@ impl Rewriter {
                 ));
             }
         }
+        let opts = plan
+            .site
+            .doc
+            .localization
+            .as_ref()
+            .and_then(|l| l.translation.clone());
+        let tm = match (&plan.tm, opts) {
+            (Some(m), Some(o)) => tm::Tm::new(Rc::new(o), Some(Rc::clone(m)), false),
+            _ => None,
+        };
+        let tm = tm.map(|t| {
+            settings = tm::segment::attach(&t, std::mem::take(&mut settings));
+            let post = tm::post::Post::new(Rc::clone(&t), page_encoding);
+            (t, post)
+        });
         let inner = HtmlRewriter::new(settings, Sink(Rc::clone(&out)));
         Rewriter {
             inner: Some(inner),
             out,
             bail_out: None,
+            tm,
         }
     }
 
@@ -115,6 +136,7 @@ impl Rewriter {
             inner: None,
             out: Rc::new(RefCell::new(Vec::new())),
             bail_out: None,
+            tm: None,
         }
     }
 
@@ -129,7 +151,12 @@ impl Rewriter {
                 }
                 self.take()
             }
-            None => chunk.to_vec(),
+            None => {
+                // After a bail-out: still through the post-processor, which
+                // may hold a segment's bytes.
+                self.out.borrow_mut().extend_from_slice(chunk);
+                self.take()
+            }
         }
     }
 
@@ -140,7 +167,18 @@ impl Rewriter {
                 self.bail_out = Some(e.to_string());
             }
         }
-        self.take()
+        let mut out = self.take();
+        if let Some((_, post)) = self.tm.as_mut() {
+            post.finish(&mut out);
+        }
+        out
+    }
+
+    /// What the translation memory did on this page, if it ran.
+    pub fn tm_report(&self) -> Option<(tm::Report, u8)> {
+        self.tm
+            .as_ref()
+            .map(|(t, _)| (t.borrow().report.clone(), t.borrow().sample()))
     }
 
     /// Why the rewriter stopped rewriting, if it did.
@@ -149,7 +187,15 @@ impl Rewriter {
     }
 
     fn take(&mut self) -> Vec<u8> {
-        std::mem::take(&mut *self.out.borrow_mut())
+        let bytes = std::mem::take(&mut *self.out.borrow_mut());
+        match self.tm.as_mut() {
+            Some((_, post)) => {
+                let mut out = Vec::with_capacity(bytes.len());
+                post.feed(&bytes, &mut out);
+                out
+            }
+            None => bytes,
+        }
     }
 }
 

@@ -45,6 +45,7 @@ pub fn extract_cmd(a: &ExtractArgs) -> Result<(), String> {
     let opts = Rc::new(Options {
         max_segment_bytes: a.max_segment_bytes,
         exclude: a.exclude.clone(),
+        ..Options::default()
     });
     std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
     let xlf = a.out.join("source.xlf");

@@ -5,7 +5,8 @@
 //! request thus reads the base value and at most one shard per locale.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// Kind of the memory values in the bundle.
 pub const KIND_TM: &str = "tm";
@@ -52,51 +53,56 @@ pub fn shard_of(path: &str, shards: u32) -> Option<u32> {
     Some(h % shards)
 }
 
-/// The memory of one page's locale, ready for lookups.
-#[derive(Debug, Default)]
+/// The memory of one page's locale: the base value and the page's shard,
+/// shared with the isolate cache (nothing is copied per request).
+#[derive(Debug, Clone, Default)]
 pub struct Memory {
-    pub locale: String,
-    entries: HashMap<String, String>,
-    shard: HashMap<String, String>,
+    base: Rc<TmValue>,
+    shard: Option<Rc<TmValue>>,
 }
 
 impl Memory {
-    /// Parses the base value and, if the page has one, its shard. A shard
-    /// of another locale or number is ignored.
+    /// A shard of another locale is ignored.
+    pub fn new(base: Rc<TmValue>, shard: Option<Rc<TmValue>>) -> Memory {
+        let shard = shard.filter(|s| s.locale == base.locale && s.shard.is_some());
+        Memory { base, shard }
+    }
+
+    /// Parses the base value and, if the page has one, its shard.
     pub fn parse(base: &str, shard: Option<&str>) -> Result<Memory, String> {
         let b: TmValue = serde_json::from_str(base).map_err(|e| e.to_string())?;
-        let mut m = Memory::from_value(b);
-        if let Some(s) = shard {
-            let s: TmValue = serde_json::from_str(s).map_err(|e| e.to_string())?;
-            if s.locale == m.locale && s.shard.is_some() {
-                m.shard = s.entries.into_iter().collect();
-            }
-        }
-        Ok(m)
+        let s = match shard {
+            Some(s) => Some(Rc::new(
+                serde_json::from_str::<TmValue>(s).map_err(|e| e.to_string())?,
+            )),
+            None => None,
+        };
+        Ok(Memory::new(Rc::new(b), s))
     }
 
     pub fn from_value(v: TmValue) -> Memory {
-        Memory {
-            locale: v.locale,
-            entries: v.entries.into_iter().collect(),
-            shard: HashMap::new(),
-        }
+        Memory::new(Rc::new(v), None)
     }
 
-    /// Adds a shard's entries (already checked to be this locale's).
+    /// Adds the page's shard.
     pub fn add_shard(&mut self, v: TmValue) {
-        self.shard.extend(v.entries);
+        *self = Memory::new(Rc::clone(&self.base), Some(Rc::new(v)));
+    }
+
+    pub fn locale(&self) -> &str {
+        &self.base.locale
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
+        self.base
+            .entries
             .get(key)
-            .or_else(|| self.shard.get(key))
+            .or_else(|| self.shard.as_ref().and_then(|s| s.entries.get(key)))
             .map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len() + self.shard.len()
+        self.base.entries.len() + self.shard.as_ref().map_or(0, |s| s.entries.len())
     }
 
     pub fn is_empty(&self) -> bool {

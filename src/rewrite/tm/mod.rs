@@ -16,37 +16,13 @@ pub mod post;
 pub mod segment;
 
 use memory::Memory;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// How a site's pages are segmented (config: `localization.translation`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Largest segment, in bytes of text and tags; a longer one is left alone.
-    #[serde(default = "Options::default_max")]
-    pub max_segment_bytes: usize,
-    /// CSS selectors of elements never translated (with their content).
-    #[serde(default)]
-    pub exclude: Vec<String>,
-}
-
-impl Options {
-    fn default_max() -> usize {
-        4096
-    }
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            max_segment_bytes: Self::default_max(),
-            exclude: Vec::new(),
-        }
-    }
-}
+pub use crate::schema::Translation as Options;
 
 /// Why a segment was left as the origin sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -129,6 +105,15 @@ impl Tm {
 
     pub fn nonce(&self) -> &str {
         &self.seg.nonce
+    }
+
+    /// A random byte of this page (from the nonce), for sampling log lines.
+    pub fn sample(&self) -> u8 {
+        self.seg
+            .nonce
+            .get(..2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0)
     }
 
     /// Looks a source up; counts a miss. `None`: leave the source.
