@@ -550,7 +550,7 @@ mod cli {
         let mut laps = Laps::new();
         let template_text = std::fs::read_to_string(&b.config)
             .map_err(|e| format!("{}: {e}", b.config.display()))?;
-        let template = config::parse(&template_text)
+        let mut template = config::parse(&template_text)
             .map_err(|e| format!("{}: {e}", b.config.display()))?
             .doc;
         let locale = template.site.default_locale.clone();
@@ -615,6 +615,24 @@ mod cli {
         };
         if let Some(dir) = &b.translations {
             extras.tm = tm_cli::memories(dir, &template, b.tm_shard_bytes)?;
+            // The worker picks a page's shard from the config (no extra read).
+            match template
+                .localization
+                .as_mut()
+                .and_then(|l| l.translation.as_mut())
+            {
+                Some(tr) => {
+                    tr.shards = extras
+                        .tm
+                        .iter()
+                        .filter(|t| t.shards > 0)
+                        .map(|t| (t.locale.clone(), t.shards))
+                        .collect()
+                }
+                None => eprintln!(
+                    "note: the config has no localization.translation: the worker will not use the memories"
+                ),
+            }
         }
         for d in &b.dict {
             extras.dicts.push(read_json::<Dictionary>(d)?);

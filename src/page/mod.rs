@@ -337,7 +337,13 @@ impl Prepared {
         };
         let format = format::formatter(values.dict.as_ref());
         let fx = values.rates();
-        let l10n = l10n::build(
+        let memory = values.tm.filter(|t| t.locale == self.d.locale).map(|base| {
+            Rc::new(crate::rewrite::tm::memory::Memory::new(
+                base,
+                values.tm_shard,
+            ))
+        });
+        let mut l10n = l10n::build(
             &self.site,
             &self.d,
             values.dict,
@@ -348,6 +354,9 @@ impl Prepared {
         );
         let conversion = self.page_conversion(fx.clone());
         let assignment = self.assignment_line();
+        if let Some(l) = l10n.as_mut() {
+            l.tm.clone_from(&memory);
+        }
         let (personal, preport) = match self.visitor {
             Some(v) => personal::build(
                 &self.site,
@@ -383,12 +392,7 @@ impl Prepared {
         plan.l10n = l10n.map(Rc::new);
         plan.conversion = conversion.map(Rc::new);
         plan.assignment = assignment;
-        if let Some(base) = values.tm.filter(|t| t.locale == self.d.locale) {
-            plan.tm = Some(Rc::new(crate::rewrite::tm::memory::Memory::new(
-                base,
-                values.tm_shard,
-            )));
-        }
+        plan.tm = memory;
         let mut cookies = Vec::new();
         // A personalized page is one of a kind: no validator at all.
         let mut variant = Some(self.variant);

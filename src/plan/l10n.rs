@@ -43,6 +43,8 @@ pub struct L10n {
     pub currency: String,
     /// `converted`, or why prices keep the origin currency.
     pub prices_status: String,
+    /// The locale's translation memory (also for texts the worker inserts).
+    pub tm: Option<Rc<crate::rewrite::tm::memory::Memory>>,
 }
 
 /// The page's own URL, split, with any locale prefix already removed.
@@ -138,6 +140,7 @@ pub fn build(
         html
     });
     Some(L10n {
+        tm: None,
         locale: d.locale.clone(),
         rtl: locale::is_rtl(&d.locale),
         dict,

@@ -290,6 +290,7 @@ mod tests {
 
     fn l10n(converter: Option<Converter>) -> L10n {
         L10n {
+            tm: None,
             locale: "de-DE".into(),
             rtl: false,
             dict: Some(Rc::new(Dictionary {

@@ -145,6 +145,31 @@ impl Tm {
     }
 }
 
+/// A validated target as plain text, numbers restored from the source.
+pub(crate) fn render_plain(src: &notation::Source, target: &[notation::Tok]) -> Option<String> {
+    let mut out = String::new();
+    for tok in target {
+        match tok {
+            notation::Tok::Text(s) => out.push_str(s),
+            notation::Tok::Number(n) => {
+                let part = src.parts.get(usize::from(*n).checked_sub(1)?)?;
+                out.push_str(std::str::from_utf8(&part.open).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The memory's translation of a plain text (a promo line the worker
+/// inserts), if it has a valid one.
+pub fn translate_plain(m: &Memory, text: &str) -> Option<String> {
+    let src = notation::build(&[notation::Piece::Text(text)])?;
+    let toks = notation::parse(m.get(&src.key())?)?;
+    notation::validate(&toks, &src.kinds).ok()?;
+    render_plain(&src, &toks)
+}
+
 /// A standalone rewriter that only translates (tests, `borderless extract`):
 /// bytes in, bytes out, in the page's (ASCII-compatible) encoding.
 pub struct Translator {

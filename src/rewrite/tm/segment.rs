@@ -432,16 +432,5 @@ fn translate_attr(t: &mut Tm, raw: &str, path: &str) -> Option<String> {
         return None;
     }
     let target = t.lookup(&src, path)?;
-    let mut out = String::new();
-    for tok in target {
-        match tok {
-            notation::Tok::Text(s) => out.push_str(&s),
-            notation::Tok::Number(n) => {
-                let part = src.parts.get(usize::from(n) - 1)?;
-                out.push_str(std::str::from_utf8(&part.open).ok()?);
-            }
-            _ => return None,
-        }
-    }
-    Some(out)
+    super::render_plain(&src, &target)
 }
