@@ -106,6 +106,11 @@ impl Tm {
     fn boundary(&mut self) -> Option<String> {
         self.seg.blocked = false;
         let cur = self.seg.cur.take()?;
+        if !cur.letters {
+            // Nothing to translate (a price, a number): the origin's bytes.
+            self.seg.verdicts.insert(cur.id, Verdict::Aborted);
+            return None;
+        }
         if !cur.stack.is_empty() {
             self.abort_open(cur, Left::Markup);
             return None;
