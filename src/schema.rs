@@ -331,7 +331,8 @@ pub struct Translation {
     /// CSS selectors of elements never translated (with their content).
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Locale → shards of its memory (written by `borderless build`).
+    /// Locale → shard count of its memory (0: one value), written by
+    /// `borderless build`; a locale not listed has no memory (no KV read).
     #[serde(default)]
     pub shards: BTreeMap<String, u32>,
     /// One page in this many logs its missing segments (0 = never).

@@ -309,22 +309,8 @@ mod cli {
                     "{}: valid bundle {}: {} keys, {} bytes, {} packs, {} segment lists, {} cards; largest value {} bytes ({})",
                     file.display(), s.bundle, s.keys, s.bytes, s.countries, s.segments, s.cards, s.largest_bytes, s.largest_key
                 );
-                for (locale, n) in &s.tm {
-                    println!("translation memory {locale}: {n} segments");
-                }
-                if let Some(c) = catalog {
-                    let cat = tm_cli::read_catalog(&c)?;
-                    let tm: Vec<_> = entries
-                        .iter()
-                        .filter(|e| e.key.contains("/tm/"))
-                        .filter_map(|e| serde_json::from_str(&e.value).ok())
-                        .collect();
-                    for (locale, have, all) in tm_cli::coverage(&cat, &tm) {
-                        println!(
-                            "coverage {locale}: {have}/{all} segments ({:.1}%)",
-                            100.0 * have as f64 / all.max(1) as f64
-                        );
-                    }
+                for line in tm_cli::check_lines(&s.tm, &entries, catalog.as_deref())? {
+                    println!("{line}");
                 }
                 Ok(())
             }
@@ -614,25 +600,7 @@ mod cli {
             tm: Vec::new(),
         };
         if let Some(dir) = &b.translations {
-            extras.tm = tm_cli::memories(dir, &template, b.tm_shard_bytes)?;
-            // The worker picks a page's shard from the config (no extra read).
-            match template
-                .localization
-                .as_mut()
-                .and_then(|l| l.translation.as_mut())
-            {
-                Some(tr) => {
-                    tr.shards = extras
-                        .tm
-                        .iter()
-                        .filter(|t| t.shards > 0)
-                        .map(|t| (t.locale.clone(), t.shards))
-                        .collect()
-                }
-                None => eprintln!(
-                    "note: the config has no localization.translation: the worker will not use the memories"
-                ),
-            }
+            extras.tm = tm_cli::memories(dir, &mut template, b.tm_shard_bytes)?;
         }
         for d in &b.dict {
             extras.dicts.push(read_json::<Dictionary>(d)?);

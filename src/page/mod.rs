@@ -198,9 +198,12 @@ pub fn prepare(
     }
     // The page's own text, from the locale's translation memory.
     if let Some(tr) = loc.and_then(|l| l.translation.as_ref()) {
-        if d.locale != site.doc.site.default_locale && !d.crawler {
-            let shards = tr.shards.get(&d.locale).copied().unwrap_or(0);
-            reads.extend(values::tm_reads(bundle, &d.locale, shards, &page_path));
+        // Only locales that have a memory (`build` lists them).
+        match tr.shards.get(&d.locale) {
+            Some(&shards) if d.locale != site.doc.site.default_locale && !d.crawler => {
+                reads.extend(values::tm_reads(bundle, &d.locale, shards, &page_path));
+            }
+            _ => {}
         }
     }
     if let (Some(v), Some(p)) = (&visitor, &site.doc.personalization) {

@@ -113,7 +113,9 @@ pub fn pseudo_cmd(a: &PseudoArgs) -> Result<(), String> {
 }
 
 /// `build --translations DIR`: the memories, one summary line per locale.
-pub fn memories(dir: &Path, cfg: &Config, shard_bytes: usize) -> Result<Vec<TmValue>, String> {
+/// The config learns which locales have one and their shard counts, so the
+/// worker reads only those, base and shard at once.
+pub fn memories(dir: &Path, cfg: &mut Config, shard_bytes: usize) -> Result<Vec<TmValue>, String> {
     let locales = cfg
         .localization
         .as_ref()
@@ -138,6 +140,50 @@ pub fn memories(dir: &Path, cfg: &Config, shard_bytes: usize) -> Result<Vec<TmVa
         imp.files,
         imp.rejected.len()
     );
+    match cfg
+        .localization
+        .as_mut()
+        .and_then(|l| l.translation.as_mut())
+    {
+        Some(tr) => {
+            tr.shards = out
+                .iter()
+                .filter(|t| t.shard.is_none())
+                .map(|t| (t.locale.clone(), t.shards))
+                .collect()
+        }
+        None => eprintln!(
+            "note: the config has no localization.translation: the worker will not use the memories"
+        ),
+    }
+    Ok(out)
+}
+
+/// `check`'s lines: entries per locale and, given a source catalog, its
+/// coverage per locale.
+pub fn check_lines(
+    counts: &std::collections::BTreeMap<String, usize>,
+    entries: &[crate::schema::BulkEntry],
+    catalog: Option<&Path>,
+) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = counts
+        .iter()
+        .map(|(l, n)| format!("translation memory {l}: {n} segments"))
+        .collect();
+    if let Some(c) = catalog {
+        let cat = read_catalog(c)?;
+        let tm: Vec<TmValue> = entries
+            .iter()
+            .filter(|e| e.key.contains("/tm/"))
+            .filter_map(|e| serde_json::from_str(&e.value).ok())
+            .collect();
+        for (locale, have, all) in coverage(&cat, &tm) {
+            out.push(format!(
+                "coverage {locale}: {have}/{all} segments ({:.1}%)",
+                100.0 * have as f64 / all.max(1) as f64
+            ));
+        }
+    }
     Ok(out)
 }
 

@@ -10,6 +10,7 @@
 //! unchanged. Markers never leave it, so every byte outside a translated
 //! segment is the origin's.
 
+mod entities;
 pub mod memory;
 pub mod notation;
 pub mod post;

@@ -218,3 +218,28 @@ fn legacy_encodings() {
     );
     assert_eq!((r.translated, r.missing), (1, 1));
 }
+
+#[test]
+fn config_validates_translation() {
+    let doc = |t: &str| {
+        format!(
+            r#"{{"version":1,"bundle":"b","site":{{"default_locale":"en-GB","currency":"GBP"}},
+            "localization":{{"locales":["en-GB","de-DE"],"translation":{t}}}}}"#
+        )
+    };
+    let ok = crate::config::parse(&doc(
+        r#"{"exclude":[".skip","[itemprop=sku]"],"shards":{"de-DE":3}}"#,
+    ))
+    .expect("valid");
+    let t = ok.doc.localization.unwrap().translation.unwrap();
+    assert_eq!((t.max_segment_bytes, t.log_missing_one_in), (4096, 16));
+    for bad in [
+        r#"{"exclude":["a:has(b)"]}"#,
+        r#"{"max_segment_bytes":1}"#,
+        r#"{"shards":{"fr-FR":1}}"#,
+        r#"{"shards":{"de-DE":99999}}"#,
+        r#"{"unknown":1}"#,
+    ] {
+        assert!(crate::config::parse(&doc(bad)).is_err(), "{bad}");
+    }
+}
