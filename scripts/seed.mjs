@@ -14,6 +14,8 @@ const log = process.env.BORDERLESS_RETAIL_CSV || join(root, "../shared/data/onli
 const config = join(root, "demo/config.json");
 const fx = join(root, "demo/fx.json");
 const dicts = join(root, "demo/i18n");
+// Translated catalogs (scripts/demo-translations.mjs): the translation memories.
+const translations = join(root, "demo/translations");
 const out = join(root, "target/kv/bundle.json");
 const stamp = join(root, "target/kv/bundle.inputs");
 
@@ -23,6 +25,7 @@ const shop = /const N_PRODUCTS = (\d+)/.exec(readFileSync(join(root, "demo/serve
 if (shop) args.push("--active-top", shop[1]);
 if (existsSync(fx)) args.push("--fx", fx);
 if (existsSync(dicts)) args.push("--dicts", dicts);
+if (existsSync(translations)) args.push("--translations", translations);
 
 // What the bundle depends on: file sizes and times for the binary and the
 // log (large), contents for the small files.
@@ -31,7 +34,8 @@ for (const f of [bin, log]) {
   const s = statSync(f);
   hash.update(`${f} ${s.size} ${s.mtimeMs}\n`);
 }
-const small = [config, fx, ...(existsSync(dicts) ? readdirSync(dicts).sort().map((f) => join(dicts, f)) : [])];
+const listing = (d) => (existsSync(d) ? readdirSync(d).sort().map((f) => join(d, f)) : []);
+const small = [config, fx, ...listing(dicts), ...listing(translations)];
 for (const f of small.filter(existsSync)) hash.update(f).update(readFileSync(f));
 const key = hash.digest("hex");
 

@@ -38,6 +38,35 @@ if [ -z "${BORDERLESS_NO_BROWSER:-}" ] && { ! command -v chromium >/dev/null 2>&
   fi
 fi
 
+# Catalog validators for the translation round trip tests: xmllint (XLIFF
+# against the OASIS XLIFF 2 core schema) and msgfmt (PO). The schema comes
+# from Debian's php-symfony-translation package, unpacked (PHP not needed).
+XSD_DIR=target/xliff-schema
+if ! command -v xmllint >/dev/null 2>&1 || ! command -v msgfmt >/dev/null 2>&1; then
+  log "installing libxml2-utils and gettext (apt)"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils gettext >/dev/null
+  else
+    log "not root: apt-get install libxml2-utils gettext yourself for the catalog tests"
+  fi
+fi
+if [ ! -f "$XSD_DIR/xliff-core-2.0.xsd" ]; then
+  log "unpacking the XLIFF 2 core schema (php-symfony-translation, apt)"
+  tmp=$(mktemp -d)
+  ( cd "$tmp" && { apt-get download php-symfony-translation >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get download php-symfony-translation >/dev/null 2>&1; }; } ) || true
+  if ls "$tmp"/php-symfony-translation_*.deb >/dev/null 2>&1; then
+    dpkg-deb -x "$tmp"/php-symfony-translation_*.deb "$tmp/x"
+    schemas="$tmp/x/usr/share/php/Symfony/Component/Translation/Resources/schemas"
+    mkdir -p "$XSD_DIR/informativeCopiesOf3rdPartySchemas/w3c"
+    cp "$schemas/xliff-core-2.0.xsd" "$XSD_DIR/"
+    cp "$schemas/xml.xsd" "$XSD_DIR/informativeCopiesOf3rdPartySchemas/w3c/xml.xsd"
+  else
+    log "could not download php-symfony-translation: the XLIFF schema test will fail"
+  fi
+  rm -rf "$tmp"
+fi
+
 # npm tools, pinned in package.json / package-lock.json, into ./node_modules.
 if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] \
    || [ ! -x node_modules/.bin/esbuild ] || [ ! -x node_modules/.bin/node ] \

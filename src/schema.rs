@@ -325,6 +325,9 @@ pub struct Localization {
     /// Finding and converting prices in the shop's own markup.
     #[serde(default)]
     pub prices: PriceDetection,
+    /// Translate the pages' own text from the bundle's translation memory.
+    #[serde(default)]
+    pub translation: Option<Translation>,
 }
 
 /// Price detection on the origin's pages (on by default for the shop's
@@ -394,6 +397,46 @@ pub enum PriceUnit {
     Major,
     /// Cents, pence: divided by 10^digits of the currency.
     Minor,
+}
+
+/// How a page's own text is segmented and translated from the memory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    /// Largest segment, in bytes of text and tags; a longer one is left alone.
+    #[serde(default = "Translation::default_max")]
+    pub max_segment_bytes: usize,
+    /// CSS selectors of elements never translated (with their content).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Locale → shard count of its memory (0: one value), written by
+    /// `borderless build`; a locale not listed has no memory (no KV read).
+    #[serde(default)]
+    pub shards: BTreeMap<String, u32>,
+    /// One page in this many logs its missing segments (0 = never).
+    #[serde(default = "Translation::default_sample")]
+    pub log_missing_one_in: u32,
+}
+
+impl Translation {
+    pub const MAX_SEGMENT_BYTES: usize = 64 << 10;
+    fn default_max() -> usize {
+        4096
+    }
+    fn default_sample() -> u32 {
+        16
+    }
+}
+
+impl Default for Translation {
+    fn default() -> Self {
+        Translation {
+            max_segment_bytes: Self::default_max(),
+            exclude: Vec::new(),
+            shards: BTreeMap::new(),
+            log_missing_one_in: Self::default_sample(),
+        }
+    }
 }
 
 impl Localization {

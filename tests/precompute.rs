@@ -535,6 +535,7 @@ fn built() -> (Vec<BulkEntry>, String) {
             entries: BTreeMap::from([("nav.home".to_string(), "Startseite".to_string())]),
             ..Dictionary::default()
         }],
+        tm: Vec::new(),
     };
     let now = parse_rfc3339("2026-11-22T03:04:05Z").unwrap();
     let entries = bundle::assemble(&template(), &packs, &extras, now, None).unwrap();

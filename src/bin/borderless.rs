@@ -28,6 +28,7 @@ mod cli {
     use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
     use borderless::precompute::rank::{self, Params};
+    use borderless::precompute::tm::cli as tm_cli;
     use borderless::precompute::{eval, ops, replay, retail};
     use borderless::schema::{BulkEntry, Dictionary, FxRates};
     use clap::{Args, Parser, Subcommand};
@@ -72,7 +73,14 @@ mod cli {
             /// The file is `build --customers-out`'s (read as a stream).
             #[arg(long)]
             customers: bool,
+            /// A source catalog (`borderless extract`): report translation coverage per locale.
+            #[arg(long)]
+            catalog: Option<PathBuf>,
         },
+        /// Find the translatable segments of a shop's pages; write XLIFF 2.1 and PO catalogs.
+        Extract(tm_cli::ExtractArgs),
+        /// Pseudo-translate a source catalog (tests that every segment round-trips).
+        Pseudo(tm_cli::PseudoArgs),
         /// Write a bundle to KV: all versioned values, then the pointer.
         Publish {
             file: PathBuf,
@@ -224,6 +232,12 @@ mod cli {
         /// A directory of `<locale>.json` dictionaries.
         #[arg(long)]
         dicts: Option<PathBuf>,
+        /// A directory of translated catalogs (XLIFF `.xlf`, PO `.po`): the translation memories.
+        #[arg(long)]
+        translations: Option<PathBuf>,
+        /// A locale's memory over this size is sharded by page.
+        #[arg(long, default_value_t = 512 << 10)]
+        tm_shard_bytes: usize,
         /// Output file (default: stdout).
         #[arg(short, long)]
         out: Option<PathBuf>,
@@ -324,6 +338,7 @@ mod cli {
             Cmd::Check {
                 file,
                 customers: true,
+                ..
             } => {
                 println!("{}", customer_kv::check_summary(&file)?);
                 Ok(())
@@ -347,7 +362,9 @@ mod cli {
                 eprintln!("deleted {k}; add the id to --exclude-customers so the next build leaves it out");
                 Ok(())
             }
-            Cmd::Check { file, .. } => {
+            Cmd::Extract(a) => tm_cli::extract_cmd(&a),
+            Cmd::Pseudo(a) => tm_cli::pseudo_cmd(&a),
+            Cmd::Check { file, catalog, .. } => {
                 let entries = read_bundle(&file)?;
                 let s = bundle::check(&entries).map_err(|errs| {
                     format!("{} is invalid:\n  {}", file.display(), errs.join("\n  "))
@@ -356,6 +373,9 @@ mod cli {
                     "{}: valid bundle {}: {} keys, {} bytes, {} packs, {} segment lists, {} cards; largest value {} bytes ({})",
                     file.display(), s.bundle, s.keys, s.bytes, s.countries, s.segments, s.cards, s.largest_bytes, s.largest_key
                 );
+                for line in tm_cli::check_lines(&s.tm, &entries, catalog.as_deref())? {
+                    println!("{line}");
+                }
                 Ok(())
             }
             Cmd::Publish {
@@ -627,7 +647,7 @@ mod cli {
         let mut laps = Laps::new();
         let template_text = std::fs::read_to_string(&b.config)
             .map_err(|e| format!("{}: {e}", b.config.display()))?;
-        let template = config::parse(&template_text)
+        let mut template = config::parse(&template_text)
             .map_err(|e| format!("{}: {e}", b.config.display()))?
             .doc;
         let locale = template.site.default_locale.clone();
@@ -720,7 +740,11 @@ mod cli {
         let mut extras = Extras {
             fx: b.fx.as_deref().map(read_json::<FxRates>).transpose()?,
             dicts: Vec::new(),
+            tm: Vec::new(),
         };
+        if let Some(dir) = &b.translations {
+            extras.tm = tm_cli::memories(dir, &mut template, b.tm_shard_bytes)?;
+        }
         for d in &b.dict {
             extras.dicts.push(read_json::<Dictionary>(d)?);
         }

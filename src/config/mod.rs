@@ -172,6 +172,9 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
 }
 
 fn validate_localization(loc: &Localization, default_locale: &str) -> Result<(), String> {
+    if let Some(t) = &loc.translation {
+        validate_translation(t, &loc.locales)?;
+    }
     if let Some(l) = loc.locales.iter().find(|l| !is_locale(l)) {
         return Err(format!("localization.locales: {l:?} is not a BCP 47 tag"));
     }
@@ -239,6 +242,38 @@ fn is_settable_attr(name: &str) -> bool {
         })
     };
     PLAIN.contains(&name) || custom("data-") || custom("aria-")
+}
+
+fn validate_translation(t: &crate::schema::Translation, locales: &[String]) -> Result<(), String> {
+    let max = crate::schema::Translation::MAX_SEGMENT_BYTES;
+    if !(16..=max).contains(&t.max_segment_bytes) {
+        return Err(format!(
+            "localization.translation.max_segment_bytes: 16..={max}"
+        ));
+    }
+    if t.exclude.len() > 64 {
+        return Err("localization.translation.exclude: at most 64".into());
+    }
+    if let Some(bad) = t
+        .exclude
+        .iter()
+        .find(|s| s.parse::<lol_html::Selector>().is_err())
+    {
+        return Err(format!(
+            "localization.translation.exclude: {bad:?} is not a supported selector"
+        ));
+    }
+    let max_shards = crate::rewrite::tm::memory::MAX_SHARDS;
+    if let Some((l, n)) = t
+        .shards
+        .iter()
+        .find(|(l, n)| !locales.contains(l) || **n > max_shards)
+    {
+        return Err(format!(
+            "localization.translation.shards: {l:?} → {n} (a listed locale, at most {max_shards})"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

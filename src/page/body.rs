@@ -53,6 +53,11 @@ impl PageBody {
         let mut logs = Vec::new();
         if let Some(rw) = self.rw.as_mut() {
             out.extend(rw.end());
+        }
+        if let Some(line) = self.rw.as_ref().and_then(|rw| self.missing_line(rw)) {
+            logs.push(log::info(line));
+        }
+        if let Some(rw) = self.rw.as_mut() {
             if let Some(why) = rw.bail_out() {
                 logs.push(log::error("rewriter_bail_out", why, &self.path));
             }
@@ -72,6 +77,36 @@ impl PageBody {
             }
         }
         (out, logs)
+    }
+
+    /// One page in `log_missing_one_in` with segments missing from the
+    /// memory logs them, so the shop can find what to translate.
+    fn missing_line(&self, rw: &Rewriter) -> Option<String> {
+        let (r, sample) = rw.tm_report()?;
+        let one_in = self
+            .plan
+            .site
+            .doc
+            .localization
+            .as_ref()?
+            .translation
+            .as_ref()?
+            .log_missing_one_in;
+        if r.missing == 0 || one_in == 0 || u32::from(sample) % one_in != 0 {
+            return None;
+        }
+        let locale = self.plan.tm.as_ref().map_or("", |m| m.locale());
+        let line = serde_json::json!({
+            "event": "translation_missing",
+            "locale": locale,
+            "path": log::excerpt(&self.path, 240),
+            "segments": r.segments,
+            "translated": r.translated,
+            "missing": r.missing,
+            "left": r.left,
+            "keys": r.missing_keys.iter().take(16).collect::<Vec<_>>(),
+        });
+        Some(line.to_string())
     }
 
     /// Picks the encoding from the first bytes and starts the rewriter on them.

@@ -200,6 +200,16 @@ pub fn prepare(
             reads.push(values::fx_read(bundle));
         }
     }
+    // The page's own text, from the locale's translation memory.
+    if let Some(tr) = loc.and_then(|l| l.translation.as_ref()) {
+        // Only locales that have a memory (`build` lists them).
+        match tr.shards.get(&d.locale) {
+            Some(&shards) if d.locale != site.doc.site.default_locale && !d.crawler => {
+                reads.extend(values::tm_reads(bundle, &d.locale, shards, &page_path));
+            }
+            _ => {}
+        }
+    }
     if let (Some(v), Some(p), Some(c)) = (&visitor, &site.doc.personalization, &site.personal) {
         if v.wants_pack(p) {
             reads.push(values::pack_read(bundle, &ctx.geo.country));
@@ -340,7 +350,13 @@ impl Prepared {
         };
         let format = format::formatter(values.dict.as_ref());
         let fx = values.rates();
-        let l10n = l10n::build(
+        let memory = values.tm.filter(|t| t.locale == self.d.locale).map(|base| {
+            Rc::new(crate::rewrite::tm::memory::Memory::new(
+                base,
+                values.tm_shard,
+            ))
+        });
+        let mut l10n = l10n::build(
             &self.site,
             &self.d,
             values.dict,
@@ -351,6 +367,9 @@ impl Prepared {
         );
         let conversion = self.page_conversion(fx.clone());
         let assignment = self.assignment_line();
+        if let Some(l) = l10n.as_mut() {
+            l.tm.clone_from(&memory);
+        }
         let (personal, mut preport) = match self.visitor {
             Some(v) => personal::build(
                 &self.site,
@@ -393,6 +412,7 @@ impl Prepared {
         plan.l10n = l10n.map(Rc::new);
         plan.conversion = conversion.map(Rc::new);
         plan.assignment = assignment;
+        plan.tm = memory;
         let mut cookies = Vec::new();
         // A personalized page is one of a kind: no validator at all.
         let mut variant = Some(self.variant);

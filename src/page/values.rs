@@ -4,6 +4,7 @@
 use crate::base::ids::valid_country;
 use crate::decide::locale;
 use crate::request::UNKNOWN_COUNTRY;
+use crate::rewrite::tm::memory::{self as tm, TmValue};
 use crate::schema::{
     self, CountryPack, CustomerValue, Dictionary, FxRates, MAX_CUSTOMER_VALUE_BYTES,
     MAX_KV_VALUE_BYTES,
@@ -39,6 +40,10 @@ pub enum Kind {
     Pack,
     /// A known customer's lists (`cust/<HMAC>`, not versioned).
     Customer,
+    /// A translation memory's base value.
+    Tm,
+    /// The page's shard of a translation memory.
+    TmShard,
 }
 
 /// One value to read: its keys in fallback order; the first found wins.
@@ -56,6 +61,8 @@ pub enum Value {
     FxLive(Rc<FxRates>),
     Pack(Rc<CountryPack>),
     Customer(Rc<CustomerValue>),
+    Tm(Rc<TmValue>),
+    TmShard(Rc<TmValue>),
 }
 
 /// The values phase two works with, and how each was read.
@@ -66,6 +73,8 @@ pub struct Values {
     pub fx_live: Option<Rc<FxRates>>,
     pub pack: Option<Rc<CountryPack>>,
     pub customer: Option<Rc<CustomerValue>>,
+    pub tm: Option<Rc<TmValue>>,
+    pub tm_shard: Option<Rc<TmValue>>,
     pub reads: Vec<KvRead>,
 }
 
@@ -83,6 +92,8 @@ impl Values {
             Value::FxLive(f) => self.fx_live = Some(f),
             Value::Pack(p) => self.pack = Some(p),
             Value::Customer(c) => self.customer = Some(c),
+            Value::Tm(t) => self.tm = Some(t),
+            Value::TmShard(t) => self.tm_shard = Some(t),
         }
     }
 
@@ -113,6 +124,8 @@ pub fn parse(kind: Kind, text: &str) -> Result<Value, String> {
         Kind::FxLive => Value::FxLive(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::Pack => Value::Pack(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::Customer => Value::Customer(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::Tm => Value::Tm(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::TmShard => Value::TmShard(Rc::new(serde_json::from_str(text).map_err(short)?)),
     })
 }
 
@@ -156,4 +169,24 @@ pub(crate) fn pack_read(bundle: &str, country: &str) -> Read {
         kind: Kind::Pack,
         keys,
     }
+}
+
+/// The locale's translation memory and, when it is sharded, this page's
+/// shard: at most two values, read beside the dictionary.
+pub(crate) fn tm_reads(bundle: &str, loc: &str, shards: u32, path: &str) -> Vec<Read> {
+    let mut v = vec![Read {
+        kind: Kind::Tm,
+        keys: vec![schema::bundle_key(bundle, tm::KIND_TM, loc)],
+    }];
+    if let Some(k) = tm::shard_of(path, shards) {
+        v.push(Read {
+            kind: Kind::TmShard,
+            keys: vec![schema::bundle_key(
+                bundle,
+                tm::KIND_TM,
+                &tm::value_id(loc, Some(k)),
+            )],
+        });
+    }
+    v
 }

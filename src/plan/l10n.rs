@@ -46,6 +46,8 @@ pub struct L10n {
     /// Finding and converting the prices in the page's own text (`None`:
     /// switched off, or no money formats for the visitor's locale).
     pub detect: Option<Rc<crate::plan::prices::Setup>>,
+    /// The locale's translation memory (also for texts the worker inserts).
+    pub tm: Option<Rc<crate::rewrite::tm::memory::Memory>>,
 }
 
 /// The page's own URL, split, with any locale prefix already removed.
@@ -158,6 +160,7 @@ pub fn build(
         html
     });
     Some(L10n {
+        tm: None,
         locale: d.locale.clone(),
         rtl: locale::is_rtl(&d.locale),
         dict,

@@ -37,6 +37,8 @@ pub struct Plan {
     /// The visitor's assignment line, logged when no block was shown (the
     /// holdout, control arms, pages without slots) so every visitor counts.
     pub assignment: Option<String>,
+    /// The locale's translation memory (the page's own text).
+    pub tm: Option<Rc<crate::rewrite::tm::memory::Memory>>,
 }
 
 impl Plan {
@@ -85,6 +87,7 @@ impl Plan {
             personal: None,
             conversion: None,
             assignment: None,
+            tm: None,
         }
     }
 

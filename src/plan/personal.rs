@@ -240,7 +240,14 @@ pub fn build(
                     let Some((pr, holiday)) = promo_for(p, ctx) else {
                         continue;
                     };
-                    let t = text(l10n, &pr.text).replace("{holiday}", holiday.unwrap_or(""));
+                    let t = text(l10n, &pr.text);
+                    // Not in the dictionary: the translation memory may have it.
+                    let t = l10n
+                        .and_then(|l| l.tm.as_deref())
+                        .filter(|_| t == pr.text)
+                        .and_then(|m| crate::rewrite::tm::translate_plain(m, t))
+                        .unwrap_or_else(|| t.to_string())
+                        .replace("{holiday}", holiday.unwrap_or(""));
                     d.reasons.push(match holiday {
                         Some(h) => format!("promo {} (holiday {h})", pr.id),
                         None => format!("promo {}", pr.id),

@@ -7,6 +7,8 @@ use super::intern::Interner;
 use super::rank::Ranking;
 use super::segment;
 use crate::config;
+use crate::rewrite::tm::memory::{value_id, TmValue, KIND_TM, MAX_SHARDS};
+use crate::rewrite::tm::notation;
 use crate::schema::{
     bundle_key, BulkEntry, Card, Config, CountryPack, Dictionary, FxRates, ANY, CONFIG_KEY,
     GLOBAL_COUNTRY, KIND_COUNTRY, KIND_DICT, KIND_FX, MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES,
@@ -122,6 +124,8 @@ pub fn packs(
 pub struct Extras {
     pub fx: Option<FxRates>,
     pub dicts: Vec<Dictionary>,
+    /// Translation memory values (`tm/<locale>[.<shard>]`).
+    pub tm: Vec<TmValue>,
 }
 
 /// FNV-1a, for a short content hash in the version name.
@@ -160,6 +164,9 @@ pub fn assemble(
     }
     for d in &extras.dicts {
         values.push((KIND_DICT.into(), d.locale.clone(), json(d)?));
+    }
+    for t in &extras.tm {
+        values.push((KIND_TM.into(), value_id(&t.locale, t.shard), json(t)?));
     }
     for (cc, p) in packs {
         values.push((KIND_COUNTRY.into(), cc.clone(), json(p)?));
@@ -203,6 +210,8 @@ pub struct Summary {
     pub countries: usize,
     pub segments: usize,
     pub cards: usize,
+    /// Translation memory entries per locale.
+    pub tm: BTreeMap<String, usize>,
 }
 
 /// Validates a bulk file against the schema and the KV limits; lists every
@@ -219,6 +228,7 @@ pub fn check(entries: &[BulkEntry]) -> Result<Summary, Vec<String>> {
         countries: 0,
         segments: 0,
         cards: 0,
+        tm: BTreeMap::new(),
     };
     for e in entries {
         if !seen.insert(e.key.as_str()) {
@@ -277,6 +287,7 @@ pub fn check(entries: &[BulkEntry]) -> Result<Summary, Vec<String>> {
             KIND_FX => serde_json::from_str::<FxRates>(&e.value)
                 .map_err(|err| err.to_string())
                 .and_then(|fx| check_fx(id, &fx)),
+            KIND_TM => check_tm(id, &e.value, &mut sum.tm),
             other => Err(format!("unknown kind {other:?}")),
         };
         if let Err(err) = res {
@@ -293,6 +304,31 @@ pub fn check(entries: &[BulkEntry]) -> Result<Summary, Vec<String>> {
     } else {
         Err(errs)
     }
+}
+
+/// A memory value: its id names its locale (and shard), every entry is a
+/// key and valid notation.
+fn check_tm(id: &str, value: &str, counts: &mut BTreeMap<String, usize>) -> Result<(), String> {
+    let t: TmValue = serde_json::from_str(value).map_err(|e| e.to_string())?;
+    if value_id(&t.locale, t.shard) != id {
+        return Err(format!(
+            "locale/shard {:?} != key id {id:?}",
+            value_id(&t.locale, t.shard)
+        ));
+    }
+    if t.shard.is_some_and(|_| t.shards != 0) || t.shards > MAX_SHARDS {
+        return Err("bad shard count".into());
+    }
+    let bad_key = |k: &String| k.len() != 16 || !k.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some((k, _)) = t
+        .entries
+        .iter()
+        .find(|(k, v)| bad_key(k) || notation::parse(v).is_none())
+    {
+        return Err(format!("entry {k:?} is not a key with a valid translation"));
+    }
+    *counts.entry(t.locale).or_default() += t.entries.len();
+    Ok(())
 }
 
 fn check_fx(id: &str, fx: &FxRates) -> Result<(), String> {

@@ -28,4 +28,5 @@ pub mod report_stats;
 pub mod retail;
 pub mod segment;
 pub mod simulate;
+pub mod tm;
 pub mod zones;

@@ -215,6 +215,7 @@ mod tests {
             reformat: true,
         };
         L10n {
+            tm: None,
             locale: "de-DE".into(),
             rtl: false,
             dict: Some(Rc::new(Dictionary {
@@ -257,6 +258,7 @@ mod tests {
             personal: None,
             conversion: None,
             assignment: None,
+            tm: None,
         });
         let mut rw = Rewriter::new(plan, encoding_rs::UTF_8, 1 << 20, true);
         let mut out = Vec::new();

@@ -7,6 +7,7 @@ pub mod charset;
 pub mod l10n;
 pub mod personal;
 pub mod prices;
+pub mod tm;
 
 use crate::base::escape::escape_attr;
 use crate::plan::Plan;
@@ -34,6 +35,11 @@ pub struct Rewriter {
     bail_out: Option<String>,
     /// The price stage's state (its counts) and its held-back output.
     prices: Option<(Rc<RefCell<prices::State>>, prices::Release)>,
+    /// Translation memory: its state and the post-processor every output
+    /// byte goes through after the price stage (it strips the segment
+    /// markers and swaps in translations; prices inside a segment are
+    /// already settled when it reads them).
+    tm: Option<(tm::Shared, tm::post::Post)>,
 }
 
 impl Rewriter {
@@ -46,12 +52,14 @@ impl Rewriter {
         adjust_charset: bool,
     ) -> Rewriter {
         let out = Rc::new(RefCell::new(Vec::with_capacity(16 << 10)));
+        let page_encoding = encoding;
         let Some(encoding) = AsciiCompatibleEncoding::new(encoding) else {
             return Rewriter {
                 inner: None,
                 out,
                 bail_out: Some("encoding".into()),
                 prices: None,
+                tm: None,
             };
         };
         let mut settings = Settings::new()
@@ -114,12 +122,28 @@ impl Rewriter {
                 ));
             }
         }
+        let opts = plan
+            .site
+            .doc
+            .localization
+            .as_ref()
+            .and_then(|l| l.translation.clone());
+        let tm = match (&plan.tm, opts) {
+            (Some(m), Some(o)) => tm::Tm::new(Rc::new(o), Some(Rc::clone(m)), false),
+            _ => None,
+        };
+        let tm = tm.map(|t| {
+            settings = tm::segment::attach(&t, std::mem::take(&mut settings));
+            let post = tm::post::Post::new(Rc::clone(&t), page_encoding);
+            (t, post)
+        });
         let inner = HtmlRewriter::new(settings, Sink(Rc::clone(&out)));
         Rewriter {
             inner: Some(inner),
             out,
             bail_out: None,
             prices: price_stage,
+            tm,
         }
     }
 
@@ -130,6 +154,7 @@ impl Rewriter {
             out: Rc::new(RefCell::new(Vec::new())),
             bail_out: None,
             prices: None,
+            tm: None,
         }
     }
 
@@ -145,7 +170,12 @@ impl Rewriter {
                 }
                 self.take(failed.is_some())
             }
-            None => chunk.to_vec(),
+            None => {
+                // After a bail-out: still through the later stages, which
+                // may hold a split price's or a segment's bytes.
+                self.out.borrow_mut().extend_from_slice(chunk);
+                self.take(true)
+            }
         }
     }
 
@@ -156,7 +186,18 @@ impl Rewriter {
                 self.bail_out = Some(e.to_string());
             }
         }
-        self.take(true)
+        let mut out = self.take(true);
+        if let Some((_, post)) = self.tm.as_mut() {
+            post.finish(&mut out);
+        }
+        out
+    }
+
+    /// What the translation memory did on this page, if it ran.
+    pub fn tm_report(&self) -> Option<(tm::Report, u8)> {
+        self.tm
+            .as_ref()
+            .map(|(t, _)| (t.borrow().report.clone(), t.borrow().sample()))
     }
 
     /// What the price stage found and did on this page so far.
@@ -169,12 +210,21 @@ impl Rewriter {
         self.bail_out.as_deref()
     }
 
-    /// The output so far, less what a split price holds back; at the end
-    /// (or a bail-out) every held piece goes out as it was.
+    /// The output so far, less what a split price holds back (at the end,
+    /// or after a bail-out, every held piece goes out as it was), through
+    /// the translation memory's post-processor.
     fn take(&mut self, last: bool) -> Vec<u8> {
         let out = std::mem::take(&mut *self.out.borrow_mut());
-        match self.prices.as_mut() {
+        let out = match self.prices.as_mut() {
             Some((_, release)) => release.pass(out, last),
+            None => out,
+        };
+        match self.tm.as_mut() {
+            Some((_, post)) => {
+                let mut done = Vec::with_capacity(out.len());
+                post.feed(&out, &mut done);
+                done
+            }
             None => out,
         }
     }

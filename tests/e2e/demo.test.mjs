@@ -33,6 +33,37 @@ const CONFIG = JSON.parse(fs.readFileSync(DEMO_CONFIG_PATH, "utf8"));
 const FX = JSON.parse(fs.readFileSync(path.join(ROOT, "demo", "fx.json"), "utf8"));
 const I18N_DIR = path.join(ROOT, "demo", "i18n");
 
+/** demo/translations/<locale>.po as msgid → msgstr (notation), empty without one. */
+function memory(locale) {
+  const f = path.join(ROOT, "demo", "translations", `${locale}.po`);
+  const out = new Map();
+  if (!fs.existsSync(f)) return out;
+  let id = null;
+  for (const line of fs.readFileSync(f, "utf8").split("\n")) {
+    if (line.startsWith("msgid ")) id = JSON.parse(line.slice(6));
+    else if (line.startsWith("msgstr ") && id) out.set(id, JSON.parse(line.slice(7)));
+  }
+  return out;
+}
+
+/**
+ * The memory's translation of an element's text or attribute as the shop
+ * wrote it (HTML-escaped), as plain text; undefined when there is none.
+ * Numbers become placeholders <n1/>, <n2/> … and come back as the page had them.
+ */
+function translated(mem, html) {
+  const text = html.replace(/&(amp|lt|gt|quot|#39);/g, (_, e) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[e]);
+  const numbers = [];
+  const notation = text
+    .replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c])
+    .replace(/(?<![\p{L}\p{N}_])\d+(?:,\d{3})*(?![\p{L}\p{N}_])/gu, (n) => (numbers.push(n), `<n${numbers.length}/>`));
+  const target = mem.get(notation);
+  if (target === undefined) return undefined;
+  return target
+    .replace(/<n(\d+)\/>/g, (_, i) => numbers[Number(i) - 1])
+    .replace(/&(amp|lt|gt);/g, (_, e) => ({ amp: "&", lt: "<", gt: ">" })[e]);
+}
+
 /** demo/i18n/<locale>.json entries; the default locale (en-GB) has none: the shop's own text. */
 function strings(locale) {
   const f = path.join(I18N_DIR, `${locale}.json`);
@@ -193,6 +224,19 @@ function expectedPage(html, v) {
   s = s.replace(/(<([a-z0-9]+)\b[^>]*\sdata-i18n="([^"]+)"[^>]*>)([^<]*)(<\/\2>)/g, (m, open, _tag, key, _text, close) =>
     key in dict ? open + escText(dict[key]) + close : m,
   );
+  // The shop's own product texts, from the translation memory.
+  const mem = memory(v.locale);
+  const text = (m, open, t, close) => {
+    const x = translated(mem, t);
+    return x === undefined ? m : open + escText(x) + close;
+  };
+  s = s.replace(/(<title>)([^<]*)(<\/title>)/, text);
+  s = s.replace(/(<h[13] itemprop="name">)([^<]*)(<\/h[13]>)/g, text);
+  s = s.replace(/(<p itemprop="description">)([^<]*)(<\/p>)/g, text);
+  s = s.replace(/(<img\b[^>]*\salt=")([^"]*)(")/g, (m, open, t, close) => {
+    const x = translated(mem, t);
+    return x === undefined ? m : open + escAttr(x) + close;
+  });
   s = s.replace(/(<span class="price" itemprop="price" content="([0-9.]+)"[^>]*>)[^<]*(<\/span>)/g, (_, open, amount, close) =>
     open + escText(priceText(v, amount)) + close,
   );

@@ -353,8 +353,10 @@ describe("personalization on the demo shop", () => {
     }
     for (const r of rows) t.diagnostic(`${r.round} ${r.kind} ${r.who}: ${r.kv.length} KV reads [${r.kv.join(", ")}], ${r.isolate} from the isolate`);
     const reads = (round, kind, who) => rows.find((r) => r.round === round && r.kind === kind && r.who === who).kv;
-    // Cold: the first request reads config, dictionary, FX (live key, bundle) and the country pack (one value).
-    assert.deepEqual(reads("cold", "home", "DE"), ["config", "dict/de-DE", "fx/live", "fx/rates", "country/DE"]);
+    // Cold: the first request reads config, dictionary, FX (live key, bundle),
+    // the locale's translation memory (one value: the demo's is not sharded)
+    // and the country pack (one value).
+    assert.deepEqual(reads("cold", "home", "DE"), ["config", "dict/de-DE", "fx/live", "fx/rates", "tm/de-DE", "country/DE"]);
     // Then each further country costs its pack once (absent countries: the miss, then ZZ).
     assert.deepEqual(reads("cold", "home", "NZ (global pack)").filter((k) => k.startsWith("country/")), ["country/NZ", "country/ZZ"]);
     // Warm: nothing but the isolate.
