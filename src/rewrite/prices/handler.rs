@@ -162,18 +162,42 @@ impl State {
             self.carry = text[raw_cut..].to_string();
             return;
         }
-        let had_carry = !self.carry.is_empty();
+        if self.carry.is_empty() {
+            // The common case: the whole node in one piece, no copy.
+            if let Some(out) = self.node(chunk.as_str(), &ctx) {
+                chunk.replace(&out, ContentType::Html);
+            }
+            return;
+        }
         let mut text = std::mem::take(&mut self.carry);
         text.push_str(chunk.as_str());
-        match self.node(&text, &ctx) {
-            Some(out) => chunk.replace(&out, ContentType::Html),
-            None if had_carry => chunk.replace(&text, ContentType::Html),
-            None => {}
+        let out = self.node(&text, &ctx);
+        chunk.replace(out.as_deref().unwrap_or(&text), ContentType::Html);
+    }
+
+    /// Whether a node can be skipped unread: no digit, no run to continue,
+    /// and no currency sign at its end that could start one.
+    fn skippable(&self, text: &str) -> bool {
+        if !self.run.is_empty() || text.bytes().any(|b| b.is_ascii_digit()) {
+            return false;
         }
+        let trimmed = text.trim_matches(is_space);
+        if trimmed.len() <= 12 {
+            return trimmed.is_empty(); // short: could be a lone sign
+        }
+        let mut cut = trimmed.len() - 16.min(trimmed.len());
+        while !trimmed.is_char_boundary(cut) {
+            cut += 1;
+        }
+        let tail = View::new(&trimmed[cut..]);
+        symbols::before(&tail.chars, tail.chars.len()).is_none()
     }
 
     /// A whole text node (raw); the new raw HTML if it changes.
     fn node(&mut self, text: &str, ctx: &Ctx) -> Option<String> {
+        if self.skippable(text) {
+            return None;
+        }
         let view = View::new(text);
         let t = &view.chars;
         let ls = t.iter().position(|c| !is_space(*c))?;
