@@ -8,10 +8,7 @@
 
 pub mod base;
 pub mod config;
-pub mod conversion;
-pub mod conversion_page;
 pub mod decide;
-pub mod fxfeed;
 pub mod page;
 pub mod plan;
 #[cfg(not(target_arch = "wasm32"))]

@@ -2,7 +2,7 @@
 //! from the visitor's cookies, validation (400 and no line), the value in
 //! the shop's currency from the live rates, per-visitor deduplication.
 
-use borderless::conversion::{EventLine, BEACON_PATH};
+use borderless::base::conversion::{EventLine, BEACON_PATH};
 use borderless::page::values::{Value, Values};
 use borderless::page::{prepare, Answer, Request, Runtime, Start, Vars};
 use borderless::parse_config;

@@ -2,9 +2,9 @@
 //! future and jumpy feeds judged as the scheduled handler and `borderless fx`
 //! judge them.
 
+use borderless::base::fxfeed::{self, FeedError, Format, Policy};
 use borderless::base::money::Converter;
 use borderless::base::time::parse_rfc3339;
-use borderless::fxfeed::{self, FeedError, Format, Policy};
 use borderless::schema::{Config, FxRates};
 use std::collections::BTreeMap;
 

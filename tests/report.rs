@@ -3,9 +3,9 @@
 //! interval, a planted sample-ratio mismatch is flagged, an A/A run finds
 //! nothing. And the readers: log lines with prefixes, CSV exports, dedup.
 
-use borderless::conversion::EventLine;
+use borderless::base::conversion::EventLine;
 use borderless::precompute::report::{Options, Report, Tally, HOLDOUT};
-use borderless::precompute::report_stats::markdown;
+use borderless::precompute::report_md::markdown;
 use borderless::precompute::simulate::{self, Customer, EXPERIMENT};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -2,7 +2,7 @@
 //! through it, one version per call; `fx` writes the live FX key. Against a
 //! stand-in wrangler that keeps KV in a directory.
 
-use borderless::fxfeed::FX_LIVE_KEY;
+use borderless::base::fxfeed::FX_LIVE_KEY;
 use borderless::precompute::kv::{self, history_key};
 use borderless::precompute::publish::{self, Target};
 use borderless::schema::{BulkEntry, CountryPack, FxRates, CONFIG_KEY};

@@ -2,7 +2,9 @@
 //! helpers, CLDR data and money arithmetic. Nothing here imports a stage.
 
 pub mod cldr;
+pub mod conversion;
 pub mod escape;
+pub mod fxfeed;
 pub mod ids;
 pub mod money;
 pub mod time;

@@ -2,6 +2,7 @@
 //! compilation of rules into selectors and templates.
 
 pub mod card;
+pub mod conversion_page;
 pub mod personal;
 pub mod prices;
 pub mod template;

@@ -192,7 +192,7 @@ pub fn compile(p: &Personalization) -> Result<Compiled, String> {
     }
     let conversion = match &p.conversion {
         Some(c) => {
-            let page = crate::conversion_page::compile(c).map_err(e)?;
+            let page = crate::config::conversion_page::compile(c).map_err(e)?;
             let selector = match &c.select {
                 Some(sel) => Some(
                     sel.parse()

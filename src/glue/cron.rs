@@ -2,8 +2,8 @@
 //! it reads the vars, the config and the last good rates, fetches the feed,
 //! and hands all of it to `fxfeed::refresh`, which decides.
 
+use crate::base::fxfeed::{self, Settings, FX_LIVE_KEY, MAX_FEED_BYTES};
 use crate::config;
-use crate::fxfeed::{self, Settings, FX_LIVE_KEY, MAX_FEED_BYTES};
 use crate::schema::{self, FxRates, CONFIG_KEY};
 use worker::{console_error, console_log, event, Env, Fetch, ScheduleContext, ScheduledEvent};
 

@@ -1,8 +1,8 @@
 //! Log lines out: to the console, and exposures and conversions also to
 //! Workers Analytics Engine when the `EVENTS` binding exists (schema in
-//! `crate::conversion`).
+//! `crate::base::conversion`).
 
-use crate::conversion::data_point_of_line;
+use crate::base::conversion::data_point_of_line;
 use crate::page::log::{self, Log};
 use worker::{
     console_error, console_log, AnalyticsEngineDataPointBuilder, AnalyticsEngineDataset, Env,

@@ -110,7 +110,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
 
 /// The beacon's body, at most `MAX_BEACON_BYTES` (`None` past it).
 async fn beacon_body(mut req: Request) -> Option<Vec<u8>> {
-    let max = crate::conversion::MAX_BEACON_BYTES;
+    let max = crate::base::conversion::MAX_BEACON_BYTES;
     let declared = req.headers().get("content-length").ok().flatten();
     if declared
         .and_then(|v| v.parse::<usize>().ok())

@@ -23,9 +23,10 @@ mod tests;
 pub mod values;
 mod wire;
 
+use log::Log;
 pub use wire::{
-    apply, hex, origin_request, Answer, Finish, HeaderEdit, Loaded, OriginHead, OriginRequest,
-    Request, Runtime, Start, Vars,
+    apply, hex, origin_request, Answer, HeaderEdit, Loaded, OriginHead, OriginRequest, Request,
+    Runtime, Vars,
 };
 use wire::{delete, header, json_answer, set};
 
@@ -46,6 +47,37 @@ use values::{KvRead, Read, Values};
 
 /// Path of the preview-only explain endpoint.
 pub const EXPLAIN_PATH: &str = "/__borderless/explain";
+
+/// What phase one decided.
+pub enum Start {
+    /// Answer without the origin.
+    Answer(Answer),
+    /// Send the origin request and pass its response through, with `edits`.
+    Proxy {
+        origin: OriginRequest,
+        edits: Vec<HeaderEdit>,
+        logs: Vec<Log>,
+    },
+    /// A page: read [`Prepared::reads`] while fetching [`Prepared::origin`].
+    Page(Box<Prepared>),
+    /// The conversion beacon: read its body (at most
+    /// [`crate::base::conversion::MAX_BEACON_BYTES`]) and [`beacon::Pending::reads`].
+    Beacon(Box<crate::page::beacon::Pending>),
+}
+
+/// What phase two decided.
+pub enum Finish {
+    Answer(Answer),
+    /// The origin's response as it came, with `edits` to its headers.
+    Passthrough {
+        edits: Vec<HeaderEdit>,
+    },
+    /// The origin's status; its headers with `edits`; the body through `body`.
+    Rewrite {
+        edits: Vec<HeaderEdit>,
+        body: Box<PageBody>,
+    },
+}
 
 /// Everything phase one knows, for phase two.
 pub struct Prepared {
@@ -86,7 +118,7 @@ pub fn prepare(
         req.header(preview::TOKEN_HEADER),
     );
     let url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
-    if req.method != "GET" && url.path() != crate::conversion::BEACON_PATH {
+    if req.method != "GET" && url.path() != crate::base::conversion::BEACON_PATH {
         // Only GET bodies are rewritten; everything else is a plain proxy
         // (to the unprefixed path when the shop uses locale prefixes).
         let path = site.as_ref().ok().and_then(|s| {
@@ -145,7 +177,7 @@ pub fn prepare(
             ))
         }
     };
-    if url.path() == crate::conversion::BEACON_PATH {
+    if url.path() == crate::base::conversion::BEACON_PATH {
         let now_ms = ov.now_ms.unwrap_or(req.now_ms);
         let secure = url.scheme() == "https";
         let gpc = req.header("sec-gpc");
@@ -456,10 +488,10 @@ impl Prepared {
     }
 
     /// The visitor's place in the experiments, for the line that counts them.
-    fn attributed(&self, event: &str) -> Option<crate::conversion::EventLine> {
+    fn attributed(&self, event: &str) -> Option<crate::base::conversion::EventLine> {
         let v = self.visitor.as_ref()?;
         let country = self.ctx.geo.country.clone();
-        Some(crate::conversion::EventLine {
+        Some(crate::base::conversion::EventLine {
             event: event.into(),
             visitor: v.id.clone()?,
             arm: v.assignment.label.clone(),
@@ -483,7 +515,7 @@ impl Prepared {
     ) -> Option<crate::plan::conversion::PageConversion> {
         let site_conv = self.site.personal.as_ref()?.conversion.as_ref()?;
         let order = site_conv.page.page(&self.page_path, &self.query)?;
-        let line = crate::conversion::EventLine {
+        let line = crate::base::conversion::EventLine {
             source: Some("page".into()),
             ..self.attributed("conversion")?
         };

@@ -99,7 +99,7 @@ impl Values {
 
     /// The rates to convert with: the live ones unless the bundle's are newer.
     pub fn rates(&self) -> Option<Rc<FxRates>> {
-        let pick = crate::fxfeed::freshest(self.fx_live.as_deref(), self.fx.as_deref())?;
+        let pick = crate::base::fxfeed::freshest(self.fx_live.as_deref(), self.fx.as_deref())?;
         [&self.fx_live, &self.fx]
             .into_iter()
             .flatten()
@@ -150,7 +150,7 @@ pub(crate) fn fx_read(bundle: &str) -> Read {
 pub(crate) fn fx_live_read() -> Read {
     Read {
         kind: Kind::FxLive,
-        keys: vec![crate::fxfeed::FX_LIVE_KEY.to_string()],
+        keys: vec![crate::base::fxfeed::FX_LIVE_KEY.to_string()],
     }
 }
 

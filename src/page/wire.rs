@@ -2,9 +2,7 @@
 //! what the runtime lends, header edits, the origin request, own answers.
 
 use crate::config::{ConfigError, SiteConfig};
-use crate::page::body::PageBody;
-use crate::page::log::Log;
-use crate::page::{proxy, Prepared};
+use crate::page::proxy;
 use crate::request::TzOffset;
 use std::rc::Rc;
 
@@ -117,37 +115,6 @@ pub(crate) fn json_answer(status: u16, v: &serde_json::Value) -> Answer {
         ],
         body: v.to_string(),
     }
-}
-
-/// What phase one decided.
-pub enum Start {
-    /// Answer without the origin.
-    Answer(Answer),
-    /// Send the origin request and pass its response through, with `edits`.
-    Proxy {
-        origin: OriginRequest,
-        edits: Vec<HeaderEdit>,
-        logs: Vec<Log>,
-    },
-    /// A page: read [`Prepared::reads`] while fetching [`Prepared::origin`].
-    Page(Box<Prepared>),
-    /// The conversion beacon: read its body (at most
-    /// [`crate::conversion::MAX_BEACON_BYTES`]) and [`beacon::Pending::reads`].
-    Beacon(Box<crate::page::beacon::Pending>),
-}
-
-/// What phase two decided.
-pub enum Finish {
-    Answer(Answer),
-    /// The origin's response as it came, with `edits` to its headers.
-    Passthrough {
-        edits: Vec<HeaderEdit>,
-    },
-    /// The origin's status; its headers with `edits`; the body through `body`.
-    Rewrite {
-        edits: Vec<HeaderEdit>,
-        body: Box<PageBody>,
-    },
 }
 
 /// The origin's response head.

@@ -1,9 +1,9 @@
 //! A conversion read from the order confirmation page while it streams:
 //! the attributed line to complete, what the URL gave, and what the page's
-//! element adds (`crate::conversion_page`).
+//! element adds (`crate::config::conversion_page`).
 
-use crate::conversion::{to_site_currency, EventLine};
-use crate::conversion_page::{Compiled, PageOrder};
+use crate::base::conversion::{to_site_currency, EventLine};
+use crate::config::conversion_page::{Compiled, PageOrder};
 use crate::schema::FxRates;
 use std::cell::RefCell;
 use std::rc::Rc;

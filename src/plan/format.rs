@@ -2,10 +2,12 @@
 //! scripts/money-formats.mjs): prints exactly what
 //! `Intl.NumberFormat(locale, {style: "currency", currency})` prints.
 
-use crate::plan::l10n::FormatFn;
 use crate::schema::{CurrencyPattern, Dictionary};
 use std::fmt::Write;
 use std::rc::Rc;
+
+/// Formats an amount in a currency for the page's locale.
+pub type FormatFn = Box<dyn Fn(f64, &str) -> Option<String>>;
 
 /// A formatter for the locale whose dictionary is `dict`; `None` when it
 /// carries no money formats (prices are then left as the origin wrote them).

@@ -13,8 +13,7 @@ use std::rc::Rc;
 /// Path of the worker's own switch endpoint (the switcher links to it).
 pub const SWITCH_PATH: &str = "/__borderless/switch";
 
-/// Formats an amount in a currency for the page's locale.
-pub type FormatFn = Box<dyn Fn(f64, &str) -> Option<String>>;
+pub use crate::plan::format::FormatFn;
 
 pub struct Prices {
     /// The origin's currency (prices without a currency are in it).

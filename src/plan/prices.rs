@@ -5,7 +5,7 @@
 
 use crate::base::money::{Converter, NoConversion};
 use crate::config::prices::Options;
-use crate::plan::l10n::FormatFn;
+use crate::plan::format::FormatFn;
 use crate::schema::{FxRates, Localization};
 use std::rc::Rc;
 

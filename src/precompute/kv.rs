@@ -7,7 +7,7 @@
 //! are still in KV, and writes it back as the pointer. Rolling back again
 //! goes one more version back.
 
-use super::publish::{find_wrangler, kv_command, Target};
+use super::wrangler::{find_wrangler, kv_command, Target};
 use crate::config;
 use crate::schema::{bundle_key, CONFIG_KEY, GLOBAL_COUNTRY, KIND_COUNTRY};
 use std::path::PathBuf;

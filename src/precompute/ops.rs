@@ -4,10 +4,10 @@
 use super::kv;
 use super::publish::Target;
 use super::report::{Options as ReportOptions, Tally};
-use super::report_stats::markdown;
+use super::report_md::markdown;
 use super::simulate;
+use crate::base::fxfeed::{self, Format, Policy, FX_LIVE_KEY, MAX_FEED_BYTES};
 use crate::config;
-use crate::fxfeed::{self, Format, Policy, FX_LIVE_KEY, MAX_FEED_BYTES};
 use crate::schema::{bundle_key, Config, FxRates, Personalization, CONFIG_KEY, KIND_FX};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{Read, Write};

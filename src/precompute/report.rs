@@ -12,7 +12,7 @@
 //! groups are large).
 
 use super::report_stats::{effect, revenue_cap, srm, Acc, Effect, Srm};
-use crate::conversion::EventLine;
+use crate::base::conversion::EventLine;
 use crate::schema::Personalization;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -6,7 +6,7 @@
 
 use super::replay::Rng;
 use super::retail;
-use crate::conversion::EventLine;
+use crate::base::conversion::EventLine;
 use crate::decide::experiment;
 use crate::schema::Personalization;
 use std::collections::HashMap;

@@ -4,9 +4,11 @@
 //! in pieces, so a node is carried (bounded) until its last piece; a price
 //! split over inline elements is held (see `hold`) until it is complete.
 
-use super::convert::{self, Piece};
+use super::convert;
 use super::detect::{self, View};
 use super::hold::Holds;
+use super::piece::{self, Hint, Piece};
+use super::state::{Counts, Ctx, State};
 use super::symbols::{self, is_space};
 pub use crate::plan::prices::Setup;
 use lol_html::html_content::{ContentType, Element, TextChunk, TextType};
@@ -21,59 +23,6 @@ use std::rc::Rc;
 const CARRY_MAX: usize = 512;
 /// Tail (chars) kept back from a long node until its next piece.
 const TAIL: usize = 48;
-
-/// Amounts seen on a page and what became of them (preview report).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    pub found: u32,
-    pub converted: u32,
-    pub unknown_currency: u32,
-    pub stale_fx: u32,
-    pub same_currency: u32,
-    pub excluded: u32,
-    pub ambiguous: u32,
-    /// No money format for the visitor's locale and currency.
-    pub unformatted: u32,
-}
-
-/// How strongly the markup around a text says "price".
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Hint {
-    #[default]
-    None,
-    /// A class or id mentioning "price".
-    Weak,
-    /// `itemprop=price`, `data-price`, configured selectors and attributes.
-    Strong,
-}
-
-/// The context of the text chunk being handled, set by element text
-/// handlers (which lol_html runs before the document's).
-#[derive(Debug, Default, Clone, Copy)]
-struct Ctx {
-    excluded: bool,
-    button: bool,
-    hint: Hint,
-    only: bool,
-    sup: bool,
-    expected: Option<f64>,
-}
-
-pub struct State {
-    pub(super) setup: Rc<Setup>,
-    pub(super) holds: Rc<RefCell<Holds>>,
-    pub counts: Counts,
-    ctx: Ctx,
-    carry: String,
-    pub(super) run: Vec<Piece>,
-    /// A block boundary since the run's last piece.
-    broken: bool,
-    pub(super) signals: Vec<String>,
-    expected: Option<f64>,
-    jsonld: String,
-    /// The current run met another amount: it is left alone.
-    pub(super) tainted: bool,
-}
 
 impl State {
     pub fn new(setup: Rc<Setup>, holds: Rc<RefCell<Holds>>) -> State {
@@ -225,20 +174,20 @@ impl State {
             self.counts.excluded += n;
             return None;
         }
-        if let Some(kind) = convert::piece_kind(&core) {
+        if let Some(kind) = piece::piece_kind(&core) {
             if self.broken {
                 self.settle_run();
             }
-            match convert::fits(&self.run, &core, kind, ctx.sup) {
-                convert::Fit::Extends => {}
-                convert::Fit::Starts => self.settle_run(),
-                convert::Fit::Clash => {
+            match piece::fits(&self.run, &core, kind, ctx.sup) {
+                piece::Fit::Extends => {}
+                piece::Fit::Starts => self.settle_run(),
+                piece::Fit::Clash => {
                     self.tainted = true;
                     self.settle_run();
                     self.tainted = true;
                 }
             }
-            let continues_only = matches!(kind, convert::Kind::Separator | convert::Kind::Fraction);
+            let continues_only = matches!(kind, piece::Kind::Separator | piece::Kind::Fraction);
             if continues_only && self.run.is_empty() {
                 return None;
             }
@@ -248,7 +197,7 @@ impl State {
         let mut out = String::new();
         let mut from = 0; // chars of `t` already handled
                           // A marker heading the node completes a run of bare digits (`32` `zł/m²`).
-        if !self.run.is_empty() && !self.broken && !convert::has_marker(&self.run) {
+        if !self.run.is_empty() && !self.broken && !piece::has_marker(&self.run) {
             if let Some((end, _)) = symbols::after(t, ls) {
                 if !found.iter().any(|f| f.start <= ls && f.end > ls) {
                     out.push_str(&self.push_piece(text, &view, 0, end, ctx));

@@ -8,10 +8,13 @@ pub mod convert;
 pub mod detect;
 pub mod handler;
 pub mod hold;
+pub mod piece;
 pub mod run;
+pub mod state;
 pub mod symbols;
 
 pub use crate::config::prices::Options;
-pub use handler::{attach, Counts, Setup, State};
+pub use handler::attach;
 pub use hold::{Holds, Release};
 pub use run::rewrite_page;
+pub use state::{Counts, Setup, State};

@@ -1,8 +1,9 @@
 //! The price stage on its own over a whole page (the page tests and the
 //! corpus use it; the worker runs it inside [`crate::rewrite::Rewriter`]).
 
-use super::handler::{attach, Counts, Setup, State};
+use super::handler::attach;
 use super::hold::{Holds, Release};
+use super::state::{Counts, Setup, State};
 use encoding_rs::Encoding;
 use lol_html::{AsciiCompatibleEncoding, HtmlRewriter, Settings};
 use std::cell::RefCell;

@@ -3,7 +3,7 @@
 //! one, and may carry the order id and value; the rest comes from one
 //! element's attributes while the page streams.
 
-use crate::conversion::{valid_order_id, Beacon};
+use crate::base::conversion::{valid_order_id, Beacon};
 use crate::schema::ConversionPage;
 
 /// A config's conversion page, checked.
