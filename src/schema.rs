@@ -80,6 +80,9 @@ pub struct Personalization {
     /// The order confirmation page, for conversions measured from the page.
     #[serde(default)]
     pub conversion: Option<ConversionPage>,
+    /// Where visitors see and clear what Borderless holds about them.
+    #[serde(default = "Personalization::default_privacy_path")]
+    pub privacy_path: String,
 }
 
 /// How the worker recognises a purchase on the shop's own pages: the order
@@ -111,6 +114,9 @@ pub struct ConversionPage {
 impl Personalization {
     fn default_cards() -> usize {
         4
+    }
+    fn default_privacy_path() -> String {
+        "/__borderless/privacy".into()
     }
 }
 
