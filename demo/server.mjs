@@ -247,7 +247,9 @@ ${t('h2', 'home.categories_title', 'Shop by category')}
 <div class="tiles">
 ${tiles}
 </div>
+<section data-borderless-slot="buy-again"></section>
 <section data-borderless-slot="recommendations"></section>
+<section data-borderless-slot="for-you"></section>
 <section id="bestsellers">
 ${t('h2', 'home.bestsellers_title', 'Bestsellers')}
 ${grid(PRODUCTS.slice(0, N_FEATURED))}

@@ -1,6 +1,6 @@
 // Currency formats for a shop's locales, read from ICU through Node's Intl
 // (the same CLDR data the tests use as oracle), as the worker's KV schema
-// `MoneyFormats` (src/schema.rs). Usage:
+// `MoneyFormats` (src/schema/mod.rs). Usage:
 //   node scripts/money-formats.mjs de-DE,ja-JP EUR,JPY,GBP > formats.json
 // Output: {"generator": "...", "locales": {"de-DE": MoneyFormats, ...}}
 // Each format is sampled with formatToParts: affixes (the currency replaced

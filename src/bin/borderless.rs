@@ -18,25 +18,24 @@ mod cli {
     use borderless::base::time::parse_rfc3339;
     use borderless::config;
     use borderless::precompute::agg::{rfc3339, Aggregates, Pipeline};
-    use borderless::precompute::bundle::{self, Extras, PackParams};
+    use borderless::precompute::bundle::{self, Extras};
     use borderless::precompute::catalog::Catalog;
+    use borderless::precompute::cli_args::{Aggregate, Build, Eval, Laps, RETAIL_LOG};
     use borderless::precompute::cooc::Cooc;
-    use borderless::precompute::customer_args::{Base, CustomerOut, CustomerTuning};
+    use borderless::precompute::customer_args::Base;
     use borderless::precompute::customer_kv;
     use borderless::precompute::events::{self, RowReport};
     use borderless::precompute::history::Collector;
     use borderless::precompute::locales;
     use borderless::precompute::publish::{self, Target};
-    use borderless::precompute::rank::{self, Params};
+    use borderless::precompute::rank;
     use borderless::precompute::tm::cli as tm_cli;
     use borderless::precompute::{eval, ops, replay, retail};
     use borderless::schema::{BulkEntry, Dictionary, FxRates};
-    use clap::{Args, Parser, Subcommand};
+    use clap::{Parser, Subcommand};
     use std::io::{BufWriter, IsTerminal, Write};
     use std::path::{Path, PathBuf};
     use std::time::Instant;
-
-    const RETAIL_LOG: &str = "../shared/data/online-retail/online_retail.csv.gz";
 
     #[derive(Parser)]
     #[command(
@@ -137,169 +136,6 @@ mod cli {
             #[arg(short, long)]
             out: Option<PathBuf>,
         },
-    }
-
-    /// Where the events come from (`-`: standard input, plain or gzip).
-    #[derive(Args)]
-    #[group(required = true, multiple = false)]
-    struct Source {
-        /// The UCI Online Retail log (its product list is the catalog).
-        #[arg(long)]
-        retail: Option<PathBuf>,
-        /// A generic event log (CSV or JSON Lines; needs --catalog).
-        #[arg(long)]
-        events: Option<PathBuf>,
-        /// Pre-aggregated counts as `borderless aggregate` writes them (needs --catalog).
-        #[arg(long)]
-        counts: Option<PathBuf>,
-    }
-
-    #[derive(Args, Clone)]
-    struct Tuning {
-        /// Half-life of the recency decay, days.
-        #[arg(long, default_value_t = 90.0)]
-        half_life_days: f64,
-        /// Shrinkage pseudo-count k (decayed purchases).
-        #[arg(long, default_value_t = 200.0)]
-        shrink: f64,
-        /// Purchases a segment finer than its country needs to be published.
-        #[arg(long, default_value_t = 200)]
-        min_support: u64,
-        /// Products per segment list.
-        #[arg(long, default_value_t = 20)]
-        top: usize,
-        /// Products per country with an "also bought" list.
-        #[arg(long, default_value_t = 200)]
-        also_for: usize,
-        /// Products of the global pack with an "also bought" list.
-        #[arg(long, default_value_t = 500)]
-        also_for_global: usize,
-        /// Length of an "also bought" list.
-        #[arg(long, default_value_t = 10)]
-        also_len: usize,
-        /// Baskets a pair needs to count as "also bought".
-        #[arg(long, default_value_t = 3)]
-        cooc_min: u32,
-        /// Weeks of the trending window (compared with as many before).
-        #[arg(long, default_value_t = 4)]
-        trend_weeks: i64,
-    }
-
-    impl Tuning {
-        fn params(&self, as_of_ms: i64) -> Params {
-            Params {
-                as_of_ms,
-                half_life_days: self.half_life_days,
-                shrink: self.shrink,
-                min_support: self.min_support,
-                top: self.top,
-                trend_weeks: self.trend_weeks,
-                ..Params::default()
-            }
-        }
-        fn pack(&self) -> PackParams {
-            PackParams {
-                top: self.top,
-                also_for: self.also_for,
-                also_for_global: self.also_for_global,
-                also_len: self.also_len,
-            }
-        }
-    }
-
-    #[derive(Args)]
-    struct Build {
-        #[command(flatten)]
-        source: Source,
-        /// Catalog (CSV or JSON Lines) for --events / --counts.
-        #[arg(long)]
-        catalog: Option<PathBuf>,
-        /// With --retail: only the N best sellers are active (the demo store shows 48).
-        #[arg(long)]
-        active_top: Option<usize>,
-        /// Pair counts (`borderless aggregate --pairs-out`) for --counts.
-        #[arg(long)]
-        pairs: Option<PathBuf>,
-        /// The site config template (its `bundle` is replaced).
-        #[arg(long)]
-        config: PathBuf,
-        /// FX rates (FxRates JSON).
-        #[arg(long)]
-        fx: Option<PathBuf>,
-        /// A dictionary (Dictionary JSON); repeatable.
-        #[arg(long)]
-        dict: Vec<PathBuf>,
-        /// A directory of `<locale>.json` dictionaries.
-        #[arg(long)]
-        dicts: Option<PathBuf>,
-        /// A directory of translated catalogs (XLIFF `.xlf`, PO `.po`): the translation memories.
-        #[arg(long)]
-        translations: Option<PathBuf>,
-        /// A locale's memory over this size is sharded by page.
-        #[arg(long, default_value_t = 512 << 10)]
-        tm_shard_bytes: usize,
-        /// Output file (default: stdout).
-        #[arg(short, long)]
-        out: Option<PathBuf>,
-        /// Version name (default: build time + content hash).
-        #[arg(long)]
-        bundle: Option<String>,
-        /// "Now" for the recency decay (default: the last event).
-        #[arg(long)]
-        as_of: Option<String>,
-        /// Abort when more than this share of rows is bad.
-        #[arg(long, default_value_t = 0.01)]
-        max_bad: f64,
-        /// No progress bar.
-        #[arg(long, short)]
-        quiet: bool,
-        #[command(flatten)]
-        tuning: Tuning,
-        #[command(flatten)]
-        customers: CustomerOut,
-    }
-
-    #[derive(Args)]
-    struct Aggregate {
-        #[arg(long, conflicts_with = "events", required_unless_present = "events")]
-        retail: Option<PathBuf>,
-        #[arg(long)]
-        events: Option<PathBuf>,
-        /// Output CSV (default: stdout).
-        #[arg(short, long)]
-        out: Option<PathBuf>,
-        /// Also count co-purchase pairs and write them here.
-        #[arg(long)]
-        pairs_out: Option<PathBuf>,
-        /// Also write the per-customer counts here (what `build --customer-counts` reads).
-        #[arg(long)]
-        customers_out: Option<PathBuf>,
-        #[arg(long, default_value_t = 0.01)]
-        max_bad: f64,
-        #[arg(long, short)]
-        quiet: bool,
-    }
-
-    #[derive(Args)]
-    struct Eval {
-        #[arg(long, default_value = RETAIL_LOG)]
-        retail: PathBuf,
-        /// Last day of training (inclusive, UTC).
-        #[arg(long, default_value = "2011-10-31")]
-        train_until: String,
-        /// Last day of the test (inclusive, UTC).
-        #[arg(long, default_value = "2011-12-31")]
-        test_until: String,
-        #[arg(long, short)]
-        quiet: bool,
-        /// Search the per-customer parameters on this split (use the
-        /// validation split: --train-until 2011-08-31 --test-until 2011-10-31).
-        #[arg(long)]
-        tune_customers: bool,
-        #[command(flatten)]
-        tuning: Tuning,
-        #[command(flatten)]
-        customer: CustomerTuning,
     }
 
     pub fn main() -> Result<(), String> {
@@ -606,41 +442,6 @@ mod cli {
             cooc.baskets
         );
         Ok(())
-    }
-
-    /// Time spent per phase, for the summary line.
-    struct Laps {
-        started: Instant,
-        last: Instant,
-        laps: Vec<(&'static str, f64)>,
-    }
-
-    impl Laps {
-        fn new() -> Laps {
-            let now = Instant::now();
-            Laps {
-                started: now,
-                last: now,
-                laps: Vec::new(),
-            }
-        }
-        fn lap(&mut self, name: &'static str) {
-            let now = Instant::now();
-            self.laps.push((name, (now - self.last).as_secs_f64()));
-            self.last = now;
-        }
-        fn summary(&self) -> String {
-            let laps: Vec<String> = self
-                .laps
-                .iter()
-                .map(|(n, s)| format!("{n} {s:.2}"))
-                .collect();
-            format!(
-                "{:.2} s ({})",
-                self.started.elapsed().as_secs_f64(),
-                laps.join(", ")
-            )
-        }
     }
 
     fn build(b: Build) -> Result<(), String> {

@@ -190,6 +190,12 @@ pub fn compile(p: &Personalization) -> Result<Compiled, String> {
             )));
         }
     }
+    if !valid_privacy_path(&p.privacy_path) {
+        return Err(e(format!(
+            "privacy_path {:?}: a path of [A-Za-z0-9/._-] (2-128 bytes) that is not another Borderless endpoint",
+            p.privacy_path
+        )));
+    }
     let conversion = match &p.conversion {
         Some(c) => {
             let page = crate::config::conversion_page::compile(c).map_err(e)?;
@@ -213,6 +219,24 @@ pub fn compile(p: &Personalization) -> Result<Compiled, String> {
         product_path,
         conversion,
     })
+}
+
+/// The privacy page's path: plain, so it compares byte for byte with the
+/// request's path, and none of the worker's other endpoints.
+fn valid_privacy_path(path: &str) -> bool {
+    let taken = [
+        crate::plan::l10n::SWITCH_PATH,
+        crate::base::conversion::BEACON_PATH,
+        crate::page::EXPLAIN_PATH,
+    ];
+    (2..=128).contains(&path.len())
+        && path.starts_with('/')
+        && !path.contains("//")
+        && !path.contains("..")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+        && !taken.contains(&path)
 }
 
 /// The product id of a product page, from the configured path pattern.

@@ -1,11 +1,15 @@
 //! May the worker write its cookies (visitor id, profile) for this request?
-//! Never with `Sec-GPC: 1` or for crawlers; in the configured countries
+//! Never with `Sec-GPC: 1`, the privacy page's opt-out cookie or for crawlers; in the configured countries
 //! (EU/EEA, UK, CH by default) and for unknown countries only after the
 //! shop's consent cookie says yes.
 
 use crate::request::{Context, UNKNOWN_COUNTRY};
 use crate::schema::Consent;
 use serde::Serialize;
+
+/// Set by the privacy page: the visitor opted out of personalization. It
+/// holds no identifier, so it needs no consent itself.
+pub const OPT_OUT_COOKIE: &str = "borderless_optout";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(serde::Deserialize))]
@@ -15,6 +19,8 @@ pub enum Cookies {
     Allowed,
     /// The browser sent `Sec-GPC: 1`.
     Gpc,
+    /// The visitor opted out on the privacy page.
+    OptOut,
     /// Consent is needed and the consent cookie does not say yes.
     NoConsent,
     Crawler,
@@ -33,6 +39,9 @@ pub fn cookies(c: &Consent, ctx: &Context, gpc: Option<&str>, crawler: bool) -> 
     }
     if gpc.is_some_and(|v| v.trim() == "1") {
         return Cookies::Gpc;
+    }
+    if ctx.cookie(OPT_OUT_COOKIE) == Some("1") {
+        return Cookies::OptOut;
     }
     let country = ctx.geo.country.as_str();
     let needs =
@@ -70,6 +79,9 @@ mod tests {
         assert_eq!(cookies(&c, &jp, Some("1"), false), Cookies::Gpc);
         assert_eq!(cookies(&c, &jp, Some("0"), false), Cookies::Allowed);
         assert_eq!(cookies(&c, &jp, None, true), Cookies::Crawler);
+        let out = ctx(r#"{"country":"JP"}"#, Some("borderless_optout=1"));
+        assert_eq!(cookies(&c, &out, None, false), Cookies::OptOut);
+        assert_eq!(cookies(&c, &out, Some("1"), false), Cookies::Gpc);
         for cf in [
             r#"{"country":"DE"}"#,
             r#"{"country":"GB"}"#,
@@ -88,6 +100,9 @@ mod tests {
             assert_eq!(cookies(&c, &yes, None, false), Cookies::Allowed, "{cf}");
             // GPC wins over consent.
             assert_eq!(cookies(&c, &yes, Some(" 1 "), false), Cookies::Gpc, "{cf}");
+            // So does the privacy page's opt-out.
+            let out = ctx(cf, Some("borderless_consent=yes; borderless_optout=1"));
+            assert_eq!(cookies(&c, &out, None, false), Cookies::OptOut, "{cf}");
         }
     }
 }

@@ -30,7 +30,7 @@ impl Why {
             Why::Read => "value read",
             Why::NoCustomerBlock => "no customer block",
             Why::NotPersonalized => "not personalized (holdout or control)",
-            Why::NoConsent => "no consent (GPC, consent cookie, crawler)",
+            Why::NoConsent => "no consent (GPC, opt-out, consent cookie, crawler)",
             Why::NotConfigured => "secrets not configured",
             Why::NoCookie => "no identity cookie",
             Why::Invalid => "identity cookie not verified",
@@ -64,34 +64,44 @@ pub fn read(
     if !has_customer_block(p, c, v) {
         return (None, Why::NoCustomerBlock);
     }
-    if !v.cookies.allowed() {
-        return (None, Why::NoConsent);
-    }
-    if !v.assignment.personalized {
-        return (None, Why::NotPersonalized);
-    }
-    let secrets = cookie_secret
-        .zip(customer_key)
-        .filter(|(a, b)| a.len() >= identity::MIN_SECRET && b.len() >= identity::MIN_SECRET);
-    let Some((cookie_secret, customer_key)) = secrets else {
-        return (None, Why::NotConfigured);
-    };
-    let Some(cookie) = ctx.cookie(identity::COOKIE) else {
-        return (None, Why::NoCookie);
-    };
-    let Some(who) = identity::verify(cookie, cookie_secret.as_bytes(), now_ms) else {
-        return (None, Why::Invalid);
-    };
-    match identity::kv_key(&who.id, customer_key.as_bytes()) {
-        Some(key) => (
+    match identify(v, ctx, cookie_secret, customer_key, now_ms) {
+        Ok(key) => (
             Some(Read {
                 kind: Kind::Customer,
                 keys: vec![key],
             }),
             Why::Read,
         ),
-        None => (None, Why::Invalid),
+        Err(why) => (None, why),
     }
+}
+
+/// The customer value's KV key, if this visitor's purchase history may be
+/// used at all (the privacy page asks this too).
+pub fn identify(
+    v: &Visitor,
+    ctx: &Context,
+    cookie_secret: Option<&str>,
+    customer_key: Option<&str>,
+    now_ms: i64,
+) -> Result<String, Why> {
+    if !v.cookies.allowed() {
+        return Err(Why::NoConsent);
+    }
+    if !v.assignment.personalized {
+        return Err(Why::NotPersonalized);
+    }
+    let secrets = cookie_secret
+        .zip(customer_key)
+        .filter(|(a, b)| a.len() >= identity::MIN_SECRET && b.len() >= identity::MIN_SECRET);
+    let Some((cookie_secret, customer_key)) = secrets else {
+        return Err(Why::NotConfigured);
+    };
+    let Some(cookie) = ctx.cookie(identity::COOKIE) else {
+        return Err(Why::NoCookie);
+    };
+    let who = identity::verify(cookie, cookie_secret.as_bytes(), now_ms).ok_or(Why::Invalid)?;
+    identity::kv_key(&who.id, customer_key.as_bytes()).ok_or(Why::Invalid)
 }
 
 #[cfg(test)]

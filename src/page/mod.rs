@@ -14,6 +14,9 @@ pub mod body;
 pub mod cache;
 pub mod customer;
 pub mod log;
+pub mod privacy;
+#[cfg(test)]
+mod privacy_tests;
 pub mod proxy;
 pub mod report;
 pub mod sim;
@@ -102,6 +105,8 @@ pub struct Prepared {
     origin: Option<OriginRequest>,
     /// Whether (and why not) a known customer's value was read.
     customer: Option<customer::Why>,
+    /// The privacy page: answered in phase two, once its words are read.
+    privacy: Option<privacy::Held>,
 }
 
 /// Phase one. `site` is the config as loaded; `config_read` how it was read.
@@ -118,6 +123,18 @@ pub fn prepare(
         req.header(preview::TOKEN_HEADER),
     );
     let url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
+    let privacy_path = match &site {
+        Ok(s) => s
+            .doc
+            .personalization
+            .as_ref()
+            .map(|p| p.privacy_path.clone()),
+        Err(_) => Some(privacy::DEFAULT_PATH.to_string()),
+    };
+    if req.method != "GET" && privacy_path.as_deref() == Some(url.path()) {
+        // Clearing is the worker's own: the origin never sees the POST.
+        return Ok(Start::Answer(privacy::post(req, &url, url.path())));
+    }
     if req.method != "GET" && url.path() != crate::base::conversion::BEACON_PATH {
         // Only GET bodies are rewritten; everything else is a plain proxy
         // (to the unprefixed path when the shop uses locale prefixes).
@@ -205,6 +222,8 @@ pub fn prepare(
     let page_path = origin_path.clone().unwrap_or_else(|| path.clone());
     let d = Decisions::decide(&site, &ctx, prefixed.map(|(l, _)| l));
     let now_ms = ov.now_ms.unwrap_or(req.now_ms);
+    // The privacy page describes the visitor; it never makes them an id.
+    let privacy_page = !explain && privacy_path.as_deref() == Some(url.path());
 
     // Personalization: consent, visitor id, profile and arm come from the
     // request; blocks need the country's pack (one KV value).
@@ -216,7 +235,18 @@ pub fn prepare(
             &page_path,
             req.header("sec-gpc"),
             now_ms,
-            rt.fresh_id,
+            || (!privacy_page).then(rt.fresh_id).flatten(),
+        )),
+        _ => None,
+    };
+    let privacy = match &site.doc.personalization {
+        Some(p) if privacy_page => Some(privacy::Held::read(
+            p,
+            &ctx,
+            visitor.as_ref(),
+            &query,
+            vars,
+            now_ms,
         )),
         _ => None,
     };
@@ -242,7 +272,13 @@ pub fn prepare(
             _ => {}
         }
     }
-    if let (Some(v), Some(p), Some(c)) = (&visitor, &site.doc.personalization, &site.personal) {
+    let personal_reads = (&visitor, &site.doc.personalization, &site.personal);
+    if let (Some(v), Some(p), Some(c), None) = (
+        personal_reads.0,
+        personal_reads.1,
+        personal_reads.2,
+        &privacy,
+    ) {
         if v.wants_pack(p) {
             reads.push(values::pack_read(bundle, &ctx.geo.country));
         }
@@ -255,7 +291,7 @@ pub fn prepare(
     // The variant of the page this visitor gets, for validators (ETag).
     let plan = Plan::new(Rc::clone(&site), &ctx, &d);
     let variant = plan.variant(&d);
-    let origin = if explain {
+    let origin = if explain || privacy.is_some() {
         None
     } else {
         Some(origin_request(
@@ -285,6 +321,7 @@ pub fn prepare(
         config_read,
         origin,
         customer: customer_why,
+        privacy,
     })))
 }
 
@@ -368,6 +405,9 @@ impl Prepared {
     /// Phase two: `values` as read, `origin` the origin's response head
     /// (`None` for the explain endpoint).
     pub fn finish(self, mut values: Values, origin: Option<OriginHead>) -> Finish {
+        if let Some(h) = &self.privacy {
+            return Finish::Answer(privacy::page(h, &self.d.locale, values.dict.as_deref()));
+        }
         let mut kv: Vec<KvRead> = self.config_read.clone().into_iter().collect();
         kv.append(&mut values.reads);
         if let Some(o) = origin {

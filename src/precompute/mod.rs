@@ -8,6 +8,7 @@
 pub mod agg;
 pub mod bundle;
 pub mod catalog;
+pub mod cli_args;
 pub mod cooc;
 pub mod customer_args;
 pub mod customer_kv;
