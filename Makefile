@@ -18,7 +18,7 @@ ORIGIN_PORT ?= 8790
 WORKER_PORT ?= 8787
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: setup worker dist seed demo-bundle dev test test-native test-e2e fmt lint clean bench bench-profiles deploy-check
+.PHONY: setup worker dist dist-test seed demo-bundle dev test test-native test-e2e fmt lint clean bench bench-profiles deploy-check
 
 setup:
 	@scripts/setup.sh
@@ -43,6 +43,19 @@ DEPLOY_ENVS ?= dev staging production
 deploy-check: worker precompute demo-bundle
 	@scripts/deploy-check.sh $(DEPLOY_ENVS)
 
+# The worker with the test-only panic trigger (`--features test-panic`) and
+# the same entry, for tests/e2e/panic.test.mjs; never deployed.
+dist-test: dist-test/entry.js
+build-test/index.js: $(RUST_SRC)
+	CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	  worker-build --release --no-opt --out-dir build-test -- --features test-panic
+	@touch build-test/index.js
+dist-test/entry.js: build-test/index.js worker/entry.mjs wrangler.toml
+	sed 's#"../build/index.js"#"./index.js"#' worker/entry.mjs > build-test/entry.mjs
+	rm -rf dist-test
+	wrangler deploy build-test/entry.mjs --dry-run --outdir dist-test --env dev >/dev/null
+	@touch dist-test/entry.js
+
 # Local KV for `wrangler dev --env dev`.
 seed: setup precompute
 	node scripts/seed.mjs
@@ -60,7 +73,7 @@ test-native:
 demo-bundle: precompute
 	node scripts/seed.mjs --build-only
 
-test-e2e: dist demo-bundle
+test-e2e: dist dist-test demo-bundle
 	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
 
 fmt:
@@ -72,7 +85,7 @@ lint:
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 clean:
-	rm -rf build dist .wrangler target/wasm32-unknown-unknown
+	rm -rf build dist build-test dist-test .wrangler target/wasm32-unknown-unknown
 
 # ---- Precompute: the native `borderless` CLI (src/precompute, src/bin/borderless.rs) ----
 # `make seed` builds the demo's KV bundle from the real log with it (cached in

@@ -10,6 +10,8 @@
 //!   response head, the response head to send and the body rewriter.
 
 pub mod beacon;
+#[cfg(test)]
+mod attack_tests;
 pub mod body;
 pub mod cache;
 pub mod log;
@@ -67,6 +69,8 @@ pub struct Prepared {
     reads: Vec<Read>,
     config_read: Option<KvRead>,
     origin: Option<OriginRequest>,
+    /// A HEAD request: GET's headers, no body.
+    head: bool,
 }
 
 /// Phase one. `site` is the config as loaded; `config_read` how it was read.
@@ -83,7 +87,8 @@ pub fn prepare(
         req.header(preview::TOKEN_HEADER),
     );
     let url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
-    if req.method != "GET" && url.path() != crate::conversion::BEACON_PATH {
+    // HEAD takes the page path too, so its headers agree with GET's.
+    if req.method != "GET" && req.method != "HEAD" && url.path() != crate::conversion::BEACON_PATH {
         // Only GET bodies are rewritten; everything else is a plain proxy
         // (to the unprefixed path when the shop uses locale prefixes).
         let path = site.as_ref().ok().and_then(|s| {
@@ -233,6 +238,7 @@ pub fn prepare(
         reads,
         config_read,
         origin,
+        head: req.method == "HEAD",
     })))
 }
 
@@ -391,6 +397,7 @@ impl Prepared {
             // The body now depends on the visitor: shared caches must not keep it.
             set("cache-control", proxy::privatize(h("cache-control"))),
         ];
+        edits.extend(proxy::CDN_CACHE_HEADERS.iter().map(|n| delete(n)));
         // Validators name the variant, so a revalidation never returns another
         // language's copy; Last-Modified cannot tell variants apart.
         let etag = variant
@@ -411,6 +418,9 @@ impl Prepared {
                 .into_iter()
                 .map(|c| HeaderEdit::Append("set-cookie".into(), c)),
         );
+        if self.head {
+            return Finish::Passthrough { edits };
+        }
         let body = PageBody::new(Rc::new(plan), declared, self.ctx.path);
         Finish::Rewrite {
             edits,
