@@ -168,3 +168,67 @@ fn card_templates_cannot_carry_script() {
     );
     assert!(!text.contains("onmouseover=\"alert"), "{text}");
 }
+
+/// Finding 7: KV values are bounded and validated, by the worker and by
+/// `borderless check` alike.
+#[test]
+fn kv_values_are_bounded_and_validated() {
+    use crate::page::values::parse;
+    let dict = |zero: &str, digits: u32| {
+        format!(
+            r#"{{"locale":"de-DE","money":{{"formats":[{{"pos_prefix":"","pos_suffix":" ¤","neg_prefix":"-","neg_suffix":" ¤","decimal":",","group":".","primary":3,"secondary":3,"min_grouping":1,"zero":"{zero}","digits":{digits}}}],"currencies":{{"EUR":{{"format":0,"symbol":"€"}}}}}}}}"#
+        )
+    };
+    let fx = |rate: &str| {
+        format!(r#"{{"base":"GBP","as_of":"2026-11-20T16:00:00Z","rates":{{"EUR":{rate}}}}}"#)
+    };
+    assert!(parse(Kind::Dict, &dict("0", 2)).is_ok());
+    assert!(parse(Kind::Fx, &fx("1.17")).is_ok());
+    for (kind, bad) in [
+        (Kind::Dict, dict("0", 255)),
+        (Kind::Dict, dict("\\uD7FF", 2)),
+        (Kind::Dict, dict("x", 2)),
+        (Kind::Fx, fx("1e-300")),
+        (Kind::Fx, fx("1e300")),
+    ] {
+        assert!(parse(kind, &bad).is_err(), "accepted {bad}");
+    }
+    // A corrupt 5 MB value: refused before parsing, with a short reason.
+    let big = format!("{{\"locale\":\"{}", "x".repeat(5 << 20));
+    let t = std::time::Instant::now();
+    let e = parse(Kind::Dict, &big).unwrap_err();
+    assert!(e.len() < 100 && t.elapsed().as_millis() < 100, "{e}");
+    // 8,000 rules (under the 1 MiB config limit) are refused.
+    let rules = vec![r#"{"select":"p","set_text":"x"}"#; 8000].join(",");
+    let cfg = format!(
+        r#"{{"version":1,"bundle":"t","site":{{"default_locale":"en-GB","currency":"GBP"}},"rules":[{rules}]}}"#
+    );
+    assert!(cfg.len() < 1 << 20);
+    let e = crate::config::parse(&cfg).err().map(|e| e.to_string());
+    assert!(e.as_deref().is_some_and(|e| e.contains("rules")), "{e:?}");
+    // The CLI's check refuses what the worker refuses.
+    let entries = [
+        ("b/t/dict/de-DE", dict("0", 255)),
+        ("b/t/fx/rates", fx("1e-300")),
+        (
+            "config",
+            r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"}}"#
+                .to_string(),
+        ),
+    ]
+    .map(|(k, v)| crate::schema::BulkEntry {
+        key: k.into(),
+        value: v,
+    });
+    let errs = crate::precompute::bundle::check(&entries).unwrap_err();
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("dict/de-DE") && e.contains("digits")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("fx/rates") && e.contains("1e-300")),
+        "{errs:?}"
+    );
+}

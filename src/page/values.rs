@@ -2,9 +2,10 @@
 //! values (phase two), and the record of each read for the report.
 
 use crate::base::ids::valid_country;
+use crate::config::bounds;
 use crate::decide::locale;
 use crate::request::UNKNOWN_COUNTRY;
-use crate::schema::{self, CountryPack, Dictionary, FxRates, MAX_KV_VALUE_BYTES};
+use crate::schema::{self, CountryPack, Dictionary, FxRates};
 use serde::Serialize;
 use std::rc::Rc;
 
@@ -91,15 +92,30 @@ impl Values {
 
 /// Parses a KV value of `kind`; the error is short enough to log.
 pub fn parse(kind: Kind, text: &str) -> Result<Value, String> {
-    if text.len() > MAX_KV_VALUE_BYTES {
-        return Err(format!("{} bytes, over the limit", text.len()));
-    }
+    bounds::value_size(text)?;
     let short = |e: serde_json::Error| e.to_string();
+    // The same bounds as `borderless check`.
     Ok(match kind {
-        Kind::Dict => Value::Dict(Rc::new(serde_json::from_str(text).map_err(short)?)),
-        Kind::Fx => Value::Fx(Rc::new(serde_json::from_str(text).map_err(short)?)),
-        Kind::FxLive => Value::FxLive(Rc::new(serde_json::from_str(text).map_err(short)?)),
-        Kind::Pack => Value::Pack(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::Dict => {
+            let d: Dictionary = serde_json::from_str(text).map_err(short)?;
+            bounds::dictionary(&d)?;
+            Value::Dict(Rc::new(d))
+        }
+        Kind::Fx => {
+            let f: FxRates = serde_json::from_str(text).map_err(short)?;
+            bounds::fx(&f)?;
+            Value::Fx(Rc::new(f))
+        }
+        Kind::FxLive => {
+            let f: FxRates = serde_json::from_str(text).map_err(short)?;
+            bounds::fx(&f)?;
+            Value::FxLive(Rc::new(f))
+        }
+        Kind::Pack => {
+            let p: CountryPack = serde_json::from_str(text).map_err(short)?;
+            bounds::pack(&p)?;
+            Value::Pack(Rc::new(p))
+        }
     })
 }
 
