@@ -369,8 +369,11 @@ impl Prepared {
             let decided = Decided::new(&self.d, l10n.as_ref(), preport, kv, "explain".into());
             let mut body =
                 serde_json::json!({"context": self.ctx, "decisions": decided, "blocks": blocks});
-            if !self.ov.ignored.is_empty() {
-                body["ignored_overrides"] = serde_json::json!(self.ov.ignored);
+            if let Some(o) = body.as_object_mut().filter(|_| !self.ov.ignored.is_empty()) {
+                o.insert(
+                    "ignored_overrides".into(),
+                    serde_json::json!(self.ov.ignored),
+                );
             }
             return Finish::Answer(json_answer(200, &body));
         };

@@ -66,10 +66,15 @@ impl Rewriter {
             )
             .with_graceful_bail_out_on_content_handler_error(true);
         for (i, edit) in plan.edits.iter().enumerate() {
-            let selector = &plan.site.rules[edit.rule].selector;
+            let Some(rule) = plan.site.rules.get(edit.rule) else {
+                continue;
+            };
+            let selector = &rule.selector;
             let plan = Rc::clone(&plan);
             let handler = move |el: &mut Element| {
-                let edit = &plan.edits[i];
+                let Some(edit) = plan.edits.get(i) else {
+                    return Ok(());
+                };
                 for (name, value) in &edit.attrs {
                     el.set_attribute(name, &escape_attr(value))?;
                 }
