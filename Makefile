@@ -132,3 +132,28 @@ bench-profiles: setup dist demo-bundle
 .PHONY: bench-precompute
 bench-precompute: .venv/.duckdb-$(DUCKDB_VERSION) precompute
 	.venv/bin/python bench/precompute.py
+
+# ---- Fuzzing (cargo-fuzz on nightly; fuzz/ is its own workspace) ----
+# `make fuzz` runs every target FUZZ_SECONDS each (seed corpora from the demo
+# and the real storefront pages: scripts/fuzz-seeds.mjs); `make fuzz-smoke`
+# runs each for 10 s (about a minute in all; CI). No sanitizer: the code is
+# safe Rust, and throughput matters more.
+FUZZ_TARGETS := pipeline switch request config values format
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz fuzz-smoke fuzz-tools fuzz-build fuzz-seeds
+
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@test -x $(CARGO_BIN)/cargo-fuzz || cargo install cargo-fuzz --locked
+
+fuzz-build: fuzz-tools
+	cd fuzz && cargo +nightly fuzz build -O --sanitizer none
+
+fuzz-seeds: demo-bundle
+	node scripts/fuzz-seeds.mjs
+
+fuzz: fuzz-build fuzz-seeds
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh 10 $(FUZZ_TARGETS)

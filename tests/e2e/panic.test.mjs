@@ -9,16 +9,36 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { startOrigin, HTML_PAGE } from "./origin.mjs";
+import { Miniflare } from "miniflare";
 import { startWorker, request, CF, ROOT } from "./harness.mjs";
 
 const DIST_TEST = path.join(ROOT, "dist-test");
 const PANIC = "x-borderless-test-panic";
 
-let origin, w;
+let origin, w, runtimeMasksErrors;
 before(async () => {
   if (!fs.existsSync(path.join(DIST_TEST, "entry.js"))) throw new Error("dist-test/entry.js is missing: run `make dist-test`");
   origin = await startOrigin();
   w = await startWorker({ origin: origin.url, dist: DIST_TEST });
+  // Control: does this runtime pass an aborted body on to the client at all?
+  // (A plain JS worker whose body stream errors after the first chunk.)
+  const control = new Miniflare({
+    modules: true,
+    compatibilityDate: "2025-09-01",
+    script: `export default { async fetch() {
+      const { readable, writable } = new TransformStream();
+      const wr = writable.getWriter();
+      wr.write(new TextEncoder().encode("<html><body>" + "x".repeat(100000)));
+      setTimeout(() => wr.abort(new Error("boom")), 50);
+      return new Response(readable, { headers: { "content-type": "text/html" } });
+    } }`,
+  });
+  try {
+    const res = await request(await control.ready, "/");
+    runtimeMasksErrors = res.error === null && res.complete;
+  } finally {
+    await control.dispose();
+  }
 });
 after(async () => {
   await w?.close();
@@ -50,14 +70,19 @@ describe("a panic never reaches the visitor as a broken page", () => {
     assert.match(lines[0].detail, /test panic at head/);
   });
 
-  test("panic mid-body: the connection is aborted, never a short page that looks complete", async () => {
+  test("panic mid-body: the connection is aborted, never a short page that looks complete", async (t) => {
     const before = panics().length;
     const direct = await request(origin.url, "/big?mb=2");
     const res = await w.request("/big?mb=2", { cf: CF.DE, headers: { [PANIC]: "body" } });
     assert.equal(res.status, 200, "the head was sent before the panic");
     assert.ok(res.body.length > 0, "some of the body was sent before the panic");
     assert.ok(res.body.length < direct.body.length, "the panic came before the end");
-    assert.ok(res.error || !res.complete, "the client sees the stream break off");
+    assert.ok(!res.body.toString().includes("</html>"), "no ending was made up");
+    if (runtimeMasksErrors) {
+      t.diagnostic("this workerd ends the chunked response cleanly even for a plain JS worker whose body errors; only truncation is checked");
+    } else {
+      assert.ok(res.error || !res.complete, "the client sees the stream break off");
+    }
     await waitFor(() => panics().length > before);
     const lines = panics().slice(before);
     assert.equal(lines.length, 1, w.logs.join(" | "));
