@@ -133,6 +133,16 @@ bench-profiles: setup dist demo-bundle
 bench-precompute: .venv/.duckdb-$(DUCKDB_VERSION) precompute
 	.venv/bin/python bench/precompute.py
 
+# ---- Load ----
+# `make load`: wrk (from apt, installed once) against the built worker with
+# the demo bundle on loopback, fixed connections and duration; requests/s,
+# errors, latency percentiles, workerd RSS over time (bench/out/load.json).
+.PHONY: load
+load: export BORDERLESS_NO_BROWSER := 1
+load: setup dist demo-bundle
+	@command -v wrk >/dev/null || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y wrk || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update && $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y wrk; }; }
+	node bench/load.mjs
+
 # ---- Fuzzing (cargo-fuzz on nightly; fuzz/ is its own workspace) ----
 # `make fuzz` runs every target FUZZ_SECONDS each (seed corpora from the demo
 # and the real storefront pages: scripts/fuzz-seeds.mjs); `make fuzz-smoke`
