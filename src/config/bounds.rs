@@ -6,7 +6,7 @@
 use crate::schema::{Card, Config, CountryPack, CurrencyPattern, Dictionary, FxRates};
 
 /// Largest bundle value the worker parses: far below KV's 25 MiB, so a
-/// corrupt value costs a bounded parse (the demo's largest is ~0.3 MiB).
+/// corrupt value costs a bounded parse (the demo bundle's largest is 20 KB).
 pub const MAX_VALUE_BYTES: usize = 4 << 20;
 /// Rules run on every element of every page: each costs a selector match.
 pub const MAX_RULES: usize = 128;
