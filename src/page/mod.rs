@@ -9,9 +9,9 @@
 //! - Phase two, [`Prepared::finish`]: from those values and the origin's
 //!   response head, the response head to send and the body rewriter.
 
-pub mod beacon;
 #[cfg(test)]
 mod attack_tests;
+pub mod beacon;
 pub mod body;
 pub mod cache;
 pub mod log;
