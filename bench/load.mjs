@@ -30,6 +30,8 @@ const ROUNDS = Number(process.env.LOAD_ROUNDS || 3);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS || 8);
 const THREADS = Number(process.env.LOAD_THREADS || 2);
 const OUT = path.join(ROOT, "bench", "out");
+// apt's wrk by its path: a PATH lookup through node_modules/.bin can fail.
+const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => fs.existsSync(p)) || "wrk";
 fs.mkdirSync(OUT, { recursive: true });
 
 const origin = await startDemoOrigin();
@@ -102,7 +104,7 @@ try {
 
 async function wrk(base, script, seconds) {
   const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "--latency", "-s", script, base.toString()];
-  const { stdout } = await run("wrk", args, { timeout: (seconds + 60) * 1000 });
+  const { stdout } = await run(WRK, args, { timeout: (seconds + 60) * 1000 });
   return stdout;
 }
 
