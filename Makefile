@@ -52,8 +52,10 @@ build-test/index.js: $(RUST_SRC)
 	@touch build-test/index.js
 dist-test/entry.js: build-test/index.js worker/entry.mjs wrangler.toml
 	sed 's#"../build/index.js"#"./index.js"#' worker/entry.mjs > build-test/entry.mjs
+	# wrangler.toml without its [build] step (that builds the release worker).
+	sed '/^\[build\]/,/^$$/d' wrangler.toml > build-test/wrangler.toml
 	rm -rf dist-test
-	wrangler deploy build-test/entry.mjs --dry-run --outdir dist-test --env dev >/dev/null
+	wrangler deploy build-test/entry.mjs --config build-test/wrangler.toml --dry-run --outdir dist-test --env dev >/dev/null
 	@touch dist-test/entry.js
 
 # Local KV for `wrangler dev --env dev`.
