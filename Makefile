@@ -18,7 +18,7 @@ ORIGIN_PORT ?= 8790
 WORKER_PORT ?= 8787
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: setup worker dist seed demo-bundle dev test test-native test-e2e fmt lint clean bench bench-profiles deploy-check
+.PHONY: setup worker dist dist-test seed demo-bundle dev test test-native test-e2e fmt lint clean bench bench-profiles deploy-check
 
 setup:
 	@scripts/setup.sh
@@ -43,6 +43,21 @@ DEPLOY_ENVS ?= dev staging production
 deploy-check: worker precompute demo-bundle
 	@scripts/deploy-check.sh $(DEPLOY_ENVS)
 
+# The worker with the test-only panic trigger (`--features test-panic`) and
+# the same entry, for tests/e2e/panic.test.mjs; never deployed.
+dist-test: dist-test/entry.js
+build-test/index.js: $(RUST_SRC)
+	CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	  worker-build --release --no-opt --out-dir build-test -- --features test-panic
+	@touch build-test/index.js
+dist-test/entry.js: build-test/index.js worker/entry.mjs wrangler.toml
+	sed 's#"../build/index.js"#"./index.js"#' worker/entry.mjs > build-test/entry.mjs
+	# wrangler.toml without its [build] step (that builds the release worker).
+	sed '/^\[build\]/,/^$$/d' wrangler.toml > build-test/wrangler.toml
+	rm -rf dist-test
+	wrangler deploy build-test/entry.mjs --config build-test/wrangler.toml --dry-run --outdir dist-test --env dev >/dev/null
+	@touch dist-test/entry.js
+
 # Local KV for `wrangler dev --env dev`.
 seed: setup precompute
 	node scripts/seed.mjs
@@ -60,7 +75,7 @@ test-native:
 demo-bundle: precompute
 	node scripts/seed.mjs --build-only
 
-test-e2e: dist demo-bundle
+test-e2e: dist dist-test demo-bundle
 	node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
 
 fmt:
@@ -72,7 +87,7 @@ lint:
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 clean:
-	rm -rf build dist .wrangler target/wasm32-unknown-unknown
+	rm -rf build dist build-test dist-test .wrangler target/wasm32-unknown-unknown
 
 # ---- Precompute: the native `borderless` CLI (src/precompute, src/bin/borderless.rs) ----
 # `make seed` builds the demo's KV bundle from the real log with it (cached in
@@ -119,3 +134,38 @@ bench-profiles: setup dist demo-bundle
 .PHONY: bench-precompute
 bench-precompute: .venv/.duckdb-$(DUCKDB_VERSION) precompute
 	.venv/bin/python bench/precompute.py
+
+# ---- Load ----
+# `make load`: wrk (from apt, installed once) against the built worker with
+# the demo bundle on loopback, fixed connections and duration; requests/s,
+# errors, latency percentiles, workerd RSS over time (bench/out/load.json).
+.PHONY: load
+load: export BORDERLESS_NO_BROWSER := 1
+load: setup dist demo-bundle
+	@command -v wrk >/dev/null || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y wrk || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update && $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y wrk; }; }
+	node bench/load.mjs
+
+# ---- Fuzzing (cargo-fuzz on nightly; fuzz/ is its own workspace) ----
+# `make fuzz` runs every target FUZZ_SECONDS each (seed corpora from the demo
+# and the real storefront pages: scripts/fuzz-seeds.mjs); `make fuzz-smoke`
+# runs each for 10 s (about a minute in all; CI). No sanitizer: the code is
+# safe Rust, and throughput matters more.
+FUZZ_TARGETS := pipeline switch request config values format
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz fuzz-smoke fuzz-tools fuzz-build fuzz-seeds
+
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@test -x $(CARGO_BIN)/cargo-fuzz || cargo install cargo-fuzz --locked
+
+fuzz-build: fuzz-tools
+	cd fuzz && cargo +nightly fuzz build -O --sanitizer none
+
+fuzz-seeds: demo-bundle
+	node scripts/fuzz-seeds.mjs
+
+fuzz: fuzz-build fuzz-seeds
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh 10 $(FUZZ_TARGETS)

@@ -1,4 +1,5 @@
 // BENCHMARKS.md from bench/results.json (see bench/run.mjs).
+import fs from "node:fs";
 
 const f = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? "–" : x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }));
 const us = (x) => f(x, 0);
@@ -92,6 +93,9 @@ export function render(r) {
   for (const [k, x] of Object.entries(r.kv.by_page)) p(`| ${k} | ${x.kv} | ${x.isolate} | ${x.keys.map((s) => `\`${s.replace(/^b\/[^/]+\//, "…/")}\``).join(", ")} |`);
   p("", `Steady run: ${r.kv.steady.requests} requests (every page × every visitor, 4 rounds): ${r.kv.steady.kv_reads} KV reads, ${r.kv.steady.isolate_hits} isolate hits — hit rate ${f(r.kv.steady.hit_rate * 100, 1)} %, ${f(r.kv.steady.kv_reads_per_request, 3)} KV reads per request (the config re-read after its 30 s isolate TTL).`);
   if (r.precompute) p("", ...precomputeDetail(r.precompute));
+  // `make load` writes its own section (bench/load.md); kept as it is.
+  const load = new URL("./load.md", import.meta.url);
+  if (fs.existsSync(load)) p("", fs.readFileSync(load, "utf8").trim());
   p("", "## Reproduce", "", "```sh", "make bench            # everything above; writes BENCHMARKS.md and bench/results.json", "make bench-profiles   # the release-profile table (rebuilds the worker per variant, ~15 min)", "node bench/run.mjs --rounds 3 --skip-precompute --out /tmp/r.json   # a quicker CPU-only look", "```", "");
   return L.join("\n");
 }

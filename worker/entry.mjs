@@ -3,21 +3,42 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Borderless from "../build/index.js";
 
+// A Rust panic traps the Wasm instance: the promise the worker returned never
+// settles and a body it is streaming never ends. The panic hook
+// (src/glue/panic.rs) calls this just before the trap; every request in
+// flight in the instance is lost with it, so each one falls open.
+const inflight = new Set();
+globalThis.__borderless_panic = (detail) => {
+  const lost = [...inflight];
+  inflight.clear();
+  for (const r of lost) r.fail(String(detail));
+};
+
+class Panic extends Error {}
+
+// Bodies the Rust worker streams carry this header (src/glue/mod.rs).
+const STREAM_MARK = "x-borderless-stream";
+
 export default class extends WorkerEntrypoint {
   async fetch(request) {
     // GET and HEAD have no body, so the request itself can be replayed
     // (no clone: it costs a tee per request).
     const replayable = request.method === "GET" || request.method === "HEAD";
     const spare = replayable ? request : null;
+    const path = () => new URL(request.url).pathname;
+    // Before the head, a panic rejects `panicked`; after, it aborts the body.
+    const r = {};
+    const panicked = new Promise((_, reject) => {
+      r.fail = (detail) => reject(new Panic(detail));
+    });
+    inflight.add(r);
+    let resp;
     try {
-      return await new Borderless(this.ctx, this.env).fetch(request);
+      resp = await Promise.race([new Borderless(this.ctx, this.env).fetch(request), panicked]);
     } catch (err) {
-      console.error(JSON.stringify({
-        level: "error",
-        event: "worker_exception",
-        detail: String((err && err.stack) || err).slice(0, 2000),
-        path: new URL(request.url).pathname,
-      }));
+      inflight.delete(r);
+      if (err instanceof Panic) log("worker_panic", err.message, path(), "head");
+      else log("worker_exception", (err && err.stack) || err, path());
       if (!spare) return new Response("Bad Gateway\n", { status: 502 });
       try {
         return await fetch(originUrl(spare.url, this.env.ORIGIN), {
@@ -27,15 +48,29 @@ export default class extends WorkerEntrypoint {
         });
       } catch (e) {
         // The origin itself is unreachable: say so, briefly.
-        console.error(JSON.stringify({
-          level: "error",
-          event: "origin_unreachable",
-          detail: String(e).slice(0, 240),
-          path: new URL(request.url).pathname,
-        }));
+        log("origin_unreachable", e, path());
         return new Response("Bad Gateway\n", { status: 502 });
       }
     }
+    if (!resp.body || !resp.headers.has(STREAM_MARK)) {
+      inflight.delete(r);
+      return resp;
+    }
+    // A body the worker streams: a panic from here on aborts the connection,
+    // so the visitor never gets a short page that looks complete.
+    const abort = new AbortController();
+    r.fail = (detail) => {
+      log("worker_panic", detail, path(), "body");
+      abort.abort(new Panic(detail));
+    };
+    const { readable, writable } = new TransformStream();
+    resp.body
+      .pipeTo(writable, { signal: abort.signal })
+      .catch(() => {})
+      .finally(() => inflight.delete(r));
+    const out = new Response(readable, resp);
+    out.headers.delete(STREAM_MARK);
+    return out;
   }
 
   // Cron Trigger: the FX refresh (src/cron.rs). Its errors are logged there;
@@ -43,6 +78,13 @@ export default class extends WorkerEntrypoint {
   async scheduled(controller) {
     return new Borderless(this.ctx, this.env).scheduled(controller);
   }
+}
+
+// One structured line, with a short excerpt of the detail.
+function log(event, detail, path, phase) {
+  const line = { level: "error", event, detail: String(detail).slice(0, 2000), path };
+  if (phase) line.phase = phase;
+  console.error(JSON.stringify(line));
 }
 
 function originUrl(url, origin) {

@@ -236,15 +236,18 @@ fn parse_ecb(body: &str) -> Result<Feed, FeedError> {
     let mut best: Option<(String, BTreeMap<String, f64>)> = None;
     let mut rest = body;
     while let Some(lt) = rest.find('<') {
-        rest = &rest[lt..];
+        // Cuts at ASCII delimiters found in the text: char boundaries.
+        rest = rest.get(lt..).unwrap_or("");
         if let Some(r) = rest.strip_prefix("<!--") {
-            let end = r.find("-->").ok_or_else(|| bad("unterminated comment"))?;
-            rest = &r[end + 3..];
+            let (_, after) = r
+                .split_once("-->")
+                .ok_or_else(|| bad("unterminated comment"))?;
+            rest = after;
             continue;
         }
         let end = tag_end(rest).ok_or_else(|| bad("unterminated tag"))?;
-        let tag = &rest[1..end];
-        rest = &rest[end + 1..];
+        let tag = rest.get(1..end).ok_or_else(|| bad("unterminated tag"))?;
+        rest = rest.get(end + 1..).unwrap_or("");
         if tag.starts_with('?') || tag.starts_with('!') {
             continue;
         }
@@ -344,10 +347,10 @@ fn attributes(mut s: &str) -> Option<Vec<(&str, &str)>> {
         let (name, after) = s.split_once('=')?;
         let after = after.trim_start();
         let q = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-        let body = &after[1..];
-        let close = body.find(q)?;
-        out.push((local(name.trim()), &body[..close]));
-        s = &body[close + 1..];
+        let body = after.get(q.len_utf8()..)?;
+        let (value, rest) = body.split_once(q)?;
+        out.push((local(name.trim()), value));
+        s = rest;
         if out.len() > 16 {
             return None;
         }

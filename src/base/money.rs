@@ -9,7 +9,8 @@ pub fn territory_currency(country: &str) -> Option<&'static str> {
     TERRITORY_CURRENCY
         .binary_search_by(|(t, _)| (*t).cmp(country))
         .ok()
-        .map(|i| TERRITORY_CURRENCY[i].1)
+        .and_then(|i| TERRITORY_CURRENCY.get(i))
+        .map(|t| t.1)
 }
 
 /// Whether `code` is some territory's current currency in CLDR.
@@ -21,7 +22,9 @@ pub fn territory_currency_known(code: &str) -> bool {
 pub fn digits(currency: &str) -> u8 {
     CURRENCY_FRACTIONS
         .binary_search_by(|(c, ..)| (*c).cmp(currency))
-        .map_or(2, |i| CURRENCY_FRACTIONS[i].1)
+        .ok()
+        .and_then(|i| CURRENCY_FRACTIONS.get(i))
+        .map_or(2, |c| c.1)
 }
 
 /// Parses a machine-readable amount (`"2.55"`, `"1234"`): ASCII digits with

@@ -4,16 +4,17 @@
 /// fractions allowed) into milliseconds since the Unix epoch.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
     if b.len() < 20
         || b.len() > 40
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[13] != b':'
-        || b[16] != b':'
+        || at(4) != b'-'
+        || at(7) != b'-'
+        || at(13) != b':'
+        || at(16) != b':'
     {
         return None;
     }
-    if !matches!(b[10], b'T' | b't' | b' ') {
+    if !matches!(at(10), b'T' | b't' | b' ') {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -30,16 +31,16 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     }
     let mut i = 19;
     let mut ms = 0;
-    if b[i] == b'.' {
+    if at(i) == b'.' {
         let start = i + 1;
         i = start;
-        while i < b.len() && b[i].is_ascii_digit() {
+        while at(i).is_ascii_digit() {
             i += 1;
         }
         if i == start {
             return None;
         }
-        let digits = &s[start..i.min(start + 3)];
+        let digits = s.get(start..i.min(start + 3))?;
         ms = digits.parse::<i64>().ok()? * 10i64.pow(3 - digits.len() as u32);
     }
     let offset_min = match b.get(i..)? {

@@ -9,6 +9,13 @@ pub fn is_local_path(p: &str) -> bool {
         && !p.chars().any(|c| c.is_control() || c == '\\')
 }
 
+/// `p` as a path on this site: leading slashes and backslashes collapse
+/// into one `/` (`//evil.test/x` → `/evil.test/x`), so a link built from a
+/// request path never names another host.
+pub fn same_site_path(p: &str) -> String {
+    format!("/{}", p.trim_start_matches(['/', '\\']))
+}
+
 /// Decodes `%XX` and `+`; `None` for malformed or non-UTF-8 input.
 pub fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
@@ -109,6 +116,20 @@ mod tests {
         }
         assert_eq!(prefixed("/de-DE/x", "/de-de"), None);
         assert_eq!(prefixed("//evil.com", "/de-de"), None);
+    }
+
+    #[test]
+    fn same_site_paths() {
+        for (p, want) in [
+            ("/p/1?x=1", "/p/1?x=1"),
+            ("//evil.com/x", "/evil.com/x"),
+            ("/\\evil.com", "/evil.com"),
+            ("///a", "/a"),
+            ("", "/"),
+        ] {
+            assert_eq!(same_site_path(p), want);
+            assert!(is_local_path(&same_site_path(p)), "{p}");
+        }
     }
 
     #[test]

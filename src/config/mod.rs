@@ -1,6 +1,7 @@
 //! The site config (stage zero, read before the request is looked at): size bound, version check, validation, and
 //! compilation of rules into selectors and templates.
 
+pub mod bounds;
 pub mod card;
 pub mod conversion_page;
 pub mod personal;
@@ -91,6 +92,7 @@ pub fn parse(text: &str) -> Result<SiteConfig, ConfigError> {
 }
 
 fn compile(doc: Config) -> Result<SiteConfig, String> {
+    bounds::config(&doc)?;
     if !is_token(&doc.bundle, 64) {
         return Err(format!(
             "bundle {:?} must be 1-64 of [A-Za-z0-9._-]",

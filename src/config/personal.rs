@@ -111,7 +111,7 @@ pub fn compile(p: &Personalization) -> Result<Compiled, String> {
     }
     for (i, x) in p.experiments.iter().enumerate() {
         let bad = !is_token(&x.name, 32)
-            || p.experiments[..i].iter().any(|y| y.name == x.name)
+            || p.experiments.iter().take(i).any(|y| y.name == x.name)
             || x.arms.is_empty()
             || x.arms.len() > 8
             || x.arms.iter().map(|a| u64::from(a.weight)).sum::<u64>() == 0;
@@ -121,7 +121,7 @@ pub fn compile(p: &Personalization) -> Result<Compiled, String> {
             )));
         }
         for (j, a) in x.arms.iter().enumerate() {
-            if !is_token(&a.name, 32) || x.arms[..j].iter().any(|b| b.name == a.name) {
+            if !is_token(&a.name, 32) || x.arms.iter().take(j).any(|b| b.name == a.name) {
                 return Err(e(format!(
                     "experiments[{i}].arms[{j}]: bad or repeated name"
                 )));

@@ -63,23 +63,24 @@ impl Template {
         let mut lit = String::new();
         let mut rest = src;
         while let Some(i) = rest.find(['{', '}']) {
-            lit.push_str(&rest[..i]);
-            let tail = &rest[i..];
-            if tail.starts_with("{{") || tail.starts_with("}}") {
-                lit.push_str(&tail[..1]);
-                rest = &tail[2..];
+            // `{` and `}` are ASCII: every cut below is at a char boundary.
+            let (before, tail) = rest.split_at(i);
+            lit.push_str(before);
+            if let Some(after) = tail.strip_prefix("{{").or_else(|| tail.strip_prefix("}}")) {
+                lit.push_str(tail.get(..1).unwrap_or(""));
+                rest = after;
             } else if let Some(name) = tail.strip_prefix('{') {
-                let end = name
-                    .find('}')
+                let (var_name, after) = name
+                    .split_once('}')
                     .ok_or_else(|| TemplateError(format!("unclosed '{{' in {src:?}")))?;
-                let var = Var::from_name(&name[..end]).ok_or_else(|| {
-                    TemplateError(format!("unknown variable {{{}}} in {src:?}", &name[..end]))
+                let var = Var::from_name(var_name).ok_or_else(|| {
+                    TemplateError(format!("unknown variable {{{var_name}}} in {src:?}"))
                 })?;
                 if !lit.is_empty() {
                     parts.push(Part::Lit(std::mem::take(&mut lit)));
                 }
                 parts.push(Part::Var(var));
-                rest = &name[end + 1..];
+                rest = after;
             } else {
                 return Err(TemplateError(format!("stray '}}' in {src:?}")));
             }

@@ -69,14 +69,17 @@ pub fn assign(p: &Personalization, id: Option<&str>) -> Assignment {
             continue;
         }
         let mut point = bucket(id, &e.name) * total as f64;
-        let arm = e
+        let Some(arm) = e
             .arms
             .iter()
             .find(|a| {
                 point -= f64::from(a.weight);
                 point < 0.0
             })
-            .unwrap_or(&e.arms[e.arms.len() - 1]);
+            .or_else(|| e.arms.last())
+        else {
+            continue;
+        };
         if !a.label.is_empty() {
             a.label.push(',');
         }

@@ -121,13 +121,13 @@ fn split_outside_quotes(s: &str) -> impl Iterator<Item = &str> {
         match c {
             '"' => quoted = !quoted,
             ',' if !quoted => {
-                parts.push(&s[start..i]);
+                parts.push(s.get(start..i).unwrap_or(""));
                 start = i + 1;
             }
             _ => {}
         }
     }
-    parts.push(&s[start..]);
+    parts.push(s.get(start..).unwrap_or(""));
     parts.into_iter().map(str::trim).filter(|p| !p.is_empty())
 }
 
@@ -170,8 +170,8 @@ pub fn from_accept_language<'a>(
             if let Some(l) = find(available, range).filter(|l| !excluded(l)) {
                 return Some(l);
             }
-            match range.rfind('-') {
-                Some(i) => range = &range[..i],
+            match range.rsplit_once('-') {
+                Some((head, _)) => range = head,
                 None => break,
             }
         }
@@ -195,9 +195,10 @@ pub fn from_accept_language<'a>(
 
 /// Whether `tag` starts with the whole subtags of `prefix` (`en-US` has `en`).
 fn has_prefix(tag: &str, prefix: &str) -> bool {
-    tag.len() > prefix.len()
-        && tag.as_bytes()[prefix.len()] == b'-'
-        && tag[..prefix.len()].eq_ignore_ascii_case(prefix)
+    tag.as_bytes().get(prefix.len()) == Some(&b'-')
+        && tag
+            .get(..prefix.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
 }
 
 /// The locale named by the first path segment (`/de-de/p/1` → `de-de`), if
@@ -205,7 +206,7 @@ fn has_prefix(tag: &str, prefix: &str) -> bool {
 pub fn split_prefix<'p>(path: &'p str, available: &[String]) -> Option<(&'p str, &'p str)> {
     let rest = path.strip_prefix('/')?;
     let (seg, tail) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
+        Some(i) => rest.split_at(i),
         None => (rest, "/"),
     };
     find(available, seg).map(|_| (seg, tail))
@@ -235,7 +236,7 @@ pub fn fallbacks(locale: &str) -> impl Iterator<Item = &str> {
     let mut next = Some(locale);
     std::iter::from_fn(move || {
         let cur = next?;
-        next = cur.rfind('-').map(|i| &cur[..i]);
+        next = cur.rsplit_once('-').map(|(head, _)| head);
         Some(cur)
     })
 }

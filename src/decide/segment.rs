@@ -77,10 +77,11 @@ pub fn pick<'p>(
         .iter()
         .find_map(|k| pack.segments.get_key_value(k.as_str()))?;
     let mut reasons = Vec::with_capacity(2);
-    if key.as_str() == seg.chain[0] {
+    let first = seg.chain.first().map_or("", |f| f.as_str());
+    if key.as_str() == first {
         reasons.push(format!("segment {key}"));
     } else {
-        reasons.push(format!("fell back from {} to {key}", seg.chain[0]));
+        reasons.push(format!("fell back from {first} to {key}"));
     }
     let usable =
         |id: &&String| pack.cards.contains_key(id.as_str()) && !exclude.contains(&id.as_str());

@@ -19,6 +19,7 @@ pub(super) fn stream(
     origin: &mut Response,
     page: Box<PageBody>,
     events: Option<AnalyticsEngineDataset>,
+    test_panic: bool,
 ) -> Result<impl futures_util::Stream<Item = Result<Vec<u8>>>> {
     let reader = match origin.body() {
         ResponseBody::Stream(raw) => Some(
@@ -28,11 +29,12 @@ pub(super) fn stream(
         ),
         _ => None,
     };
-    let state = (reader, vec![0; READ_BYTES], page, false);
+    // `sent`: some bytes went out (a test panic waits for that).
+    let state = (reader, vec![0; READ_BYTES], page, false, false);
     let events = std::rc::Rc::new(events);
     Ok(futures_util::stream::unfold(
         state,
-        move |(mut reader, mut buf, mut page, mut done)| {
+        move |(mut reader, mut buf, mut page, mut done, sent)| {
             let events = std::rc::Rc::clone(&events);
             async move {
                 while !done {
@@ -50,11 +52,14 @@ pub(super) fn stream(
                         Ok(n) => page.write(buf.get(..n).unwrap_or_default()),
                         Err(e) => {
                             let e = worker::Error::RustError(e.to_string());
-                            return Some((Err(e), (reader, buf, page, true)));
+                            return Some((Err(e), (reader, buf, page, true, sent)));
                         }
                     };
                     if !out.is_empty() {
-                        return Some((Ok(out), (reader, buf, page, done)));
+                        if test_panic && sent {
+                            super::panic::trip("body");
+                        }
+                        return Some((Ok(out), (reader, buf, page, done, true)));
                     }
                 }
                 None

@@ -52,14 +52,15 @@ pub(super) fn tz_offset(zone: &str, at_ms: i64) -> Option<i32> {
     for p in parts.iter() {
         let ty = Reflect::get(&p, &"type".into()).ok()?.as_string()?;
         let idx = FIELDS.iter().position(|t| *t == ty);
-        if let Some(i) = idx {
-            f[i] = Reflect::get(&p, &"value".into())
+        if let Some(slot) = idx.and_then(|i| f.get_mut(i)) {
+            *slot = Reflect::get(&p, &"value".into())
                 .ok()?
                 .as_string()?
                 .parse()
                 .ok()?;
         }
     }
-    let local = crate::base::time::civil_to_ms(f[0], f[1], f[2], f[3], f[4], f[5]);
+    let [y, mo, d, h, mi, sec] = f;
+    let local = crate::base::time::civil_to_ms(y, mo, d, h, mi, sec);
     i32::try_from((local - secs * 1000) / 60_000).ok()
 }

@@ -15,15 +15,23 @@ const KV_BINDING: &str = "BORDERLESS";
 /// KV's own edge cache (`cacheTtl`) sits behind the isolate's.
 const KV_CACHE_TTL_S: u64 = 60;
 
+/// The isolate keeps at most this much bundle text parsed (an isolate has
+/// 128 MB; one value may be up to `bounds::MAX_VALUE_BYTES`).
+const VALUES_MAX_BYTES: usize = 16 << 20;
+
 thread_local! {
-    static CONFIG: RefCell<Cache<Loaded>> = RefCell::new(Cache::new(1, Some(30_000.0)));
-    static VALUES: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(256, None));
+    static CONFIG: RefCell<Cache<Loaded>> =
+        RefCell::new(Cache::new(1, crate::schema::MAX_CONFIG_BYTES, Some(30_000.0)));
+    static VALUES: RefCell<Cache<Option<Value>>> =
+        RefCell::new(Cache::new(256, VALUES_MAX_BYTES, None));
     // The live FX key changes in place: kept as long as KV's own edge cache.
-    static LIVE: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(1, Some(60_000.0)));
+    static LIVE: RefCell<Cache<Option<Value>>> =
+        RefCell::new(Cache::new(1, VALUES_MAX_BYTES, Some(60_000.0)));
     /// Customer values are not versioned (a rebuild or an erasure changes
     /// them in place): kept a minute, in their own cache so many customers
     /// never evict the bundle's values.
-    static CUSTOMERS: RefCell<Cache<Option<Value>>> = RefCell::new(Cache::new(1024, Some(60_000.0)));
+    static CUSTOMERS: RefCell<Cache<Option<Value>>> =
+        RefCell::new(Cache::new(1024, 4 << 20, Some(60_000.0)));
 }
 
 /// The isolate cache for a key: bundle values forever, the live FX key and
@@ -55,15 +63,19 @@ pub(super) async fn site_config(env: &Env) -> (Loaded, Option<KvRead>) {
         let found = hit.is_ok();
         return (hit, Some(read(CONFIG_KEY, Source::Isolate, found)));
     }
+    let mut bytes = 0;
     let result: Loaded = match get(env, CONFIG_KEY).await {
-        Ok(Some(t)) => config::parse(&t).map(Rc::new).map_err(Rc::new),
+        Ok(Some(t)) => {
+            bytes = t.len();
+            config::parse(&t).map(Rc::new).map_err(Rc::new)
+        }
         Ok(None) => Err(Rc::new(ConfigError::Missing)),
         Err(e) => {
             let e = format!("KV read failed: {}", log::excerpt(&e, 240));
             return (Err(Rc::new(ConfigError::Unparsable(e))), None);
         }
     };
-    CONFIG.with_borrow_mut(|c| c.put(CONFIG_KEY, result.clone(), now));
+    CONFIG.with_borrow_mut(|c| c.put(CONFIG_KEY, result.clone(), bytes, now));
     let found = result.is_ok();
     (result, Some(read(CONFIG_KEY, Source::Kv, found)))
 }
@@ -98,11 +110,15 @@ async fn value(env: &Env, r: &Read, key: &str) -> (Option<Value>, KvRead) {
         let found = hit.is_some();
         return (hit, read(key, Source::Isolate, found));
     }
+    let mut bytes = key.len();
     let (v, event) = match get(env, key).await {
-        Ok(Some(t)) => match values::parse(r.kind, &t) {
-            Ok(v) => (Some(v), None),
-            Err(e) => (None, Some(("kv_value_unparsable", e))),
-        },
+        Ok(Some(t)) => {
+            bytes += t.len();
+            match values::parse(r.kind, &t) {
+                Ok(v) => (Some(v), None),
+                Err(e) => (None, Some(("kv_value_unparsable", e))),
+            }
+        }
         Ok(None) => (None, None),
         // Not cached: the next request tries again.
         Err(e) => {
@@ -113,7 +129,7 @@ async fn value(env: &Env, r: &Read, key: &str) -> (Option<Value>, KvRead) {
     if let Some((event, e)) = event {
         console_error!("{}", log::error(event, &e, key).line);
     }
-    cache.with_borrow_mut(|m| m.put(key, v.clone(), now));
+    cache.with_borrow_mut(|m| m.put(key, v.clone(), bytes, now));
     let found = v.is_some();
     (v, read(key, Source::Kv, found))
 }

@@ -7,6 +7,7 @@ mod cron;
 mod events;
 mod intl;
 mod kv;
+mod panic;
 
 use crate::page::{
     self, Answer, Finish, HeaderEdit, OriginHead, OriginRequest, Runtime, Start, Vars,
@@ -15,6 +16,9 @@ use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 use worker::{event, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response, Result};
 
+/// Marks a body the Rust worker produces, for `worker/entry.mjs`.
+const STREAM_MARK: &str = "x-borderless-stream";
+
 /// Errors go to `worker/entry.mjs`, which logs them and serves the origin.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
@@ -22,7 +26,11 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
 }
 
 async fn handle(req: Request, env: &Env) -> Result<Response> {
+    panic::install();
     let headers = entries(req.headers());
+    if panic::wanted(&headers, "head") {
+        panic::trip("head");
+    }
     // `request.cf` as JSON: `worker::Cf`'s getters panic on missing fields.
     let cf = Reflect::get(req.inner(), &"cf".into())
         .ok()
@@ -97,13 +105,16 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         Finish::Answer(a) => answer(a),
         Finish::Passthrough { edits } => with_edits(resp, &edits),
         Finish::Rewrite { edits, body } => {
-            let headers = resp.headers().clone();
-            apply(&headers, &edits)?;
+            let out_headers = resp.headers().clone();
+            apply(&out_headers, &edits)?;
             let status = resp.status_code();
-            let stream = body::stream(&mut resp, body, events::dataset(env))?;
+            let trip = panic::wanted(&headers, "body");
+            let stream = body::stream(&mut resp, body, events::dataset(env), trip)?;
+            // Tells worker/entry.mjs to watch this stream (it removes the header).
+            out_headers.set(STREAM_MARK, "1")?;
             Ok(Response::from_stream(stream)?
                 .with_status(status)
-                .with_headers(headers))
+                .with_headers(out_headers))
         }
     }
 }

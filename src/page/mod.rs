@@ -9,6 +9,8 @@
 //! - Phase two, [`Prepared::finish`]: from those values and the origin's
 //!   response head, the response head to send and the body rewriter.
 
+#[cfg(test)]
+mod attack_tests;
 pub mod beacon;
 pub mod body;
 pub mod cache;
@@ -107,6 +109,8 @@ pub struct Prepared {
     customer: Option<customer::Why>,
     /// The privacy page: answered in phase two, once its words are read.
     privacy: Option<privacy::Held>,
+    /// A HEAD request: GET's headers, no body.
+    head: bool,
 }
 
 /// Phase one. `site` is the config as loaded; `config_read` how it was read.
@@ -135,7 +139,11 @@ pub fn prepare(
         // Clearing is the worker's own: the origin never sees the POST.
         return Ok(Start::Answer(privacy::post(req, &url, url.path())));
     }
-    if req.method != "GET" && url.path() != crate::base::conversion::BEACON_PATH {
+    // HEAD takes the page path too, so its headers agree with GET's.
+    if req.method != "GET"
+        && req.method != "HEAD"
+        && url.path() != crate::base::conversion::BEACON_PATH
+    {
         // Only GET bodies are rewritten; everything else is a plain proxy
         // (to the unprefixed path when the shop uses locale prefixes).
         let path = site.as_ref().ok().and_then(|s| {
@@ -322,6 +330,7 @@ pub fn prepare(
         origin,
         customer: customer_why,
         privacy,
+        head: req.method == "HEAD",
     })))
 }
 
@@ -471,8 +480,11 @@ impl Prepared {
             let decided = Decided::new(&self.d, l10n.as_ref(), preport, kv, "explain".into());
             let mut body =
                 serde_json::json!({"context": self.ctx, "decisions": decided, "blocks": blocks});
-            if !self.ov.ignored.is_empty() {
-                body["ignored_overrides"] = serde_json::json!(self.ov.ignored);
+            if let Some(o) = body.as_object_mut().filter(|_| !self.ov.ignored.is_empty()) {
+                o.insert(
+                    "ignored_overrides".into(),
+                    serde_json::json!(self.ov.ignored),
+                );
             }
             return Finish::Answer(json_answer(200, &body));
         };
@@ -500,6 +512,7 @@ impl Prepared {
             // The body now depends on the visitor: shared caches must not keep it.
             set("cache-control", proxy::privatize(h("cache-control"))),
         ];
+        edits.extend(proxy::CDN_CACHE_HEADERS.iter().map(|n| delete(n)));
         // Validators name the variant, so a revalidation never returns another
         // language's copy; Last-Modified cannot tell variants apart.
         let etag = variant
@@ -520,6 +533,9 @@ impl Prepared {
                 .into_iter()
                 .map(|c| HeaderEdit::Append("set-cookie".into(), c)),
         );
+        if self.head {
+            return Finish::Passthrough { edits };
+        }
         let body = PageBody::new(Rc::new(plan), declared, self.ctx.path);
         Finish::Rewrite {
             edits,

@@ -91,17 +91,26 @@ pub fn excluded(path: &str, prefixes: &[String]) -> bool {
     })
 }
 
+/// Cache headers meant only for CDNs and shared caches: removed from a
+/// response tailored to one visitor (`Cache-Control` becomes `private`).
+pub const CDN_CACHE_HEADERS: [&str; 3] = [
+    "cdn-cache-control",
+    "cloudflare-cdn-cache-control",
+    "surrogate-control",
+];
+
+/// Directives kept from the origin's `Cache-Control`, besides those that
+/// forbid storing (always kept).
+const MAX_DIRECTIVES: usize = 32;
+
 /// `Cache-Control` for a response tailored to one visitor: `private`, and
 /// without the directives meant for shared caches; the browser's `max-age`,
-/// `no-cache`, `must-revalidate` ... are kept.
+/// `no-cache`, `must-revalidate` ... are kept. However long the origin's
+/// header, `no-store` and `no-cache` are never lost.
 pub fn privatize(cache_control: Option<&str>) -> String {
     let mut out = String::from("private");
-    for d in cache_control
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .take(32)
-    {
+    let mut kept = 0;
+    for d in cache_control.unwrap_or("").split(',').map(str::trim) {
         let name = d
             .split('=')
             .next()
@@ -115,6 +124,13 @@ pub fn privatize(cache_control: Option<&str>) -> String {
             )
         {
             continue;
+        }
+        let forbids = matches!(name.as_str(), "no-store" | "no-cache");
+        if !forbids {
+            if kept == MAX_DIRECTIVES {
+                continue;
+            }
+            kept += 1;
         }
         out.push_str(", ");
         out.push_str(d);
@@ -323,6 +339,14 @@ mod tests {
             "private, no-cache, must-revalidate"
         );
         assert_eq!(privatize(Some("no-store")), "private, no-store");
+        // Finding 5: a long header never loses its tail's no-store.
+        let long = format!("{}public, no-store", "x-a=1, ".repeat(40));
+        let p = privatize(Some(&long));
+        assert!(
+            p.starts_with("private, x-a=1") && p.ends_with(", no-store"),
+            "{p}"
+        );
+        assert!(!p.contains("public"), "{p}");
     }
 
     #[test]

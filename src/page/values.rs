@@ -2,12 +2,12 @@
 //! values (phase two), and the record of each read for the report.
 
 use crate::base::ids::valid_country;
+use crate::config::bounds;
 use crate::decide::locale;
 use crate::request::UNKNOWN_COUNTRY;
 use crate::rewrite::tm::memory::{self as tm, TmValue};
 use crate::schema::{
     self, CountryPack, CustomerValue, Dictionary, FxRates, MAX_CUSTOMER_VALUE_BYTES,
-    MAX_KV_VALUE_BYTES,
 };
 use serde::Serialize;
 use std::rc::Rc;
@@ -110,19 +110,36 @@ impl Values {
 
 /// Parses a KV value of `kind`; the error is short enough to log.
 pub fn parse(kind: Kind, text: &str) -> Result<Value, String> {
-    let max = match kind {
-        Kind::Customer => MAX_CUSTOMER_VALUE_BYTES,
-        _ => MAX_KV_VALUE_BYTES,
-    };
-    if text.len() > max {
-        return Err(format!("{} bytes, over the limit", text.len()));
+    if kind == Kind::Customer {
+        if text.len() > MAX_CUSTOMER_VALUE_BYTES {
+            return Err(format!("{} bytes, over the limit", text.len()));
+        }
+    } else {
+        bounds::value_size(text)?;
     }
     let short = |e: serde_json::Error| e.to_string();
+    // The same bounds as `borderless check`.
     Ok(match kind {
-        Kind::Dict => Value::Dict(Rc::new(serde_json::from_str(text).map_err(short)?)),
-        Kind::Fx => Value::Fx(Rc::new(serde_json::from_str(text).map_err(short)?)),
-        Kind::FxLive => Value::FxLive(Rc::new(serde_json::from_str(text).map_err(short)?)),
-        Kind::Pack => Value::Pack(Rc::new(serde_json::from_str(text).map_err(short)?)),
+        Kind::Dict => {
+            let d: Dictionary = serde_json::from_str(text).map_err(short)?;
+            bounds::dictionary(&d)?;
+            Value::Dict(Rc::new(d))
+        }
+        Kind::Fx => {
+            let f: FxRates = serde_json::from_str(text).map_err(short)?;
+            bounds::fx(&f)?;
+            Value::Fx(Rc::new(f))
+        }
+        Kind::FxLive => {
+            let f: FxRates = serde_json::from_str(text).map_err(short)?;
+            bounds::fx(&f)?;
+            Value::FxLive(Rc::new(f))
+        }
+        Kind::Pack => {
+            let p: CountryPack = serde_json::from_str(text).map_err(short)?;
+            bounds::pack(&p)?;
+            Value::Pack(Rc::new(p))
+        }
         Kind::Customer => Value::Customer(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::Tm => Value::Tm(Rc::new(serde_json::from_str(text).map_err(short)?)),
         Kind::TmShard => Value::TmShard(Rc::new(serde_json::from_str(text).map_err(short)?)),

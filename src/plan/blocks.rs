@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn template_and_unsafe_values() {
         let tpl = CardTemplate::parse(
-            "<p class=c><a href=\"{url}\">{title}</a> {price} [{category}]</p>",
+            "<p class=\"c\"><a href=\"{url}\">{title}</a> {price} [{category}]</p>",
         )
         .unwrap();
         let mut evil = card("e");
@@ -268,7 +268,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             blk.html,
-            "<div class=\"borderless-block borderless-trending\" role=\"region\" aria-label=\"&lt;b&gt;h&lt;/b&gt;\" data-borderless-block=\"trending\" data-borderless-arm=\"default\" data-borderless-products=\"e\"><h2 class=\"borderless-heading\">&lt;b&gt;h&lt;/b&gt;</h2><p class=c><a href=\"/de-at/p/e\">&lt;img src=x onerror=alert(1)&gt;&quot;&#39;</a> GBP 2.55 [&lt;/p&gt;&lt;script&gt;x&lt;/script&gt;]</p></div>"
+            "<div class=\"borderless-block borderless-trending\" role=\"region\" aria-label=\"&lt;b&gt;h&lt;/b&gt;\" data-borderless-block=\"trending\" data-borderless-arm=\"default\" data-borderless-products=\"e\"><h2 class=\"borderless-heading\">&lt;b&gt;h&lt;/b&gt;</h2><p class=\"c\"><a href=\"/de-at/p/e\">&lt;img src=x onerror=alert(1)&gt;&quot;&#39;</a> GBP 2.55 [&lt;/p&gt;&lt;script&gt;x&lt;/script&gt;]</p></div>"
         );
         let mut js = card("j");
         js.url = "javascript:alert(1)".into();

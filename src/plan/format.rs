@@ -2,6 +2,7 @@
 //! scripts/money-formats.mjs): prints exactly what
 //! `Intl.NumberFormat(locale, {style: "currency", currency})` prints.
 
+use crate::config::bounds;
 use crate::schema::{CurrencyPattern, Dictionary};
 use std::fmt::Write;
 use std::rc::Rc;
@@ -25,7 +26,7 @@ pub fn formatter(dict: Option<&Rc<Dictionary>>) -> Option<FormatFn> {
 /// decimal representation to the pattern's digits (as ICU does), grouping,
 /// native digits, affixes.
 pub fn format(p: &CurrencyPattern, symbol: &str, amount: f64) -> Option<String> {
-    if !amount.is_finite() || amount.abs() >= 1e15 {
+    if !amount.is_finite() || amount.abs() >= 1e15 || p.digits > bounds::MAX_DIGITS {
         return None;
     }
     let zero = u32::from(p.zero.chars().next()?);
@@ -48,12 +49,15 @@ pub fn format(p: &CurrencyPattern, symbol: &str, amount: f64) -> Option<String> 
             }
         }
     }
-    let int_end = d.len() - fd;
-    let first = d[..int_end - 1]
+    let (int_part, frac_digits) = d.split_at_checked(d.len().checked_sub(fd)?)?;
+    // Leading zeros go, but the last integer digit stays.
+    let last = int_part.len().checked_sub(1)?;
+    let first = int_part
         .iter()
+        .take(last)
         .position(|x| *x != 0)
-        .unwrap_or(int_end - 1);
-    let int = &d[first..int_end];
+        .unwrap_or(last);
+    let int = int_part.get(first..)?;
     let negative = amount < 0.0 && d.iter().any(|x| *x != 0);
     let (prefix, suffix) = if negative {
         (&p.neg_prefix, &p.neg_suffix)
@@ -74,7 +78,7 @@ pub fn format(p: &CurrencyPattern, symbol: &str, amount: f64) -> Option<String> 
     }
     if fd > 0 {
         out.push_str(&p.decimal);
-        out.extend(d[int_end..].iter().map(|x| digit(*x)));
+        out.extend(frac_digits.iter().map(|x| digit(*x)));
     }
     out.push_str(&suffix.replace('¤', symbol));
     Some(out)

@@ -4,7 +4,7 @@
 
 use crate::base::escape::escape;
 use crate::base::money::Converter;
-use crate::base::url::percent_encode;
+use crate::base::url::{percent_encode, same_site_path};
 use crate::config::SiteConfig;
 use crate::decide::{locale, Decisions};
 use crate::schema::{Dictionary, FxRates};
@@ -106,11 +106,14 @@ pub fn build(
         format,
     });
     let default = &site.doc.site.default_locale;
+    // Every href written here is a path on this site, whatever the request
+    // path was (`/de-de//evil.com/x` must not link to `//evil.com/x`).
+    let path = same_site_path(url.path);
     let href_of = |l: &str| -> String {
         if l == default {
-            format!("{}{}", url.path, url.query)
+            format!("{path}{}", url.query)
         } else {
-            format!("{}{}{}", locale::prefix_of(l), url.path, url.query)
+            format!("{}{path}{}", locale::prefix_of(l), url.query)
         }
     };
     let (mut alternates, mut canonical, mut link_prefix) = (String::new(), None, None);
@@ -129,7 +132,7 @@ pub fn build(
     }
     let switcher = loc.switcher.as_ref().map(|sw| {
         // Back to this page as the visitor sees it (with its locale prefix).
-        let back = if loc.url_prefixes { href_of(&d.locale) } else { format!("{}{}", url.path, url.query) };
+        let back = if loc.url_prefixes { href_of(&d.locale) } else { format!("{path}{}", url.query) };
         let mut html = String::from("<nav class=\"borderless-switcher\" aria-label=\"Language and currency\"><ul class=\"borderless-locales\">");
         for l in &loc.locales {
             let href = if loc.url_prefixes {

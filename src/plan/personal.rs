@@ -175,7 +175,9 @@ pub fn build(
                 .collect()
         };
         for (i, slot) in c.slots.iter().enumerate() {
-            let conf = &p.slots[&slot.name];
+            let Some(conf) = p.slots.get(&slot.name) else {
+                continue;
+            };
             let kind = v
                 .assignment
                 .slots

@@ -275,10 +275,11 @@ pub fn check(entries: &[BulkEntry]) -> Result<Summary, Vec<String>> {
             continue;
         };
         let (kind, id) = rest.split_once('/').unwrap_or((rest, ""));
-        let res = match kind {
+        let res = crate::config::bounds::value_size(&e.value).and_then(|()| match kind {
             KIND_COUNTRY => check_pack(id, &e.value, &mut sum).map(|g| has_global |= g),
             KIND_DICT => serde_json::from_str::<Dictionary>(&e.value)
                 .map_err(|err| err.to_string())
+                .and_then(|d| crate::config::bounds::dictionary(&d).map(|()| d))
                 .and_then(|d| {
                     (d.locale == id)
                         .then_some(())
@@ -289,7 +290,7 @@ pub fn check(entries: &[BulkEntry]) -> Result<Summary, Vec<String>> {
                 .and_then(|fx| check_fx(id, &fx)),
             KIND_TM => check_tm(id, &e.value, &mut sum.tm),
             other => Err(format!("unknown kind {other:?}")),
-        };
+        });
         if let Err(err) = res {
             errs.push(format!("{}: {err}", e.key));
         }
@@ -348,13 +349,14 @@ fn check_fx(id: &str, fx: &FxRates) -> Result<(), String> {
         .find(|(c, r)| !(code(c) && r.is_finite() && **r > 0.0))
     {
         Some((c, r)) => Err(format!("rate {c} = {r} is invalid")),
-        None => Ok(()),
+        None => crate::config::bounds::fx(fx),
     }
 }
 
 /// Checks one pack; `Ok(true)` for the global pack.
 fn check_pack(id: &str, value: &str, sum: &mut Summary) -> Result<bool, String> {
     let p: CountryPack = serde_json::from_str(value).map_err(|e| e.to_string())?;
+    crate::config::bounds::pack(&p)?;
     if p.country != id {
         return Err(format!("country {:?} != key id {id:?}", p.country));
     }

@@ -41,13 +41,21 @@ impl Daypart {
     }
 
     pub fn as_str(self) -> &'static str {
-        ["night", "morning", "afternoon", "evening"][self as usize]
+        match self {
+            Daypart::Night => "night",
+            Daypart::Morning => "morning",
+            Daypart::Afternoon => "afternoon",
+            Daypart::Evening => "evening",
+        }
     }
 }
 
 impl DayKind {
     pub fn as_str(self) -> &'static str {
-        ["weekday", "weekend"][self as usize]
+        match self {
+            DayKind::Weekday => "weekday",
+            DayKind::Weekend => "weekend",
+        }
     }
 }
 
@@ -71,7 +79,12 @@ impl Season {
     }
 
     pub fn as_str(self) -> &'static str {
-        ["winter", "spring", "summer", "autumn"][self as usize]
+        match self {
+            Season::Winter => "winter",
+            Season::Spring => "spring",
+            Season::Summer => "summer",
+            Season::Autumn => "autumn",
+        }
     }
 }
 
@@ -116,7 +129,7 @@ impl LocalTime {
             utc_offset_minutes: offset,
             month: m,
             hour,
-            weekday: WEEKDAYS[wd],
+            weekday: WEEKDAYS.get(wd).copied().unwrap_or("mon"),
             daypart: Daypart::of_hour(hour),
             day_kind: if weekend_days(country).contains(&(wd as u8 + 1)) {
                 DayKind::Weekend

@@ -213,7 +213,7 @@ fn bounded(s: Option<&str>, max: usize) -> String {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    s.get(..end).unwrap_or("").to_string()
 }
 
 #[cfg(test)]

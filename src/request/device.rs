@@ -17,7 +17,12 @@ pub enum Device {
 
 impl Device {
     pub fn as_str(self) -> &'static str {
-        ["mobile", "tablet", "desktop", "bot"][self as usize]
+        match self {
+            Device::Mobile => "mobile",
+            Device::Tablet => "tablet",
+            Device::Desktop => "desktop",
+            Device::Bot => "bot",
+        }
     }
 
     pub fn parse(s: &str) -> Option<Device> {
@@ -88,7 +93,7 @@ pub fn classify(user_agent: Option<&str>, ch_ua_mobile: Option<&str>) -> Device 
     while !ua.is_char_boundary(end) {
         end -= 1;
     }
-    let ua = ua[..end].to_ascii_lowercase();
+    let ua = ua.get(..end).unwrap_or("").to_ascii_lowercase();
     let has = |t: &str| ua.contains(t);
     if BOT_TOKENS.iter().any(|t| has(t)) {
         return Device::Bot;

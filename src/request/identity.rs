@@ -54,13 +54,12 @@ fn mac(secret: &[u8]) -> Option<HmacSha256> {
     HmacSha256::new_from_slice(secret).ok()
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
+        for nibble in [b >> 4, b & 15] {
+            s.extend(char::from_digit(u32::from(nibble), 16));
+        }
     }
     s
 }
@@ -77,7 +76,10 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         return None;
     }
     b.chunks_exact(2)
-        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
+        .map(|p| match p {
+            [hi, lo] => Some(nib(*hi)? << 4 | nib(*lo)?),
+            _ => None,
+        })
         .collect()
 }
 

@@ -56,7 +56,7 @@ pub fn from_bom(prefix: &[u8]) -> Option<Charset> {
 /// Encoding of a page whose header declares none: `<meta>` prescan of the
 /// first bytes; else UTF-8 when they decode as UTF-8, else windows-1252.
 pub fn sniff(prefix: &[u8]) -> Charset {
-    let head = &prefix[..prefix.len().min(PRESCAN_BYTES)];
+    let head = prefix.get(..PRESCAN_BYTES).unwrap_or(prefix);
     if let Some(c) = from_bom(head) {
         return c;
     }
@@ -87,16 +87,18 @@ fn guess(head: &[u8]) -> Charset {
 /// `<meta http-equiv=content-type content="...; charset=...">`.
 fn meta_charset(head: &[u8]) -> Option<&[u8]> {
     let mut i = 0;
-    while i < head.len() {
-        let rest = &head[i..];
+    while let Some(rest) = head.get(i..).filter(|r| !r.is_empty()) {
         if rest.starts_with(b"<!--") {
             i += find(rest, b"-->").map_or(rest.len(), |e| e + 3);
             continue;
         }
-        if rest.len() > 5 && rest[..5].eq_ignore_ascii_case(b"<meta") && is_space_or_slash(rest[5])
-        {
+        let meta = rest
+            .get(..5)
+            .is_some_and(|m| m.eq_ignore_ascii_case(b"<meta"))
+            && rest.get(5).is_some_and(|b| is_space_or_slash(*b));
+        if meta {
             let end = find(rest, b">").unwrap_or(rest.len());
-            if let Some(label) = charset_in_tag(&rest[5..end]) {
+            if let Some(label) = rest.get(5..end).and_then(charset_in_tag) {
                 return Some(label);
             }
             i += end.max(1);
@@ -111,22 +113,23 @@ fn charset_in_tag(tag: &[u8]) -> Option<&[u8]> {
     let lower = tag.to_ascii_lowercase();
     let at = find(&lower, b"charset")?;
     // Either the charset attribute or inside a content value: skip to '='.
+    let at_j = |j: usize| tag.get(j).copied();
     let mut j = at + b"charset".len();
-    while j < tag.len() && tag[j].is_ascii_whitespace() {
+    while at_j(j).is_some_and(|b| b.is_ascii_whitespace()) {
         j += 1;
     }
-    if tag.get(j) != Some(&b'=') {
+    if at_j(j) != Some(b'=') {
         return None;
     }
     j += 1;
-    while j < tag.len() && (tag[j].is_ascii_whitespace() || tag[j] == b'"' || tag[j] == b'\'') {
+    while at_j(j).is_some_and(|b| b.is_ascii_whitespace() || b == b'"' || b == b'\'') {
         j += 1;
     }
     let start = j;
-    while j < tag.len() && !(tag[j].is_ascii_whitespace() || b"\"';/>".contains(&tag[j])) {
+    while at_j(j).is_some_and(|b| !(b.is_ascii_whitespace() || b"\"';/>".contains(&b))) {
         j += 1;
     }
-    (j > start).then(|| &tag[start..j])
+    tag.get(start..j).filter(|l| !l.is_empty())
 }
 
 fn is_space_or_slash(b: u8) -> bool {

@@ -22,8 +22,10 @@ pub fn attach<'h, 's>(
         settings = settings.append_element_content_handler((
             Cow::Borrowed(&slot.selector),
             ElementContentHandlers::default().element(move |el: &mut Element| {
-                el.set_inner_content(&p.fills[i].block.html, ContentType::Html);
-                p.shown[i].set(true);
+                if let (Some(f), Some(shown)) = (p.fills.get(i), p.shown.get(i)) {
+                    el.set_inner_content(&f.block.html, ContentType::Html);
+                    shown.set(true);
+                }
                 Ok(())
             }),
         ));

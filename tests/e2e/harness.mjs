@@ -124,10 +124,12 @@ export function assertDistFresh() {
  *  - `preview`: PREVIEW var ("on" by default); `token`: PREVIEW_TOKEN secret (plain binding)
  *  - `script`: another module worker to run instead (e.g. the benchmark's reference JS worker)
  *  - `miniflare`: more Miniflare options (e.g. `analyticsEngineDatasets`)
+ *  - `dist`: another `wrangler deploy --dry-run` output (e.g. dist-test, the test-panic build)
  * Returns { mf, base, request, stream, logs, kv, close }.
  */
-export async function startWorker({ config, bundle, origin, preview = "on", token, bindings = {}, script, miniflare = {} } = {}) {
-  if (!script) assertDistFresh();
+export async function startWorker({ config, bundle, origin, preview = "on", token, bindings = {}, script, miniflare = {}, dist } = {}) {
+  if (!script && !dist) assertDistFresh();
+  const root = dist || DIST;
   const entries = bundle === undefined ? null : typeof bundle === "string" ? loadBundle(bundle) : bundle;
   if (config === undefined && !entries) config = TEST_CONFIG;
   const logs = [];
@@ -148,7 +150,7 @@ export async function startWorker({ config, bundle, origin, preview = "on", toke
   if (token !== undefined) b.PREVIEW_TOKEN = token;
   const worker = script
     ? { scriptPath: script }
-    : { scriptPath: path.join(DIST, "entry.js"), modulesRoot: DIST, modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }] };
+    : { scriptPath: path.join(root, "entry.js"), modulesRoot: root, modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }] };
   const mf = new Miniflare({
     modules: true,
     ...worker,

@@ -1,0 +1,44 @@
+//! Request headers: cookies (profile, consent, locale, currency, visitor
+//! id), Accept-Language, User-Agent, the preview override headers and
+//! `request.cf`, through the whole pipeline.
+#![no_main]
+use borderless::page::sim::OriginResponse;
+use borderless_fuzz::{check, visit, with_shop, Bytes};
+use libfuzzer_sys::fuzz_target;
+
+const PAGE: &[u8] = br#"<html><head><title>t</title></head><body><div data-borderless-slot="switcher"></div><p data-i18n="nav.home">Home</p><span data-borderless-price="GBP">12.50</span><div data-borderless-slot="recommendations"></div><a href="/p/1">p</a><p data-fuzz>x</p></body></html>"#;
+
+const HEADERS: [&str; 12] = [
+    "cookie",
+    "accept-language",
+    "user-agent",
+    "sec-ch-ua-mobile",
+    "sec-gpc",
+    "if-none-match",
+    "x-borderless-country",
+    "x-borderless-locale",
+    "x-borderless-currency",
+    "x-borderless-time",
+    "x-borderless-profile",
+    "x-borderless-device",
+];
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    let shop = usize::from(b.byte());
+    let mut v = visit(&mut b);
+    for _ in 0..(b.byte() % 6) {
+        let name = b.pick(&HEADERS).to_string();
+        let value = b.string(200);
+        v = v.header(&name, &value);
+    }
+    if b.byte() % 2 == 0 {
+        v.cf = b.string(200);
+    }
+    let origin = OriginResponse::html(PAGE, "text/html; charset=utf-8");
+    with_shop(shop, |s| {
+        if let Ok(out) = s.serve(&v, &origin) {
+            check(&out, &origin);
+        }
+    });
+});
