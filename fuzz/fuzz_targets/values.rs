@@ -25,6 +25,8 @@ fuzz_target!(|data: &[u8]| {
         site: d.site.clone(),
         values: d.values.clone(),
         preview: d.preview.clone(),
+        cookie_secret: d.cookie_secret.clone(),
+        customer_key: d.customer_key.clone(),
     });
     s.values.insert(key.to_string(), value);
     let origin = OriginResponse::html(PAGE, "text/html");
