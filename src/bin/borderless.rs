@@ -27,7 +27,7 @@ mod cli {
     use borderless::precompute::events::{self, RowReport};
     use borderless::precompute::history::Collector;
     use borderless::precompute::locales;
-    use borderless::precompute::publish::{self, Target};
+    use borderless::precompute::publish;
     use borderless::precompute::rank;
     use borderless::precompute::tm::cli as tm_cli;
     use borderless::precompute::{eval, ops, replay, retail};
@@ -86,17 +86,8 @@ mod cli {
             /// The file is `build --customers-out`'s: streamed, 10,000 per put.
             #[arg(long)]
             customers: bool,
-            /// Local (Miniflare) KV of `wrangler dev`.
-            #[arg(long)]
-            local: bool,
-            /// wrangler environment (`--env`).
-            #[arg(long)]
-            env: Option<String>,
-            #[arg(long, default_value = "BORDERLESS")]
-            binding: String,
-            /// wrangler executable (default: $BORDERLESS_WRANGLER, ./node_modules/.bin/wrangler, wrangler).
-            #[arg(long)]
-            wrangler: Option<PathBuf>,
+            #[command(flatten)]
+            kv: ops::KvTarget,
         },
         /// Evaluate the recommenders on the Online Retail log (temporal split).
         Eval(Eval),
@@ -110,14 +101,8 @@ mod cli {
             /// File holding the KV key secret (default: $BORDERLESS_CUSTOMER_KEY).
             #[arg(long)]
             customer_key_file: Option<PathBuf>,
-            #[arg(long)]
-            local: bool,
-            #[arg(long)]
-            env: Option<String>,
-            #[arg(long, default_value = "BORDERLESS")]
-            binding: String,
-            #[arg(long)]
-            wrangler: Option<PathBuf>,
+            #[command(flatten)]
+            kv: ops::KvTarget,
         },
         /// Write a bigger Online Retail log (CSV, for benchmarks): its invoices
         /// resampled with replacement into the same year, `--times` as many.
@@ -182,18 +167,10 @@ mod cli {
             Cmd::Forget {
                 customer,
                 customer_key_file,
-                local,
-                env,
-                binding,
-                wrangler,
+                kv,
             } => {
                 let key = customer_kv::load_key(customer_key_file.as_deref())?;
-                let target = Target {
-                    local,
-                    env,
-                    binding,
-                    wrangler,
-                };
+                let target = kv.target();
                 let k = customer_kv::forget(&customer, &key, &target)?;
                 eprintln!("deleted {k}; add the id to --exclude-customers so the next build leaves it out");
                 Ok(())
@@ -217,17 +194,9 @@ mod cli {
             Cmd::Publish {
                 file,
                 customers,
-                local,
-                env,
-                binding,
-                wrangler,
+                kv,
             } => {
-                let target = Target {
-                    local,
-                    env,
-                    binding,
-                    wrangler,
-                };
+                let target = kv.target();
                 if customers {
                     let n = customer_kv::publish(&file, &target)?;
                     eprintln!("published {n} customer values");
@@ -239,7 +208,7 @@ mod cli {
                 eprintln!(
                     "published {n} keys in {} calls ({}), pointer last",
                     r.calls.len(),
-                    if local { "local" } else { "remote" }
+                    if target.local { "local" } else { "remote" }
                 );
                 Ok(())
             }

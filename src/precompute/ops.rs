@@ -48,7 +48,7 @@ pub struct KvTarget {
 }
 
 impl KvTarget {
-    fn target(&self) -> Target {
+    pub fn target(&self) -> Target {
         Target {
             local: self.local,
             env: self.env.clone(),
