@@ -79,6 +79,7 @@
 //    Number#toFixed and Rust's `{:.2}` break exact binary ties differently.
 
 import { TERRITORY_CURRENCY, CURRENCY_DIGITS } from "./cldr.mjs";
+import { compilePrices, PriceStage } from "./prices.mjs";
 
 const CONFIG_KEY = "config";
 const CONFIG_TTL_MS = 30_000;
@@ -258,6 +259,7 @@ function compile(doc) {
       // The currencies the bundle carries formats for (see the header).
       formattable: currencies.length ? new Set([...currencies, site.currency]) : null,
       switcher: l.switcher ? new Map(Object.entries(l.switcher.labels || {})) : null,
+      prices: compilePrices(l.prices, site.defaultLocale),
     };
   }
   const p = doc.personalization;
@@ -619,15 +621,27 @@ function currencyFormat(locale, currency) {
   const key = `${locale} ${currency}`;
   let f = numberFormats.get(key);
   if (!f) {
-    f = new Intl.NumberFormat(locale, { style: "currency", currency });
+    // The currency's digits as CLDR 48 has them (cldr.mjs; the rounding uses the same): runtimes' ICUs differ (PKR).
+    const digits = digitsOf(currency);
+    f = new Intl.NumberFormat(locale, { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
     numberFormats.set(key, f);
   }
   return f;
 }
 
+/** An amount in a currency as the visitor's locale writes it; null when it can't be. */
+function formatMoney(site, locale, value, currency) {
+  const formattable = site.loc.formattable;
+  if ((formattable && !formattable.has(currency)) || !(Math.abs(value) < 1e15)) return null;
+  try {
+    return currencyFormat(locale, currency).format(value);
+  } catch {
+    return null; // not a currency Intl knows
+  }
+}
+
 /** Prices of the page: converter (or null) and formatter for the locale. */
 function prices(site, locale, conv) {
-  const formattable = site.loc.formattable;
   return {
     conv,
     /** Converted (when in the origin currency) and formatted; null when it can't be. */
@@ -638,12 +652,7 @@ function prices(site, locale, conv) {
         value = conv.convert(amount);
         cur = conv.to;
       }
-      if ((formattable && !formattable.has(cur)) || !(Math.abs(value) < 1e15)) return null;
-      try {
-        return currencyFormat(locale, cur).format(value);
-      } catch {
-        return null; // not a currency Intl knows
-      }
+      return formatMoney(site, locale, value, cur);
     },
   };
 }
@@ -714,45 +723,6 @@ function localize(rw, l) {
           const text = entries.get(pair.slice(colon + 1).trim());
           if (text !== undefined) el.setAttribute(attr, escapeAttr(text));
         }
-      },
-    });
-  }
-  const p = l.prices;
-  if (p) {
-    // Prices in the text, converted in place (never an element's content):
-    // the Rust worker's price stage for what the demo has, single-text-node
-    // amounts in the site currency's sign (`£2.55`, `£1,234.50`, `£30`). It
-    // does not read split prices, other signs, codes or bare amounts.
-    let skip = false;
-    rw.on("script, style, template, textarea, option, select, button, [translate=no], .notranslate, [data-borderless-ignore]", {
-      text() {
-        skip = true;
-      },
-    });
-    const sign = l.siteCurrency === "GBP" ? "£" : null;
-    const re = /£(\d{1,3}(?:,\d{3})+|\d+)(\.\d\d)?(?![\d%])/g;
-    let carry = "";
-    rw.onDocument({
-      text(t) {
-        const excluded = skip;
-        skip = false;
-        if (t.removed || excluded || !sign) return;
-        if (!t.lastInTextNode) {
-          carry += t.text;
-          t.remove();
-          return;
-        }
-        const full = carry + t.text;
-        carry = "";
-        const out = full.replace(re, (m, int, frac, at) => {
-          const before = at > 0 ? full[at - 1] : "";
-          if (/[\p{L}\p{N}]/u.test(before)) return m;
-          const conv = p.conv && l.siteCurrency === p.conv.from;
-          if (!conv && !l.reformat) return m;
-          const text = p.text(Number(int.replaceAll(",", "") + (frac || "")), l.siteCurrency);
-          return text === null ? m : escape(text);
-        });
-        if (out !== t.text) t.replace(out, { html: true });
       },
     });
   }
@@ -1200,6 +1170,17 @@ function rewritable(res, path, site) {
   return streamable(type);
 }
 
+/** Whether a Content-Type declares UTF-8, or no charset (HTMLRewriter then reads UTF-8). */
+function isUtf8(type) {
+  const m = /;\s*charset\s*=\s*["']?([^"';\s]+)/i.exec(type ?? "");
+  if (!m) return true;
+  try {
+    return new TextDecoder(m[1]).encoding === "utf-8";
+  } catch {
+    return false;
+  }
+}
+
 const charsets = new Map(); // Content-Type charset label → whether HTMLRewriter can stream it
 
 /** False for a declared charset that is unknown or not ASCII-compatible (UTF-16, ISO-2022-JP). */
@@ -1398,7 +1379,9 @@ async function handle(request, env) {
   // Localization.
   let l10n = null;
   let pricesOf = null;
+  let priceStage = null;
   if (loc) {
+    const negotiated = currency;
     const conv = converter(loc, site.currency, currency, fx, nowMs);
     if (!conv) currency = site.currency; // prices stay in the origin currency
     pricesOf = dict?.money ? prices(site, locale, conv) : null;
@@ -1406,12 +1389,20 @@ async function handle(request, env) {
       locale,
       rtl: isRtl(locale),
       dict,
-      prices: pricesOf,
-      siteCurrency: site.currency,
-      // A price that keeps its currency is left as written in the site's own locale.
-      reformat: locale !== site.defaultLocale,
       switcher: loc.switcher ? switcherHtml(loc, locale, currency, path + url.search) : null,
     };
+    // Prices in the page's own text (prices.mjs): with money formats for the locale, on UTF-8 pages.
+    if (loc.prices.enabled && dict?.money && isUtf8(origin.headers.get("content-type"))) {
+      const declared = [...new Set([site.currency, ...loc.prices.currencies])];
+      priceStage = new PriceStage(loc.prices, {
+        declared,
+        convert: (c) => converter(loc, c, negotiated, fx, nowMs),
+        visitor: negotiated,
+        format: (amount, c) => formatMoney(site, locale, amount, c),
+        // A price that keeps its currency is left as written in the site's own locale.
+        reformat: locale !== site.defaultLocale,
+      });
+    }
   }
   const personal = v ? personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, url.protocol === "https:") : null;
 
@@ -1438,6 +1429,7 @@ async function handle(request, env) {
     });
   }
   if (l10n) localize(rw, l10n);
+  priceStage?.attach(rw);
   if (personal) {
     for (const f of personal.fills) {
       rw.on(f.slot.selector, {
@@ -1456,7 +1448,9 @@ async function handle(request, env) {
       });
     }
   }
-  return rw.transform(new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers }));
+  const out = rw.transform(new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers }));
+  // Split prices: the rewriter's output is held from a piece's marker until its run is settled.
+  return priceStage ? new Response(priceStage.release(out.body), out) : out;
 }
 
 export default {
