@@ -9,9 +9,10 @@
 // separator and their currency's decimals, converted and formatted with Intl,
 // and written back in place. A price split over sibling inline elements
 // (`<span>£</span><span>279</span>`) is read as a run of pieces: each piece's
-// text goes out as a marker, and a TransformStream on the rewriter's output
-// holds the bytes from the first unsettled marker until the run is settled
-// (converted, or the original text put back).
+// text goes out as a marker, and a stream on the rewriter's output holds the
+// bytes from the first unsettled marker until the run is settled (converted,
+// or the original text put back). Ported from src/rewrite/prices/ (names in
+// brackets), kept step for step so that both give the same bytes.
 
 import { TERRITORY_CURRENCY, CURRENCY_DIGITS, FRACTION_CODES } from "./cldr.mjs";
 
@@ -63,7 +64,7 @@ function tailStart(s, max) {
 const RUST_TRIM = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 const rustTrim = (s) => s.replace(RUST_TRIM, "");
 
-// ---------------------------------------------------------------- currency markers
+// ---------------------------------------------------------------- currency markers [symbols]
 
 const ONE = (c) => ({ one: c });
 const ANY = (list) => ({ any: list });
@@ -139,7 +140,7 @@ function onlyMarker(s) {
   return b && b[0] === 0 ? b[1] : null;
 }
 
-// ---------------------------------------------------------------- the decoded view of a raw text
+// ---------------------------------------------------------------- the decoded view of a raw text [detect]
 
 const ENTITIES = new Map([
   ["nbsp", "\u00a0"], ["euro", "€"], ["pound", "£"], ["yen", "¥"], ["dollar", "$"], ["cent", "¢"], ["thinsp", "\u2009"],
@@ -207,7 +208,7 @@ class View {
   }
 }
 
-// ---------------------------------------------------------------- finding price-shaped spans
+// ---------------------------------------------------------------- finding price-shaped spans [detect]
 
 const isSep = (c) => c === "." || c === "," || c === "'" || c === "’" || (isSpace(c) && c !== "\n" && c !== "\t" && c !== "\r");
 
@@ -292,7 +293,7 @@ function find(t) {
   return out;
 }
 
-// ---------------------------------------------------------------- reading an amount
+// ---------------------------------------------------------------- reading an amount [amount, base::money]
 
 const GROUP_ONLY = new Set([" ", "\u00a0", "\u202f", "\u2009", "'", "’"]);
 
@@ -360,7 +361,7 @@ function parseAmount(raw) {
   return Number.isFinite(v) ? v : null;
 }
 
-// ---------------------------------------------------------------- config
+// ---------------------------------------------------------------- config [config::prices]
 
 /** Languages whose decimal separator is `.` (CLDR, simplified; regional exceptions below). */
 const DOT_LANGUAGES = new Set(["en", "ja", "zh", "ko", "he", "th", "hi", "ms", "fil", "ga", "mt", "cy", "ta", "te", "bn", "ur", "sw", "my", "km", "lo", "ne", "si"]);
@@ -394,7 +395,7 @@ export function compilePrices(p, defaultLocale) {
   };
 }
 
-// ---------------------------------------------------------------- holding output back
+// ---------------------------------------------------------------- holding output back [hold]
 
 /** Held output beyond this settles every open marker as it was. */
 const MAX_HELD = 64 << 10;
@@ -510,7 +511,7 @@ function release(holds, body) {
   });
 }
 
-// ---------------------------------------------------------------- pieces of a split price
+// ---------------------------------------------------------------- pieces of a split price [piece]
 
 const HINT_NONE = 0;
 const HINT_WEAK = 1; // a class or id mentioning "price"
@@ -564,7 +565,7 @@ function fits(run, core, kind, sup) {
   return extends_ ? EXTENDS : STARTS;
 }
 
-// ---------------------------------------------------------------- the stage
+// ---------------------------------------------------------------- the stage [handler, convert, state]
 
 /** A text node is carried whole up to this many bytes, then in a bounded tail. */
 const CARRY_MAX = 512;
