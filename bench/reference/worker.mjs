@@ -1482,7 +1482,7 @@ async function handle(request, env) {
   }
   const out = rw.transform(new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers }));
   // Split prices: the rewriter's output is held from a piece's marker until its run is settled.
-  return priceStage ? new Response(priceStage.release(out.body), out) : out;
+  return priceStage && out.body ? new Response(priceStage.release(out.body), out) : out;
 }
 
 export default {

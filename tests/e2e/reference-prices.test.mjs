@@ -9,7 +9,8 @@
 // the same only if both then give the same bytes: the Rust worker's output
 // can depend on how the page reaches it (see `paced` below). Then, not
 // trivially: the page's main price is converted for the visitors where the
-// ground truth says it should be.
+// ground truth says it should be. And a page of price constructs under the
+// options the workload leaves at their defaults (SYNTHETIC).
 //
 // While working on either worker:
 //   REFERENCE_PAGES=7a838a16,ccc114af node --test tests/e2e/reference-prices.test.mjs   (pages by name prefix)
@@ -77,8 +78,8 @@ function workload(currency, decimal) {
 function startStoreOrigin({ write = Infinity, pause = 0 } = {}) {
   const server = http.createServer(async (req, res) => {
     const m = /^\/store\/([0-9a-f]{64})$/.exec(req.url);
-    if (!m) return res.writeHead(404).end();
-    const page = storefrontPage(m[1]);
+    if (!m && req.url !== "/synthetic") return res.writeHead(404).end();
+    const page = m ? storefrontPage(m[1]) : SYNTHETIC;
     res.writeHead(200, { "content-type": "text/html", "content-length": page.length });
     for (let i = 0; i < page.length; i += write) {
       if (i) await new Promise((r) => setTimeout(r, pause));
@@ -134,7 +135,7 @@ async function startWorkers(code, bundles, origin) {
   return {
     /** GET /store/<name> from group `i`'s worker: { status, headers (decided), context, body }. */
     async get(i, name, v) {
-      const res = await request(base, `/store/${name}`, { headers: { ...v.headers, host: `g${i}.test` }, cf: v.cf, ua: null });
+      const res = await request(base, name === null ? "/synthetic" : `/store/${name}`, { headers: { ...v.headers, host: `g${i}.test` }, cf: v.cf, ua: null });
       const h = res.headers;
       return {
         status: res.status,
@@ -158,6 +159,27 @@ function firstDifference(a, b) {
 
 const count = (hay, needle) => hay.split(needle).length - 1;
 
+// The price options the storefront workload leaves at their defaults, on a
+// page of constructs (split prices, entities, ranges, codes, a long text
+// node, excluded and hinted elements), under two configs of a GBP shop.
+const LONG = `${"Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(12)}Now £19.99 or 2 for £35, was £24.99 – £29.99. ${"Sed do eiusmod tempor incididunt ut labore. ".repeat(8)}Ends with £`;
+const SYNTHETIC = Buffer.from(`<!doctype html><html lang="en"><head><title>Only £9.99 today</title>
+<meta property="og:price:currency" content="GBP"><script type="application/ld+json">{"offers": {"priceCurrency" : "GBP", "price": "9.99"}}</script>
+<style>.p::after { content: "£1.00" }</style></head><body>
+<p class="notranslate">Kept? £12.50</p><p translate="no">Kept? £13.50</p><div class="no-convert">£5.00 stays</div>
+<div class="only-here"><span class="amount">1,299.00</span> <span data-cents="1999">19.99</span> <span data-cents="1000">19.99</span></div>
+<p>US$ 15.00, 15,00 €, EUR 12.00, 12.00 EUR, &pound;12.00, 12&nbsp;&euro;, £10–20, 10–20 €, £1,234,567.89, £1.299</p>
+<p><span>£</span><span>279</span> and <b>$</b><b>87</b><b>.</b><b>11</b> and 83<sup>30</sup> £ and <i>25</i><i>,99</i> <i>€</i></p>
+<div class="price"><span>12</span><span>.50</span></div><div class="price-box"><span class="cur">£</span>
+<span class="int">1,299</span><span class="dec">.00</span></div><span itemprop="price" content="4.20">4.20</span>
+<button>Buy £5</button><button>£6.00</button><template>£3</template><textarea>£3</textarea><select><option>£4</option></select>
+<p data-borderless-ignore>£7</p><p>${LONG}</p><p>99</p><span class="price">10,00</span><span class="price">12,00</span>
+<p>SKU12.99 50% 3x 60x30 v1.2 #12 +44 1/2 ₹39,… 1.299,00 € 206,- €</p></body></html>`);
+const SYNTHETIC_CONFIGS = [
+  { exclude: [".no-convert"], selectors: [".amount"], attributes: [{ name: "data-cents", unit: "minor" }], honor_notranslate: false, currencies: ["EUR"] },
+  { only: [".only-here", "p"], decimal: "," },
+];
+
 // Shops of one currency and decimal separator share a config.
 const groups = new Map();
 for (const name of NAMES) {
@@ -166,6 +188,17 @@ for (const name of NAMES) {
   if (!groups.has(k)) groups.set(k, { i: groups.size, currency: shop.currency, decimal: shop.decimal, names: [], ...workload(shop.currency, shop.decimal) });
   groups.get(k).names.push(name);
 }
+
+const synthetic = SYNTHETIC_CONFIGS.map((prices, k) => {
+  const config = {
+    version: 1,
+    bundle: `ref-prices-synthetic-${k}`,
+    site: { default_locale: "en-GB", currency: "GBP" },
+    localization: { locales: LOCALES, currencies: ["GBP", "JPY", "EUR", "USD"], fx_max_age_hours: 87600, prices },
+  };
+  const rates = { JPY: rate("GBP", "JPY"), EUR: rate("GBP", "EUR"), USD: rate("GBP", "USD") };
+  return { i: groups.size + k, prices, bundle: buildBundle(config, { fx: { base: "GBP", as_of: "2026-11-22T00:00:00Z", rates } }) };
+});
 
 let origin;
 let paced;
@@ -181,7 +214,7 @@ before(async () => {
   // which price, if any, depends on the timing. Paced, its output is the
   // page's own (see bench/reference/worker.mjs, header).
   [origin, paced] = await Promise.all([startStoreOrigin(), startStoreOrigin({ write: 16 << 10, pause: 3 })]);
-  const bundles = [...groups.values()].map((g) => g.bundle);
+  const bundles = [...groups.values(), ...synthetic].map((g) => g.bundle);
   const DIST = path.join(ROOT, "dist");
   [rust, ref] = await Promise.all([
     startWorkers({ scriptPath: path.join(DIST, "entry.js"), modulesRoot: DIST, modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }] }, bundles, paced.url),
@@ -254,4 +287,19 @@ describe("real storefront pages, price workload: the Rust worker and the referen
       assert.ok(totals.pairs >= 40 && totals.converted / totals.pairs >= (ALL ? 0.9 : 0.85), `${totals.converted} of ${totals.pairs}`);
     }
   });
+});
+
+describe("a page of price constructs under the price options (exclude, only, selectors, attributes, currencies, decimal, honor_notranslate)", () => {
+  for (const g of synthetic) {
+    test(JSON.stringify(g.prices), async () => {
+      let converted = 0;
+      for (const v of VISITORS) {
+        let [a, b] = await Promise.all([rust.get(g.i, null, v), ref.get(g.i, null, v)]);
+        for (let retry = 0; retry < RETRIES && !a.body.equals(b.body); retry++) [a, b] = await Promise.all([rust.get(g.i, null, v), ref.get(g.i, null, v)]);
+        assert.ok(a.body.equals(b.body), `${v.name}: ${firstDifference(a.body, b.body)}`);
+        if (!/£19\.99 or 2 for £35/.test(b.body.toString())) converted++;
+      }
+      assert.ok(converted >= 3, "the long node's prices were converted for the JPY, EUR and USD visitors");
+    });
+  }
 });
