@@ -16,7 +16,8 @@ use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 use worker::{event, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response, Result};
 
-/// Marks a body the Rust worker produces, for `worker/entry.mjs`.
+/// Marks a body to pump through a parked page (`body.rs`), for
+/// `worker/entry.mjs`; its value is the id.
 const STREAM_MARK: &str = "x-borderless-stream";
 
 /// Errors go to `worker/entry.mjs`, which logs them and serves the origin.
@@ -44,14 +45,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         cf: cf.as_deref(),
         now_ms: js_sys::Date::now() as i64,
     };
-    let [preview, token, origin, cookie_secret, customer_key] = [
-        "PREVIEW",
-        "PREVIEW_TOKEN",
-        "ORIGIN",
-        "BORDERLESS_COOKIE_SECRET",
-        "BORDERLESS_CUSTOMER_KEY",
-    ]
-    .map(|n| env.secret(n).ok().map(|v| v.to_string()));
+    let [preview, token, origin, cookie_secret, customer_key] = vars(env);
     let vars = Vars {
         preview: preview.as_deref(),
         preview_token: token.as_deref(),
@@ -90,7 +84,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         futures_util::future::OptionFuture::from(fetch),
         kv::read_all(env, prepared.reads()),
     );
-    let Some(mut resp) = resp.transpose()? else {
+    let Some(resp) = resp.transpose()? else {
         return match prepared.finish(values, None) {
             Finish::Answer(a) => answer(a),
             _ => Response::error("Bad Gateway", 502),
@@ -104,19 +98,41 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     match prepared.finish(values, Some(head)) {
         Finish::Answer(a) => answer(a),
         Finish::Passthrough { edits } => with_edits(resp, &edits),
-        Finish::Rewrite { edits, body } => {
-            let out_headers = resp.headers().clone();
-            apply(&out_headers, &edits)?;
-            let status = resp.status_code();
+        Finish::Rewrite { mut edits, body } => {
             let trip = panic::wanted(&headers, "body");
-            let stream = body::stream(&mut resp, body, events::dataset(env), trip)?;
-            // Tells worker/entry.mjs to watch this stream (it removes the header).
-            out_headers.set(STREAM_MARK, "1")?;
-            Ok(Response::from_stream(stream)?
-                .with_status(status)
-                .with_headers(out_headers))
+            let id = body::park(body, events::dataset(env), trip);
+            // worker/entry.mjs pumps the body through the parked page (and
+            // removes the header).
+            edits.push(HeaderEdit::Set(STREAM_MARK.into(), id.to_string()));
+            let resp = with_edits(resp, &edits);
+            if resp.is_err() {
+                body::borderless_body_drop(id);
+            }
+            resp
         }
     }
+}
+
+/// The vars and secrets the pipeline reads. A deployment's bindings are
+/// fixed for the isolate's life: read once.
+fn vars(env: &Env) -> [Option<std::rc::Rc<str>>; 5] {
+    thread_local! {
+        static VARS: std::cell::OnceCell<[Option<std::rc::Rc<str>>; 5]> =
+            const { std::cell::OnceCell::new() };
+    }
+    VARS.with(|v| {
+        v.get_or_init(|| {
+            [
+                "PREVIEW",
+                "PREVIEW_TOKEN",
+                "ORIGIN",
+                "BORDERLESS_COOKIE_SECRET",
+                "BORDERLESS_CUSTOMER_KEY",
+            ]
+            .map(|n| env.secret(n).ok().map(|v| v.to_string().into()))
+        })
+        .clone()
+    })
 }
 
 /// The beacon's body, at most `MAX_BEACON_BYTES` (`None` past it).
@@ -133,8 +149,15 @@ async fn beacon_body(mut req: Request) -> Option<Vec<u8>> {
     (bytes.len() <= max).then_some(bytes)
 }
 
+/// Every header in three calls into JS (`Headers.entries()` costs one
+/// per header), as JSON; an unreadable set reads as none.
 fn entries(h: &Headers) -> Vec<(String, String)> {
-    h.entries().collect()
+    let pairs = js_sys::Array::from(&h.0);
+    js_sys::JSON::stringify(&pairs)
+        .ok()
+        .and_then(|s| s.as_string())
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
 }
 
 fn apply(h: &Headers, edits: &[HeaderEdit]) -> Result<()> {
