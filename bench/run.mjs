@@ -90,6 +90,9 @@ function storefrontPages() {
     });
 }
 
+/** The fixed-cost probe: a ~1 KB page with nothing to rewrite (no prices, blocks or i18n markers). */
+const tinyPage = () => ({ name: "tiny", path: "/t/about", html: fs.readFileSync(path.join(ROOT, "bench", "tiny.html")), content_type: "text/html; charset=utf-8", kind: "fixed" });
+
 /** A page of about `mb` MB: the product page with its product cards repeated in the body. */
 function bigPage(product, mb) {
   const s = product.toString();
@@ -466,14 +469,17 @@ async function main() {
   fs.mkdirSync(PAGES_DIR, { recursive: true });
   log("pages: the demo store and a sample of ../shared/data/storefront-pages");
   const pages = [...(await demoPages()), ...storefrontPages()];
-  for (const p of pages) fs.writeFileSync(path.join(PAGES_DIR, `${p.name}.html`), p.html);
+  // Measured beside the pages, reported apart (`fixed_overhead_us`), never in their means.
+  const tiny = tinyPage();
+  const all = [...pages, tiny];
+  for (const p of all) fs.writeFileSync(path.join(PAGES_DIR, `${p.name}.html`), p.html);
   fs.writeFileSync(
     path.join(PAGES_DIR, "manifest.json"),
-    JSON.stringify({ pages: pages.map((p) => ({ name: p.name, file: `${p.name}.html`, path: p.path, content_type: p.content_type })) }, null, 1),
+    JSON.stringify({ pages: all.map((p) => ({ name: p.name, file: `${p.name}.html`, path: p.path, content_type: p.content_type })) }, null, 1),
   );
   const product = pages.find((p) => p.name === "demo-product").html;
   const big = new Map([1, 10].map((mb) => [mb, bigPage(product, mb)]));
-  const server = await startOrigin(pages, big);
+  const server = await startOrigin(all, big);
   const origin = `http://127.0.0.1:${server.address().port}`;
 
   const results = { date: started.toISOString(), machine: machine(), rounds: ROUNDS, visitors: VISITORS.map((v) => v.name), pages: pages.map((p) => ({ name: p.name, bytes: p.html.length })) };
@@ -485,8 +491,10 @@ async function main() {
       w.originBase = origin;
       workers.push(w);
     }
-    const cpu = await cpuRun(workers, pages);
+    const cpu = await cpuRun(workers, all);
     results.cpu = summarizeCpu(cpu, pages);
+    const perReq = (w) => cpu[w].tiny.ns / cpu[w].tiny.n / 1e3;
+    results.fixed = { page: tiny.name, bytes: tiny.html.length, borderless_net_us: perReq("borderless") - perReq("passthrough"), reference_net_us: cpu.reference ? perReq("reference") - perReq("passthrough") : null };
     if (opt.only === "cpu") throw new CpuOnly();
     log("streaming: time to first byte with a dribbling origin");
     results.ttfb = await ttfbRun(workers, pages.find((p) => p.name === "demo-product"));
@@ -499,6 +507,7 @@ async function main() {
   }
   if (opt.only === "cpu") {
     server.close();
+    results.fixed_overhead_us = results.fixed.borderless_net_us;
     results.bundle = bundleSizes();
     fs.writeFileSync(path.resolve(opt.out), JSON.stringify(results, null, 2) + "\n");
     return;
@@ -508,7 +517,8 @@ async function main() {
   server.close();
   results.bundle = bundleSizes();
   if (!opt["skip-native"]) {
-    results.native_ns = nativeRun(pages);
+    results.native_ns = nativeRun(all);
+    results.fixed.native_us = results.native_ns.tiny / 1e3;
     results.cpu.native = nativeSummary(results.cpu, results.native_ns, pages);
   }
   if (!opt["skip-precompute"]) results.precompute = precomputeRun();
@@ -520,7 +530,8 @@ async function main() {
   results.cpu_ratio_vs_js = results.cpu.ratio_vs_js;
   results.cpu_ratio_vs_native = results.cpu.native?.ratio ?? null;
   results.bundle_gzip_bytes = results.bundle.wasm_gzip;
-  const top = { cpu_ratio_vs_js: results.cpu_ratio_vs_js, cpu_ratio_vs_native: results.cpu_ratio_vs_native, bundle_gzip_bytes: results.bundle_gzip_bytes };
+  results.fixed_overhead_us = results.fixed.borderless_net_us;
+  const top = { cpu_ratio_vs_js: results.cpu_ratio_vs_js, cpu_ratio_vs_native: results.cpu_ratio_vs_native, fixed_overhead_us: results.fixed_overhead_us, bundle_gzip_bytes: results.bundle_gzip_bytes };
   const ordered = { ...top, ...results };
   const outFile = path.resolve(opt.out ?? path.join(ROOT, "bench", "results.json"));
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
