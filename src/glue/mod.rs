@@ -1,6 +1,6 @@
 //! The Workers glue, I/O only: reads the request and env, calls the page
 //! pipeline (`crate::page`), does the KV reads and fetches it asks for and
-//! streams the body.
+//! parks the page body for `worker/entry.mjs` to pump.
 
 mod body;
 mod cron;
