@@ -29,6 +29,7 @@ export function render(r) {
     ...(r.fixed_overhead_us !== undefined ? [`| Fixed cost: net CPU on a 1 KB page with nothing to rewrite (\`fixed_overhead_us\`) | **${us(r.fixed_overhead_us)} µs** | ≤ 250 µs: ${goal(r.fixed_overhead_us <= 250)} |`] : []),
     `| Same output: Borderless and the reference worker, byte for byte (page × visitor) | ${sameLine(r.same_output)} | all |`,
     `| CPU per request, Wasm in workerd / native (same pipeline) | **${f(r.cpu_ratio_vs_native, 2)}** | ≤ 2.5: ${goal(r.cpu_ratio_vs_native <= 2.5)} |`,
+    `| Fixed cost: net CPU on a ${kb(r.fixed?.bytes)} KB page with nothing to rewrite (\`bench/tiny.html\`) | **${us(r.fixed_overhead_us)} µs** (native ${us(r.fixed?.native_us)} µs, reference JS ${us(r.fixed?.reference_net_us)} µs) | ≤ 250 µs: ${goal(r.fixed_overhead_us <= 250)} |`,
     `| Wasm bundle, gzip | **${kb(r.bundle_gzip_bytes)} KB** (${kb(r.bundle.wasm_raw)} KB raw) | ≤ 700 KB: ${goal(r.bundle_gzip_bytes <= 700 * 1024)} |`,
     `| TTFB through the worker, origin dribbling ${r.ttfb.chunks} chunks ${r.ttfb.gap_ms} ms apart | ${f(r.ttfb.borderless.ttfb_ms, 1)} ms (origin direct ${f(r.ttfb.origin.ttfb_ms, 1)} ms; last byte ${f(r.ttfb.borderless.last_byte_ms, 0)} ms) | tracks the first chunk |`,
     `| Peak memory growth of workerd, 10 MB page | ${mb(r.memory.borderless["10MB"].peak_growth)} MB (1 MB page: ${mb(r.memory.borderless["1MB"].peak_growth)} MB) | flat |`,

@@ -73,6 +73,9 @@ async function demoPages() {
   }
 }
 
+/** The fixed-cost probe: a ~1 KB page with nothing to rewrite (no prices, blocks or i18n markers). */
+const tinyPage = () => ({ name: "tiny", path: "/t/about", html: fs.readFileSync(path.join(ROOT, "bench", "tiny.html")), content_type: "text/html; charset=utf-8", kind: "fixed" });
+
 /** A page of about `mb` MB: the product page with its product cards repeated in the body. */
 function bigPage(product, mb) {
   const s = product.toString();
@@ -474,28 +477,31 @@ async function main() {
   const sf = storefrontPages();
   const groups = storefrontGroups(sf);
   const pages = [...demo, ...sf];
+  // Measured beside the demo pages, reported apart (`fixed_overhead_us`), never in the means.
+  const tiny = tinyPage();
+  const all = [...pages, tiny];
   // One bundle per shop group; the demo's own (`make demo-bundle`).
   const bundleDir = path.join(OUT, "bundles");
   fs.mkdirSync(bundleDir, { recursive: true });
-  const bundleFile = new Map(demo.map((p) => [p.name, path.join(ROOT, "target", "kv", "bundle.json")]));
+  const bundleFile = new Map([...demo, tiny].map((p) => [p.name, path.join(ROOT, "target", "kv", "bundle.json")]));
   for (const g of groups) {
     const f = path.join(bundleDir, `${g.name}.json`);
     fs.writeFileSync(f, JSON.stringify(g.entries));
     for (const p of g.pages) bundleFile.set(p.name, f);
   }
-  for (const p of pages) fs.writeFileSync(path.join(PAGES_DIR, `${p.name}.html`), p.html);
+  for (const p of all) fs.writeFileSync(path.join(PAGES_DIR, `${p.name}.html`), p.html);
   fs.writeFileSync(
     path.join(PAGES_DIR, "manifest.json"),
-    JSON.stringify({ pages: pages.map((p) => ({ name: p.name, file: `${p.name}.html`, path: p.path, content_type: p.content_type, bundle: bundleFile.get(p.name) })) }, null, 1),
+    JSON.stringify({ pages: all.map((p) => ({ name: p.name, file: `${p.name}.html`, path: p.path, content_type: p.content_type, bundle: bundleFile.get(p.name) })) }, null, 1),
   );
   const product = pages.find((p) => p.name === "demo-product").html;
   const big = new Map([1, 10].map((mb) => [mb, bigPage(product, mb)]));
-  const server = await startOrigin(pages, big);
+  const server = await startOrigin(all, big);
   const origin = `http://127.0.0.1:${server.address().port}`;
 
   const results = { date: started.toISOString(), machine: machine(), rounds: ROUNDS, visitors: VISITORS.map((v) => v.name), pages: pages.map((p) => ({ name: p.name, kind: p.kind, bytes: p.html.length })) };
   // The demo first (its workers also serve the streaming and memory runs), then each shop group with its bundle.
-  const segments = [{ name: "demo", pages: demo, entries: bulkEntries() }, ...groups.map((g) => ({ name: g.name, pages: g.pages, entries: g.entries }))];
+  const segments = [{ name: "demo", pages: [...demo, tiny], entries: bulkEntries() }, ...groups.map((g) => ({ name: g.name, pages: g.pages, entries: g.entries }))];
   const ref = fs.existsSync(path.join(ROOT, "bench", "reference", "worker.mjs"));
   const acc = {};
   results.same_output = {};
@@ -522,8 +528,11 @@ async function main() {
     }
   }
   results.cpu = summarizeCpu(acc, pages);
+  const perReq = (w) => acc[w].tiny.ns / acc[w].tiny.n / 1e3;
+  results.fixed = { page: tiny.name, bytes: tiny.html.length, borderless_net_us: perReq("borderless") - perReq("passthrough"), reference_net_us: acc.reference ? perReq("reference") - perReq("passthrough") : null };
   if (opt.only === "cpu") {
     server.close();
+    results.fixed_overhead_us = results.fixed.borderless_net_us;
     results.bundle = bundleSizes();
     fs.writeFileSync(path.resolve(opt.out), JSON.stringify(results, null, 2) + "\n");
     return;
@@ -533,7 +542,8 @@ async function main() {
   server.close();
   results.bundle = bundleSizes();
   if (!opt["skip-native"]) {
-    results.native_ns = nativeRun(pages);
+    results.native_ns = nativeRun(all);
+    results.fixed.native_us = results.native_ns.tiny / 1e3;
     results.cpu.native = nativeSummary(results.cpu, results.native_ns, pages);
   }
   if (!opt["skip-precompute"]) results.precompute = precomputeRun();
@@ -547,7 +557,8 @@ async function main() {
   results.cpu_ratio_vs_js_demo = results.cpu.by_kind.demo?.ratio ?? null;
   results.cpu_ratio_vs_native = results.cpu.native?.ratio ?? null;
   results.bundle_gzip_bytes = results.bundle.wasm_gzip;
-  const top = { cpu_ratio_vs_js: results.cpu_ratio_vs_js, cpu_ratio_vs_js_real: results.cpu_ratio_vs_js_real, cpu_ratio_vs_js_demo: results.cpu_ratio_vs_js_demo, cpu_ratio_vs_native: results.cpu_ratio_vs_native, bundle_gzip_bytes: results.bundle_gzip_bytes };
+  results.fixed_overhead_us = results.fixed.borderless_net_us;
+  const top = { cpu_ratio_vs_js: results.cpu_ratio_vs_js, cpu_ratio_vs_js_real: results.cpu_ratio_vs_js_real, cpu_ratio_vs_js_demo: results.cpu_ratio_vs_js_demo, cpu_ratio_vs_native: results.cpu_ratio_vs_native, fixed_overhead_us: results.fixed_overhead_us, bundle_gzip_bytes: results.bundle_gzip_bytes };
   const ordered = { ...top, ...results };
   const outFile = path.resolve(opt.out ?? path.join(ROOT, "bench", "results.json"));
   fs.mkdirSync(path.dirname(outFile), { recursive: true });

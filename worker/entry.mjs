@@ -3,6 +3,25 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Borderless from "../build/index.js";
 
+// worker-build puts the Rust handlers and exported functions on its
+// entrypoint's prototype: the fetch handler and the body pump's calls
+// (src/glue/body.rs).
+const {
+  fetch: rustFetch,
+  borderless_body_write: bodyWrite,
+  borderless_body_end: bodyEnd,
+  borderless_body_drop: bodyDrop,
+} = Borderless.prototype;
+// The shim rebuilds the Wasm instance after a trap (`criticalError`), but only
+// on the way through `new Borderless(...)`, which constructs a second
+// entrypoint per request; the handler is called directly while there is no
+// trap to recover from. (A panic's hook has the instance rebuilt either way.)
+const initState = globalThis.__worker_init_state;
+const healthy = () => initState !== undefined && !initState.criticalError;
+const trapped = (err) => {
+  if (err instanceof WebAssembly.RuntimeError && initState) initState.criticalError = true;
+};
+
 // A Rust panic traps the Wasm instance: the promise the worker returned never
 // settles and a body it is streaming never ends. The panic hook
 // (src/glue/panic.rs) calls this just before the trap; every request in
@@ -16,8 +35,15 @@ globalThis.__borderless_panic = (detail) => {
 
 class Panic extends Error {}
 
-// Bodies the Rust worker streams carry this header (src/glue/mod.rs).
+// Bodies to pump through a page the Rust worker parked carry this header,
+// its value the page's id (src/glue/body.rs).
 const STREAM_MARK = "x-borderless-stream";
+// Bytes per origin read. Each read is a round of promises, so one large read
+// beats many of the runtime's default 4 KB chunks; a read still returns as
+// soon as any bytes are there, so latency is unchanged.
+const READ_BYTES = 256 << 10;
+// Read buffers come back when a body ends: reused, not allocated per request.
+const spareBuffers = [];
 
 export default class extends WorkerEntrypoint {
   async fetch(request) {
@@ -34,9 +60,11 @@ export default class extends WorkerEntrypoint {
     inflight.add(r);
     let resp;
     try {
-      resp = await Promise.race([new Borderless(this.ctx, this.env).fetch(request), panicked]);
+      const run = healthy() ? rustFetch.call(this, request) : new Borderless(this.ctx, this.env).fetch(request);
+      resp = await Promise.race([run, panicked]);
     } catch (err) {
       inflight.delete(r);
+      trapped(err);
       if (err instanceof Panic) log("worker_panic", err.message, path(), "head");
       else log("worker_exception", (err && err.stack) || err, path());
       if (!spare) return new Response("Bad Gateway\n", { status: 502 });
@@ -52,11 +80,12 @@ export default class extends WorkerEntrypoint {
         return new Response("Bad Gateway\n", { status: 502 });
       }
     }
-    if (!resp.body || !resp.headers.has(STREAM_MARK)) {
+    const mark = resp.headers.get(STREAM_MARK);
+    if (mark === null) {
       inflight.delete(r);
       return resp;
     }
-    // A body the worker streams: a panic from here on aborts the connection,
+    // A body the worker rewrites: a panic from here on aborts the connection,
     // so the visitor never gets a short page that looks complete.
     const abort = new AbortController();
     r.fail = (detail) => {
@@ -64,10 +93,7 @@ export default class extends WorkerEntrypoint {
       abort.abort(new Panic(detail));
     };
     const { readable, writable } = new TransformStream();
-    resp.body
-      .pipeTo(writable, { signal: abort.signal })
-      .catch(() => {})
-      .finally(() => inflight.delete(r));
+    pump(resp.body, writable, Number(mark), abort.signal).finally(() => inflight.delete(r));
     const out = new Response(readable, resp);
     out.headers.delete(STREAM_MARK);
     return out;
@@ -77,6 +103,58 @@ export default class extends WorkerEntrypoint {
   // an exception escaping it only fails this run, the old rates stay.
   async scheduled(controller) {
     return new Borderless(this.ctx, this.env).scheduled(controller);
+  }
+}
+
+// The origin's body through the parked page `id` into `writable`: one
+// synchronous Wasm call per read. The origin or the visitor breaking off, or
+// a panic (`signal`), aborts the output: never a faked ending.
+async function pump(body, writable, id, signal) {
+  const writer = writable.getWriter();
+  let reader = null;
+  let byob = false;
+  let buf = null;
+  const stop = () => {
+    writer.abort(signal.reason).catch(() => {});
+    reader?.cancel(signal.reason).catch(() => {});
+  };
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    if (body) {
+      try {
+        reader = body.getReader({ mode: "byob" });
+        byob = true;
+      } catch {
+        reader = body.getReader();
+      }
+    }
+    buf = spareBuffers.pop() ?? new ArrayBuffer(READ_BYTES);
+    for (;;) {
+      const got = reader ? await (byob ? reader.read(new Uint8Array(buf)) : reader.read()) : { done: true };
+      if (byob && got.value) buf = got.value.buffer;
+      if (signal.aborted) return;
+      if (got.done) break;
+      const out = bodyWrite(id, got.value);
+      if (out.length) await writer.write(out);
+    }
+    const out = bodyEnd(id);
+    if (out.length) await writer.write(out);
+    await writer.close();
+  } catch (err) {
+    trapped(err);
+    if (!signal.aborted) {
+      writer.abort(err).catch(() => {});
+      reader?.cancel(err).catch(() => {});
+    }
+  } finally {
+    // A buffer still lent to a read is detached (length 0): not reused.
+    if (buf?.byteLength === READ_BYTES && spareBuffers.length < 8) spareBuffers.push(buf);
+    signal.removeEventListener("abort", stop);
+    try {
+      bodyDrop(id);
+    } catch {
+      // The instance trapped: the page went with it.
+    }
   }
 }
 

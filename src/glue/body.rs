@@ -1,69 +1,92 @@
-//! The body pump: origin bytes read into our own buffer (BYOB), through the
-//! pipeline's [`PageBody`], out as a stream.
+//! The body pump's Wasm side. The handler parks the pipeline's [`PageBody`]
+//! under an id (sent to `worker/entry.mjs` in the stream mark header); the
+//! entry reads the origin's body and calls [`borderless_body_write`] per
+//! chunk and [`borderless_body_end`] at its end: plain synchronous calls, no
+//! futures, promises or Wasm-side streams per chunk (they were most of the
+//! fixed cost of a small page).
 
 use crate::page::body::PageBody;
-use futures_util::future::poll_fn;
-use futures_util::io::AsyncRead;
-use std::pin::Pin;
-use worker::{AnalyticsEngineDataset, Response, ResponseBody, Result};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use worker::AnalyticsEngineDataset;
 
-/// Bytes per origin read. Each read costs a fixed round of promises and
-/// microtasks between the runtime and Wasm, so one large read beats many of
-/// the runtime's default 4 KB chunks (1.4 MB page: 67 → 5 ms of CPU); a read
-/// still returns as soon as any bytes are there, so latency is unchanged.
-const READ_BYTES: usize = 256 << 10;
-
-/// The origin's body through `page`, as a stream for the response. The
-/// origin breaking off passes on as an error: never a faked ending.
-pub(super) fn stream(
-    origin: &mut Response,
+struct Pump {
     page: Box<PageBody>,
     events: Option<AnalyticsEngineDataset>,
     test_panic: bool,
-) -> Result<impl futures_util::Stream<Item = Result<Vec<u8>>>> {
-    let reader = match origin.body() {
-        ResponseBody::Stream(raw) => Some(
-            wasm_streams::ReadableStream::from_raw(raw.clone())
-                .try_into_async_read()
-                .map_err(|_| worker::Error::RustError("origin body: not a byte stream".into()))?,
-        ),
-        _ => None,
-    };
-    // `sent`: some bytes went out (a test panic waits for that).
-    let state = (reader, vec![0; READ_BYTES], page, false, false);
-    let events = std::rc::Rc::new(events);
-    Ok(futures_util::stream::unfold(
-        state,
-        move |(mut reader, mut buf, mut page, mut done, sent)| {
-            let events = std::rc::Rc::clone(&events);
-            async move {
-                while !done {
-                    let read = match reader.as_mut() {
-                        Some(r) => poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, &mut buf)).await,
-                        None => Ok(0),
-                    };
-                    let out = match read {
-                        Ok(0) => {
-                            done = true;
-                            let (out, logs) = page.end();
-                            super::events::emit_to(events.as_ref().as_ref(), &logs);
-                            out
-                        }
-                        Ok(n) => page.write(buf.get(..n).unwrap_or_default()),
-                        Err(e) => {
-                            let e = worker::Error::RustError(e.to_string());
-                            return Some((Err(e), (reader, buf, page, true, sent)));
-                        }
-                    };
-                    if !out.is_empty() {
-                        if test_panic && sent {
-                            super::panic::trip("body");
-                        }
-                        return Some((Ok(out), (reader, buf, page, done, true)));
-                    }
-                }
-                None
-            }
-        },
-    ))
+    /// Some bytes went out (a test panic waits for that).
+    sent: bool,
+}
+
+impl Pump {
+    fn sending(&mut self, out: &[u8]) {
+        if out.is_empty() {
+            return;
+        }
+        if self.test_panic && self.sent {
+            super::panic::trip("body");
+        }
+        self.sent = true;
+    }
+}
+
+thread_local! {
+    /// Bodies being streamed in this isolate, by id; the entry always ends
+    /// or drops its own.
+    static PUMPS: RefCell<(u32, HashMap<u32, Pump>)> = RefCell::new((0, HashMap::new()));
+}
+
+/// Parks `page` for the entry; its id.
+pub(super) fn park(
+    page: Box<PageBody>,
+    events: Option<AnalyticsEngineDataset>,
+    test_panic: bool,
+) -> u32 {
+    PUMPS.with_borrow_mut(|(next, pumps)| {
+        *next = next.wrapping_add(1);
+        let pump = Pump {
+            page,
+            events,
+            test_panic,
+            sent: false,
+        };
+        pumps.insert(*next, pump);
+        *next
+    })
+}
+
+fn lost(id: u32) -> JsValue {
+    JsValue::from_str(&format!("body {id}: not parked"))
+}
+
+/// One origin chunk through the page: the bytes to send (maybe none). An
+/// unknown id throws, so the entry aborts the body: never a faked ending.
+#[wasm_bindgen]
+pub fn borderless_body_write(id: u32, chunk: &[u8]) -> Result<Vec<u8>, JsValue> {
+    PUMPS.with_borrow_mut(|(_, pumps)| {
+        let pump = pumps.get_mut(&id).ok_or_else(|| lost(id))?;
+        let out = pump.page.write(chunk);
+        pump.sending(&out);
+        Ok(out)
+    })
+}
+
+/// The origin's body ended: the last bytes; the page's log lines go out.
+#[wasm_bindgen]
+pub fn borderless_body_end(id: u32) -> Result<Vec<u8>, JsValue> {
+    let mut pump = PUMPS
+        .with_borrow_mut(|(_, pumps)| pumps.remove(&id))
+        .ok_or_else(|| lost(id))?;
+    let (out, logs) = pump.page.end();
+    super::events::emit_to(pump.events.as_ref(), &logs);
+    pump.sending(&out);
+    Ok(out)
+}
+
+/// The body broke off (origin or visitor): forget it, no log lines.
+#[wasm_bindgen]
+pub fn borderless_body_drop(id: u32) {
+    PUMPS.with_borrow_mut(|(_, pumps)| pumps.remove(&id));
 }

@@ -31,36 +31,35 @@ pub(super) fn tz_offset(zone: &str, at_ms: i64) -> Option<i32> {
             }
             // An unknown zone throws RangeError, which `construct` turns into Err.
             let fmt = Reflect::construct(&ctor, &Array::of2(&"en-US".into(), &opts)).ok()?;
-            let f: Function = Reflect::get(&fmt, &"formatToParts".into())
-                .ok()?
-                .dyn_into()
-                .ok()?;
-            let bound = f.bind0(&fmt);
+            // `format` is a getter that returns a bound function.
+            let f: Function = Reflect::get(&fmt, &"format".into()).ok()?.dyn_into().ok()?;
             FORMATTERS.with_borrow_mut(|m| {
                 if m.len() >= 256 {
                     m.clear();
                 }
-                m.insert(zone.to_string(), bound.clone());
+                m.insert(zone.to_string(), f.clone());
             });
-            bound
+            f
         }
     };
     let secs = at_ms.div_euclid(1000);
-    let date = js_sys::Date::new(&JsValue::from_f64((secs * 1000) as f64));
-    let parts: Array = format.call1(&JsValue::NULL, &date).ok()?.dyn_into().ok()?;
+    // One call, one string: en-US numeric reads "11/29/2026, 14:59:36"
+    // (month, day, year, hour, minute, second).
+    let text = format
+        .call1(&JsValue::NULL, &JsValue::from_f64((secs * 1000) as f64))
+        .ok()?
+        .as_string()?;
     let mut f = [0i64; 6];
-    for p in parts.iter() {
-        let ty = Reflect::get(&p, &"type".into()).ok()?.as_string()?;
-        let idx = FIELDS.iter().position(|t| *t == ty);
-        if let Some(slot) = idx.and_then(|i| f.get_mut(i)) {
-            *slot = Reflect::get(&p, &"value".into())
-                .ok()?
-                .as_string()?
-                .parse()
-                .ok()?;
-        }
+    let mut runs = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|r| !r.is_empty());
+    for slot in &mut f {
+        *slot = runs.next()?.parse().ok()?;
     }
-    let [y, mo, d, h, mi, sec] = f;
+    if runs.next().is_some() {
+        return None;
+    }
+    let [mo, d, y, h, mi, sec] = f;
     let local = crate::base::time::civil_to_ms(y, mo, d, h, mi, sec);
     i32::try_from((local - secs * 1000) / 60_000).ok()
 }

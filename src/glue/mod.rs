@@ -1,6 +1,6 @@
 //! The Workers glue, I/O only: reads the request and env, calls the page
 //! pipeline (`crate::page`), does the KV reads and fetches it asks for and
-//! streams the body.
+//! parks the page body for `worker/entry.mjs` to pump.
 
 mod body;
 mod cron;
@@ -12,31 +12,49 @@ mod panic;
 use crate::page::{
     self, Answer, Finish, HeaderEdit, OriginHead, OriginRequest, Runtime, Start, Vars,
 };
-use js_sys::Reflect;
-use wasm_bindgen::JsValue;
-use worker::{event, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response, Result};
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys::{
+    Headers, Request, RequestInit, RequestRedirect, Response, ResponseInit, WorkerGlobalScope,
+};
+use worker::{console_error, Env};
 
-/// Marks a body the Rust worker produces, for `worker/entry.mjs`.
+type Result<T> = std::result::Result<T, worker::Error>;
+
+/// Marks a body to pump through a parked page (`body.rs`), for
+/// `worker/entry.mjs`; its value is the id.
 const STREAM_MARK: &str = "x-borderless-stream";
 
-/// Errors go to `worker/entry.mjs`, which logs them and serves the origin.
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
-    handle(req, &env).await
+/// The fetch handler, exported as `#[event(fetch)]` exports it (an error
+/// is logged and answers 500, as there), but on the runtime's own
+/// `Request` and `Response`: the macro's `worker::Request` and
+/// `Fetch::send`'s `worker::Response` read `cf` (built anew on every read),
+/// the URL and `webSocket` again on every request.
+#[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
+pub async fn fetch(req: Request, env: Env, _ctx: JsValue) -> std::result::Result<JsValue, JsValue> {
+    match handle(req, &env).await {
+        Ok(r) => Ok(r.into()),
+        Err(e) => {
+            console_error!("{}", e);
+            Ok(fixed(500, "INTERNAL SERVER ERROR", &Headers::new()?)?.into())
+        }
+    }
 }
 
 async fn handle(req: Request, env: &Env) -> Result<Response> {
     panic::install();
-    let headers = entries(req.headers());
+    let headers = entries(&req.headers());
     if panic::wanted(&headers, "head") {
         panic::trip("head");
     }
     // `request.cf` as JSON: `worker::Cf`'s getters panic on missing fields.
-    let cf = Reflect::get(req.inner(), &"cf".into())
+    let cf = Reflect::get(&req, &"cf".into())
         .ok()
         .filter(JsValue::is_object);
     let cf = cf.and_then(|v| js_sys::JSON::stringify(&v).ok()?.as_string());
-    let (method, url) = (req.inner().method(), req.url()?.to_string());
+    let (method, url) = (req.method(), req.url());
     let pr = page::Request {
         method: &method,
         url: &url,
@@ -44,14 +62,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         cf: cf.as_deref(),
         now_ms: js_sys::Date::now() as i64,
     };
-    let [preview, token, origin, cookie_secret, customer_key] = [
-        "PREVIEW",
-        "PREVIEW_TOKEN",
-        "ORIGIN",
-        "BORDERLESS_COOKIE_SECRET",
-        "BORDERLESS_CUSTOMER_KEY",
-    ]
-    .map(|n| env.secret(n).ok().map(|v| v.to_string()));
+    let [preview, token, origin, cookie_secret, customer_key] = vars(env);
     let vars = Vars {
         preview: preview.as_deref(),
         preview_token: token.as_deref(),
@@ -90,37 +101,59 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         futures_util::future::OptionFuture::from(fetch),
         kv::read_all(env, prepared.reads()),
     );
-    let Some(mut resp) = resp.transpose()? else {
+    let Some(resp) = resp.transpose()? else {
         return match prepared.finish(values, None) {
             Finish::Answer(a) => answer(a),
-            _ => Response::error("Bad Gateway", 502),
+            _ => fixed(502, "Bad Gateway", &Headers::new()?),
         };
     };
-    let origin_headers = entries(resp.headers());
+    let origin_headers = entries(&resp.headers());
     let head = OriginHead {
-        status: resp.status_code(),
+        status: resp.status(),
         headers: &origin_headers,
     };
     match prepared.finish(values, Some(head)) {
         Finish::Answer(a) => answer(a),
         Finish::Passthrough { edits } => with_edits(resp, &edits),
-        Finish::Rewrite { edits, body } => {
-            let out_headers = resp.headers().clone();
-            apply(&out_headers, &edits)?;
-            let status = resp.status_code();
+        Finish::Rewrite { mut edits, body } => {
             let trip = panic::wanted(&headers, "body");
-            let stream = body::stream(&mut resp, body, events::dataset(env), trip)?;
-            // Tells worker/entry.mjs to watch this stream (it removes the header).
-            out_headers.set(STREAM_MARK, "1")?;
-            Ok(Response::from_stream(stream)?
-                .with_status(status)
-                .with_headers(out_headers))
+            let id = body::park(body, events::dataset(env), trip);
+            // worker/entry.mjs pumps the body through the parked page (and
+            // removes the header).
+            edits.push(HeaderEdit::Set(STREAM_MARK.into(), id.to_string()));
+            let resp = with_edits(resp, &edits);
+            if resp.is_err() {
+                body::borderless_body_drop(id);
+            }
+            resp
         }
     }
 }
 
+/// The vars and secrets the pipeline reads. A deployment's bindings are
+/// fixed for the isolate's life: read once.
+fn vars(env: &Env) -> [Option<std::rc::Rc<str>>; 5] {
+    thread_local! {
+        static VARS: std::cell::OnceCell<[Option<std::rc::Rc<str>>; 5]> =
+            const { std::cell::OnceCell::new() };
+    }
+    VARS.with(|v| {
+        v.get_or_init(|| {
+            [
+                "PREVIEW",
+                "PREVIEW_TOKEN",
+                "ORIGIN",
+                "BORDERLESS_COOKIE_SECRET",
+                "BORDERLESS_CUSTOMER_KEY",
+            ]
+            .map(|n| env.secret(n).ok().map(|v| v.to_string().into()))
+        })
+        .clone()
+    })
+}
+
 /// The beacon's body, at most `MAX_BEACON_BYTES` (`None` past it).
-async fn beacon_body(mut req: Request) -> Option<Vec<u8>> {
+async fn beacon_body(req: Request) -> Option<Vec<u8>> {
     let max = crate::base::conversion::MAX_BEACON_BYTES;
     let declared = req.headers().get("content-length").ok().flatten();
     if declared
@@ -129,12 +162,20 @@ async fn beacon_body(mut req: Request) -> Option<Vec<u8>> {
     {
         return None;
     }
-    let bytes = req.bytes().await.ok()?;
+    let buf = JsFuture::from(req.array_buffer().ok()?).await.ok()?;
+    let bytes = Uint8Array::new(&buf).to_vec();
     (bytes.len() <= max).then_some(bytes)
 }
 
+/// Every header in three calls into JS (`Headers.entries()` costs one
+/// per header), as JSON; an unreadable set reads as none.
 fn entries(h: &Headers) -> Vec<(String, String)> {
-    h.entries().collect()
+    let pairs = js_sys::Array::from(h);
+    js_sys::JSON::stringify(&pairs)
+        .ok()
+        .and_then(|s| s.as_string())
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
 }
 
 fn apply(h: &Headers, edits: &[HeaderEdit]) -> Result<()> {
@@ -148,46 +189,72 @@ fn apply(h: &Headers, edits: &[HeaderEdit]) -> Result<()> {
     Ok(())
 }
 
+/// A response with `body` as bytes (no content type of its own).
+fn fixed(status: u16, body: &str, headers: &Headers) -> Result<Response> {
+    let init = ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(headers);
+    let bytes = Uint8Array::from(body.as_bytes());
+    Ok(Response::new_with_opt_buffer_source_and_init(
+        Some(&bytes),
+        &init,
+    )?)
+}
+
 /// The origin's response as it came, with `edits` to its headers.
 fn with_edits(origin: Response, edits: &[HeaderEdit]) -> Result<Response> {
     if edits.is_empty() {
         return Ok(origin);
     }
-    let headers = origin.headers().clone();
+    let headers = Headers::new_with_headers(&origin.headers())?;
     apply(&headers, edits)?;
-    let (builder, body) = origin.into_parts();
-    Ok(builder.with_headers(headers).body(body))
+    let init = ResponseInit::new();
+    let status = origin.status();
+    init.set_status(status);
+    init.set_headers(&headers);
+    if status == 101 {
+        // A WebSocket the origin accepted goes on to the visitor.
+        let ws = Reflect::get(&origin, &"webSocket".into())?;
+        if !ws.is_null() && !ws.is_undefined() {
+            Reflect::set(&init, &"webSocket".into(), &ws)?;
+        }
+    }
+    Ok(Response::new_with_opt_readable_stream_and_init(
+        origin.body().as_ref(),
+        &init,
+    )?)
 }
 
 fn answer(a: Answer) -> Result<Response> {
-    let headers = Headers::new();
+    let headers = Headers::new()?;
     for (n, v) in &a.headers {
         headers.append(n, v)?;
     }
-    let resp = Response::ok(a.body)?;
-    Ok(resp.with_status(a.status).with_headers(headers))
+    fixed(a.status, &a.body, &headers)
 }
 
 /// The visitor's request, changed as the pipeline says; redirects are
 /// returned to the visitor, not followed.
 fn origin_request(req: &Request, o: &OriginRequest) -> Result<Request> {
-    let headers = req.headers().clone();
+    let headers = Headers::new_with_headers(&req.headers())?;
     apply(&headers, &o.edits)?;
-    let mut init = RequestInit::new();
-    init.with_method(req.method())
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual)
-        // A body on GET/HEAD is meaningless and makes the runtime refuse the request.
-        .with_body(if o.with_body {
-            req.inner().body().map(JsValue::from)
-        } else {
-            None
-        });
-    Request::new_with_init(&o.url, &init)
+    let init = RequestInit::new();
+    init.set_method(&req.method());
+    init.set_headers(&headers);
+    init.set_redirect(RequestRedirect::Manual);
+    // A body on GET/HEAD is meaningless and makes the runtime refuse the request.
+    if o.with_body {
+        if let Some(body) = req.body() {
+            init.set_body(&body);
+        }
+    }
+    Ok(Request::new_with_str_and_init(&o.url, &init)?)
 }
 
 async fn send(req: &Request, o: &OriginRequest) -> Result<Response> {
-    Fetch::Request(origin_request(req, o)?).send().await
+    let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+    let promise = global.fetch_with_request(&origin_request(req, o)?);
+    Ok(JsFuture::from(promise).await?.dyn_into::<Response>()?)
 }
 
 /// A visitor id from 16 random bytes; `None` if the runtime has no randomness.

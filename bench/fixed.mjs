@@ -1,0 +1,294 @@
+// The fixed cost of a request (issue 14): net CPU of the worker on the tiny
+// page (bench/tiny.html) and the three demo pages, side by side with the
+// passthrough worker; optionally V8's CPU profile of the worker (workerd's
+// inspector) and the count of JS↔Wasm calls per request.
+//
+//   node bench/fixed.mjs [--dist DIR ...] [--rounds N] [--tiny-only]
+//                        [--profile FILE.cpuprofile] [--crossings]
+//
+// Several --dist (each a `make dist` output) are measured side by side in one
+// run, for before/after tables. CPU is read as bench/run.mjs reads it.
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Miniflare } from "miniflare";
+import WebSocket from "ws";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const { values: opt } = parseArgs({
+  options: {
+    dist: { type: "string", multiple: true },
+    rounds: { type: "string" },
+    "tiny-only": { type: "boolean" },
+    profile: { type: "string" },
+    crossings: { type: "boolean" },
+    requests: { type: "string" },
+  },
+});
+const ROUNDS = Number(opt.rounds ?? 20);
+const DISTS = (opt.dist ?? [path.join(ROOT, "dist")]).map((d) => path.resolve(d));
+const VISITORS = JSON.parse(fs.readFileSync(path.join(ROOT, "bench", "visitors.json"), "utf8")).visitors;
+const log = (...a) => console.error("[fixed]", ...a);
+
+async function demoPages() {
+  const port = 8796;
+  const child = spawn(process.execPath, [path.join(ROOT, "demo", "server.mjs"), "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((ok, fail) => {
+    child.on("exit", (c) => fail(new Error(`demo server exited (${c})`)));
+    child.stdout.on("data", (d) => String(d).includes("listening") && ok());
+  });
+  const get = async (p) => Buffer.from(await (await fetch(`http://127.0.0.1:${port}${p}`)).arrayBuffer());
+  try {
+    const home = await get("/");
+    const cat = /href="(\/c\/[a-z]+)"/.exec(home.toString())[1];
+    const category = await get(cat);
+    const prod = /href="(\/p\/[0-9A-Za-z]+)"/.exec(category.toString())[1];
+    return [
+      { name: "demo-home", path: "/", html: home },
+      { name: "demo-category", path: cat, html: category },
+      { name: "demo-product", path: prod, html: await get(prod) },
+    ];
+  } finally {
+    child.kill();
+  }
+}
+
+function startOrigin(pages) {
+  const byPath = new Map(pages.map((p) => [p.path, p]));
+  const server = http.createServer((req, res) => {
+    const p = byPath.get(new URL(req.url, "http://o").pathname);
+    if (!p) return res.writeHead(404).end();
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=60", "content-length": p.html.length }).end(p.html);
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+function workerdPids() {
+  const pids = new Set();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      if (s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")).startsWith("workerd")) pids.add(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+function cpuNs(pid) {
+  let t = 0;
+  for (const th of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      t += Number(fs.readFileSync(`/proc/${pid}/task/${th}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      /* thread ended */
+    }
+  }
+  return t;
+}
+
+/** A copy of a dist whose glue counts every call between JS and Wasm; GET /__bl_calls returns the counts. */
+function countingDist(dist) {
+  const out = path.join(ROOT, "target", "fixed", `counting-${path.basename(dist)}`);
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.cpSync(dist, out, { recursive: true });
+  const f = path.join(out, "entry.js");
+  let s = fs.readFileSync(f, "utf8");
+  const prelude = `const __blC = (globalThis.__bl_calls = { imports: {}, exports: {} });
+globalThis.__bl_imports = (imp) => { for (const m of Object.values(imp)) for (const [k, fn] of Object.entries(m)) if (typeof fn === "function") m[k] = function (...a) { __blC.imports[k] = (__blC.imports[k] || 0) + 1; return fn.apply(this, a); }; return imp; };
+globalThis.__bl_exports = (ex) => { const o = {}; for (const [k, fn] of Object.entries(ex)) o[k] = typeof fn === "function" ? function (...a) { __blC.exports[k] = (__blC.exports[k] || 0) + 1; return fn.apply(this, a); } : fn; return o; };
+`;
+  let n = 0;
+  s = s.replace(/new WebAssembly\.Instance\((\w+), (\w+)\(\)\)/g, (_, a, b) => (n++, `new WebAssembly.Instance(${a}, globalThis.__bl_imports(${b}()))`));
+  s = s.replace(/(\w+) = (\w+)\.exports\b/g, (_, a, b) => (n++, `${a} = globalThis.__bl_exports(${b}.exports)`));
+  s = s.replace(/async fetch\(request\) \{/, (m) => (n++, `${m} if (request.url.endsWith("/__bl_calls")) return new Response(JSON.stringify(globalThis.__bl_calls));`));
+  if (n < 5) throw new Error(`countingDist: patched ${n} places, expected 5 (the glue changed shape)`);
+  // `import` lines must stay first.
+  const lastImport = [...s.matchAll(/^import .*;$/gm)].pop();
+  const at = lastImport ? lastImport.index + lastImport[0].length + 1 : 0;
+  fs.writeFileSync(f, s.slice(0, at) + prelude + s.slice(at));
+  return out;
+}
+
+async function startWorker(name, origin, dist, extra = {}) {
+  const before = workerdPids();
+  const spec = dist
+    ? {
+        scriptPath: path.join(dist, "entry.js"),
+        modulesRoot: dist,
+        modulesRules: [
+          { type: "CompiledWasm", include: ["**/*.wasm"] },
+          { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+        ],
+      }
+    : { scriptPath: path.join(ROOT, "bench", "passthrough.mjs") };
+  const mf = new Miniflare({
+    name,
+    modules: true,
+    compatibilityDate: "2025-09-01",
+    kvNamespaces: ["BORDERLESS"],
+    bindings: { ORIGIN: origin, PREVIEW: "off" },
+    handleRuntimeStdio(out, err) {
+      const f = fs.createWriteStream(path.join(ROOT, "target", "fixed", `${name}.log`));
+      out.pipe(f);
+      err.pipe(f);
+    },
+    ...spec,
+    ...extra,
+  });
+  const base = new URL(await mf.ready);
+  const pid = [...workerdPids()].find((p) => !before.has(p));
+  const kv = await mf.getKVNamespace("BORDERLESS");
+  const entries = JSON.parse(fs.readFileSync(path.join(ROOT, "target", "kv", "bundle.json"), "utf8"));
+  await Promise.all(entries.map((e) => kv.put(e.key, e.value)));
+  return { name, mf, base, pid, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
+}
+
+function headersFor(v) {
+  const cf = JSON.stringify(v.cf).replace(/[\u0080-\uffff]/g, (u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return { ...v.headers, "MF-CF-Blob": cf };
+}
+
+function get(w, p, headers) {
+  return new Promise((ok, fail) => {
+    const chunks = [];
+    const req = http.request(new URL(p, w.base), { headers, agent: w.agent }, (res) => {
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => ok({ status: res.statusCode, body: Buffer.concat(chunks) }));
+      res.on("error", fail);
+    });
+    req.setTimeout(15000, () => req.destroy(new Error(`${w.name} ${p}: no answer in 15 s`)));
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+async function batch(w, p, times = 2) {
+  for (let k = 0; k < times; k++)
+    for (const v of VISITORS) {
+      const r = await get(w, p.path, headersFor(v));
+      if (r.status !== 200) throw new Error(`${w.name} ${p.path}: ${r.status}`);
+    }
+  return times * VISITORS.length;
+}
+
+/** µs of CPU per request: the median over rounds of short batches (the
+ *  machine is shared; a median shrugs off a batch that met a busy moment). */
+async function cpu(workers, pages) {
+  const acc = Object.fromEntries(workers.map((w) => [w.name, Object.fromEntries(pages.map((p) => [p.name, []]))]));
+  for (const p of pages) for (const w of workers) await batch(w, p);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const p of pages) {
+      const order = r % 2 ? [...workers].reverse() : workers;
+      for (const w of order) {
+        const c0 = cpuNs(w.pid);
+        const n = await batch(w, p, 2);
+        acc[w.name][p.name].push((cpuNs(w.pid) - c0) / n / 1e3);
+      }
+    }
+    if ((r + 1) % 5 === 0) log(`round ${r + 1}/${ROUNDS}`);
+  }
+  const median = (xs) => {
+    const a = [...xs].sort((x, y) => x - y);
+    return a.length % 2 ? a[a.length >> 1] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+  };
+  const us = (w, p) => median(acc[w][p]);
+  const out = {};
+  for (const p of pages) {
+    out[p.name] = { passthrough_us: us("passthrough", p.name) };
+    for (const w of workers.slice(1)) out[p.name][`${w.name}_net_us`] = us(w.name, p.name) - us("passthrough", p.name);
+  }
+  return out;
+}
+
+/** V8's sampling profile of `w` over `n` tiny-page requests, summarized by self time. */
+async function profile(w, port, page, n, file) {
+  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const target = list.find((t) => t.title?.includes(w.name) || t.id?.includes(w.name)) ?? list.find((t) => !/^core:/.test(t.title ?? ""));
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((ok) => ws.on("open", ok));
+  let id = 0;
+  const pending = new Map();
+  ws.on("message", (m) => {
+    const x = JSON.parse(m);
+    if (x.id && pending.has(x.id)) pending.get(x.id)(x), pending.delete(x.id);
+  });
+  const call = (method, params = {}) => new Promise((ok) => (pending.set(++id, ok), ws.send(JSON.stringify({ id, method, params }))));
+  await call("Profiler.enable");
+  await call("Profiler.setSamplingInterval", { interval: 50 });
+  await call("Profiler.start");
+  for (let i = 0; i < n; i += VISITORS.length) await batch(w, page, 1);
+  const { result } = await call("Profiler.stop");
+  ws.close();
+  fs.writeFileSync(file, JSON.stringify(result.profile));
+  const prof = result.profile;
+  const self = new Map();
+  const byId = new Map(prof.nodes.map((x) => [x.id, x]));
+  const dt = new Map();
+  prof.samples.forEach((s, i) => dt.set(s, (dt.get(s) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+  let total = 0;
+  for (const [nid, t] of dt) {
+    const cf = byId.get(nid).callFrame;
+    const key = `${cf.functionName || "(anonymous)"} ${cf.url ? path.basename(cf.url) : ""}`.trim();
+    self.set(key, (self.get(key) ?? 0) + t);
+    total += t;
+  }
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 30);
+  return { samples: prof.samples.length, requests: n, top: top.map(([k, t]) => ({ fn: k, self_us_per_request: t / n, share: t / total })) };
+}
+
+async function main() {
+  const tiny = { name: "tiny", path: "/t/about", html: fs.readFileSync(path.join(ROOT, "bench", "tiny.html")) };
+  const pages = opt["tiny-only"] || opt.profile || opt.crossings ? [tiny] : [tiny, ...(await demoPages())];
+  const server = await startOrigin(pages);
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const workers = [];
+  try {
+    if (opt.crossings) {
+      for (const d of DISTS) {
+        const w = await startWorker(`count-${path.basename(d)}`, origin, countingDist(d));
+        workers.push(w);
+        const res = {};
+        for (const p of pages) {
+          await batch(w, p, 1);
+          const c0 = JSON.parse((await get(w, "/__bl_calls", {})).body);
+          const n = await batch(w, p, 2);
+          const c1 = JSON.parse((await get(w, "/__bl_calls", {})).body);
+          const diff = (a, b) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, (v - (a[k] ?? 0)) / n]).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]));
+          const imports = diff(c0.imports, c1.imports);
+          const exports = diff(c0.exports, c1.exports);
+          const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+          res[p.name] = { wasm_to_js_per_request: sum(imports), js_to_wasm_per_request: sum(exports), imports, exports };
+        }
+        console.log(JSON.stringify({ dist: d, crossings: res }, null, 1));
+      }
+      return;
+    }
+    if (opt.profile) {
+      const port = 9229 + Math.floor(Math.random() * 500);
+      const w = await startWorker("profiled", origin, DISTS[0], { inspectorPort: port });
+      workers.push(w);
+      await batch(w, tiny, 4);
+      const p = await profile(w, port, tiny, Number(opt.requests ?? 2000), path.resolve(opt.profile));
+      console.log(JSON.stringify(p, null, 1));
+      return;
+    }
+    workers.push(await startWorker("passthrough", origin, null));
+    for (const [i, d] of DISTS.entries()) workers.push(await startWorker(DISTS.length > 1 ? `${i}-${path.basename(d)}` : "borderless", origin, d));
+    const r = await cpu(workers, pages);
+    console.log(JSON.stringify({ rounds: ROUNDS, dists: DISTS, by_page: r }, null, 1));
+  } finally {
+    for (const w of workers) w.agent.destroy(), await w.mf.dispose();
+    server.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
