@@ -79,6 +79,7 @@
 //    Number#toFixed and Rust's `{:.2}` break exact binary ties differently.
 
 import { TERRITORY_CURRENCY, CURRENCY_DIGITS } from "./cldr.mjs";
+import * as tm from "./tm.mjs";
 
 const CONFIG_KEY = "config";
 const CONFIG_TTL_MS = 30_000;
@@ -258,6 +259,7 @@ function compile(doc) {
       // The currencies the bundle carries formats for (see the header).
       formattable: currencies.length ? new Set([...currencies, site.currency]) : null,
       switcher: l.switcher ? new Map(Object.entries(l.switcher.labels || {})) : null,
+      tm: l.translation ? tm.compile(l.translation) : null, // the translation memory (tm.mjs)
     };
   }
   const p = doc.personalization;
@@ -1088,7 +1090,7 @@ const wantsPack = (pz, v) => v.assignment.personalized || (v.product !== null &&
 const setCookie = (name, value, secure) => `${name}=${value}; Path=/; Max-Age=${COOKIE_MAX_AGE}; SameSite=Lax; HttpOnly${secure ? "; Secure" : ""}`;
 
 /** The blocks for this page's slots and the cookies to set; null when nothing. */
-function personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, secure) {
+function personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, secure, memory) {
   const pz = site.pz;
   const cookies = [];
   if (v.newId) cookies.push(setCookie(VISITOR_COOKIE, v.id, secure));
@@ -1164,7 +1166,10 @@ function personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, secure) 
       } else if (kind === "promo") {
         const hit = promoFor(pz, ctx);
         if (!hit) continue;
-        const t = text(dict, hit.promo.text).replaceAll("{holiday}", hit.holiday ?? "");
+        let t = text(dict, hit.promo.text);
+        // Not in the dictionary: the translation memory may have it.
+        if (memory && t === hit.promo.text) t = tm.translatePlain(memory, t) ?? t;
+        t = t.replaceAll("{holiday}", hit.holiday ?? "");
         block = promoBlock(hit.promo.id, t, hit.promo.link ?? null, r);
         promo = hit.promo.id;
       }
@@ -1373,11 +1378,12 @@ async function handle(request, env) {
 
   // The origin answers while the bundle values are read.
   const bundle = site.bundle;
-  const [origin, dict, fx, pack] = await Promise.all([
+  const [origin, dict, fx, pack, memory] = await Promise.all([
     fetch(originRequest(request, request.url, env, variant)),
     loc ? dictionary(env, bundle, locale) : null,
     loc && currency !== site.currency ? bundleValue(env, `b/${bundle}/fx/rates`, identity) : null,
     v && wantsPack(pz, v) ? countryPack(env, bundle, g.country) : null,
+    loc?.tm ? tm.memory(loc.tm, locale, site.defaultLocale, crawler, path, (id) => bundleValue(env, `b/${bundle}/tm/${id}`, tm.prepare)) : null,
   ]);
 
   if (!rewritable(origin, path, site)) {
@@ -1413,7 +1419,7 @@ async function handle(request, env) {
       switcher: loc.switcher ? switcherHtml(loc, locale, currency, path + url.search) : null,
     };
   }
-  const personal = v ? personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, url.protocol === "https:") : null;
+  const personal = v ? personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, url.protocol === "https:", memory) : null;
 
   // Headers: private, Vary, validators naming the variant (none when personalized).
   const headers = new Headers(origin.headers);
@@ -1456,7 +1462,15 @@ async function handle(request, env) {
       });
     }
   }
-  return rw.transform(new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers }));
+  // The page's own text from the translation memory: handlers last, the post-processor on the output.
+  const page = memory ? tm.attach(rw, loc.tm, memory, headers.get("content-type")) : null;
+  const out = rw.transform(new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers }));
+  if (!page) return out;
+  const done = (p) => {
+    const line = tm.missingLine(p, bounded(ctx.path, 240));
+    if (line) console.log(line);
+  };
+  return new Response(out.body.pipeThrough(tm.post(page, done)), { status: out.status, statusText: out.statusText, headers: out.headers });
 }
 
 export default {
