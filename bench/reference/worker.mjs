@@ -4,9 +4,12 @@
 // Cloudflare Worker on the runtime's own HTMLRewriter and Intl.NumberFormat,
 // no dependencies, doing the same transforms on the same inputs — the KV
 // binding BORDERLESS (the config pointer `config`, and under `b/<bundle>/`:
-// `dict/<locale>`, `fx/rates`, `country/<CC>`), the var ORIGIN — so that the
-// two can be timed against each other. tests/e2e/reference.test.mjs runs both
-// on the demo bundle and checks the output is the same.
+// `dict/<locale>`, `fx/rates`, `country/<CC>`, `tm/<locale>[.<shard>]`), the
+// var ORIGIN — so that the two can be timed against each other.
+// tests/e2e/reference.test.mjs runs both on the demo bundle (with its
+// translation memories) and checks the output is the same;
+// tests/e2e/reference-tm.test.mjs on the real storefront pages with a
+// pseudo-translation memory of them (bench/storefront-tm.mjs).
 //
 // What it does, as the Rust worker does it (module named in brackets):
 //  - config from KV, kept in the isolate 30 s; bundle values (dictionaries,
@@ -36,10 +39,19 @@
 //    trending, also-bought, recently viewed, promos by daypart/season/
 //    holiday, the same card/promo markup and escaping, the exposure log line
 //    [personalize, profile, consent, experiment, segment, blocks];
+//  - the page's own text from the locale's translation memory (tm.mjs; not
+//    for the default locale or crawlers): base value and the page's shard
+//    read beside the dictionary, segments cut by HTMLRewriter handlers
+//    registered after all others and marked with nonce comments, a
+//    TransformStream on the rewriter's output swapping in translations; a
+//    promo line missing from the dictionary from the memory; the sampled
+//    `translation_missing` line [rewrite::tm];
 //  - headers: Cache-Control private (shared-cache directives dropped),
 //    Vary: Cookie, Accept-Language, variant ETags and If-None-Match
 //    forwarding, no Last-Modified, no Content-Length, Set-Cookie [proxy];
-//  - streams: HTMLRewriter.transform, never buffers the page.
+//  - streams: HTMLRewriter.transform, never buffers the page (with a memory,
+//    its post-processor holds one segment at most, and sends what is ready
+//    in pieces of 16 KB: the rewriter writes many small chunks).
 //
 // What it skips (the benchmark requests never exercise it, and with the demo
 // config the Rust worker attaches no handlers for it either):
@@ -76,7 +88,15 @@
 //    worker also reads split prices, codes, other declared currencies and
 //    bare amounts where the markup says price; the demo has none of those);
 //  - without a dictionary (no formats) card prices read `GBP 2.55` in both;
-//    Number#toFixed and Rust's `{:.2}` break exact binary ties differently.
+//    Number#toFixed and Rust's `{:.2}` break exact binary ties differently;
+//  - translation memory: UTF-8 pages only (a page declared in another
+//    charset is not translated; the Rust worker translates any
+//    ASCII-compatible one); a segment that is not valid UTF-8 is left (the
+//    Rust worker translates one whose invalid bytes sit inside a tag); a
+//    segment whose text another handler rewrote is left in both, and where
+//    this handler moves a text node's whitespace-only first chunks after the
+//    segment's start marker (it rewrites a node at its last chunk) they are
+//    not counted as rewritten.
 
 import { TERRITORY_CURRENCY, CURRENCY_DIGITS } from "./cldr.mjs";
 import * as tm from "./tm.mjs";
