@@ -583,7 +583,7 @@ function get(attrs, name) {
 }
 
 const trimmedIsNo = (v) => v !== null && v.trim().toLowerCase() === "no";
-const hasClass = (c, name) => c !== null && c.split(/[ \t\n\f\r]+/).includes(name);
+const hasClass = (c, name) => c !== null && c.includes(name) && c.split(/[ \t\n\f\r]+/).includes(name);
 
 function isExcluded(attrs, name) {
   if (EXCLUDED.has(name)) return true;
