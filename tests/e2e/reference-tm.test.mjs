@@ -7,7 +7,7 @@
 // byte for byte, nothing normalised.
 //
 // Each page is asked by one of the visitors whose locale has a memory (DE,
-// JP, SA, CH in turn; US, whose en-GB has none, asks every 8th page), so the
+// JP, SA, CH in turn; US, whose en-GB has none, asks every 16th page), so the
 // run stays short; REFERENCE_TM_ALL=1 asks every page as every visitor.
 //
 // A page whose bodies differ is asked again of both workers without the
@@ -97,7 +97,7 @@ const count = (s, re) => (s.match(re) || []).length;
 
 for (const v of VISITORS) {
   const k = TRANSLATED.indexOf(v.name);
-  const mine = (i) => ALL || (k >= 0 ? i % TRANSLATED.length === k : i % 8 === 0);
+  const mine = (i) => ALL || (k >= 0 ? i % TRANSLATED.length === k : i % 16 === 0);
   test(`${v.name}: storefront pages with the memory, byte for byte`, async () => {
     const opts = { cf: v.cf, headers: { ...v.headers, "x-borderless-now": NOW }, ua: null };
     const list = pages.filter((_, i) => mine(i));
