@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { Miniflare } from "miniflare";
+import { storefrontPages, storefrontGroups } from "./workload.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const OUT = path.join(ROOT, "target", "bench");
@@ -70,24 +71,6 @@ async function demoPages() {
   } finally {
     child.kill();
   }
-}
-
-/** Every 8th real storefront page (sorted by name): 12 pages, served as `text/html` without a charset. */
-function storefrontPages() {
-  const dir = path.join(SHARED, "storefront-pages");
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".html.gz")).sort();
-  return files
-    .filter((_, i) => i % 8 === 0)
-    .map((f) => {
-      const name = `sf-${f.slice(0, 8)}`;
-      return {
-        name,
-        path: `/s/${name}`,
-        html: zlib.gunzipSync(fs.readFileSync(path.join(dir, f))),
-        content_type: "text/html",
-        kind: "storefront",
-      };
-    });
 }
 
 /** A page of about `mb` MB: the product page with its product cards repeated in the body. */
@@ -210,7 +193,7 @@ function bulkEntries() {
   return JSON.parse(fs.readFileSync(file, "utf8"));
 }
 
-async function startWorker(name, spec, origin, { preview = "off" } = {}) {
+async function startWorker(name, spec, origin, { preview = "off", entries = bulkEntries() } = {}) {
   const before = workerdPids();
   const lines = { n: 0 };
   const count = (s) => s.on("data", (d) => (lines.n += String(d).split("\n").length - 1));
@@ -229,7 +212,6 @@ async function startWorker(name, spec, origin, { preview = "off" } = {}) {
   const pid = [...workerdPids()].find((p) => !before.has(p));
   if (!pid) throw new Error(`${name}: no workerd process found`);
   const kv = await mf.getKVNamespace("BORDERLESS");
-  const entries = bulkEntries();
   await Promise.all(entries.filter((e) => e.key !== "config").map((e) => kv.put(e.key, e.value)));
   await kv.put("config", entries.find((e) => e.key === "config").value);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -304,6 +286,34 @@ function shuffled(xs, seed) {
   return a;
 }
 
+/**
+ * Both transforming workers, every page × visitor: the same body byte for
+ * byte? And did they transform at all (fail-open would look fast)?
+ */
+async function sameRun(workers, pages) {
+  const rust = workers.find((w) => w.name === "borderless");
+  const ref = workers.find((w) => w.name === "reference");
+  const out = { pairs: 0, identical: 0, changed: 0, differing: [] };
+  for (const p of pages) {
+    for (const v of VISITORS) {
+      const h = headersFor(v, { "x-keep-body": "1" });
+      const a = await get(rust, p.path, h);
+      out.pairs += 1;
+      if (!a.body.equals(p.html)) out.changed += 1;
+      if (!ref) continue;
+      const b = await get(ref, p.path, h);
+      if (a.body.equals(b.body)) out.identical += 1;
+      else {
+        let i = 0;
+        while (i < a.body.length && a.body[i] === b.body[i]) i++;
+        out.differing.push({ page: p.name, visitor: v.name, at: i, borderless: a.body.subarray(i, i + 60).toString(), reference: b.body.subarray(i, i + 60).toString() });
+      }
+    }
+  }
+  if (out.changed === 0) throw new Error(`borderless changed none of ${pages.map((p) => p.name).join(", ")} (a fault served the origin page?)`);
+  return out;
+}
+
 async function cpuRun(workers, pages) {
   const perVisit = 2; // each batch: every visitor twice
   const acc = {};
@@ -324,11 +334,6 @@ async function cpuRun(workers, pages) {
       record.n += perVisit * VISITORS.length;
     }
   };
-  // Fail-open would look fast: check first that both transforming workers transform.
-  for (const w of workers.filter((x) => x.name !== "passthrough")) {
-    const r = await get(w, pages[0].path, headersFor(VISITORS[0], { "x-keep-body": "1" }));
-    if (!/<html[^>]* lang="de-DE"/.test(r.body.toString())) throw new Error(`${w.name} did not localize ${pages[0].path} (a fault served the origin page?)`);
-  }
   log(`warm-up: every page through every worker`);
   for (const p of pages) for (const w of workers) await batch(w, p, null);
   for (let r = 0; r < ROUNDS; r++) {
@@ -464,39 +469,59 @@ function machine() {
 async function main() {
   const started = new Date();
   fs.mkdirSync(PAGES_DIR, { recursive: true });
-  log("pages: the demo store and a sample of ../shared/data/storefront-pages");
-  const pages = [...(await demoPages()), ...storefrontPages()];
+  log("pages: the demo store and every 3rd of ../shared/data/storefront-pages (bench/workload.mjs)");
+  const demo = await demoPages();
+  const sf = storefrontPages();
+  const groups = storefrontGroups(sf);
+  const pages = [...demo, ...sf];
+  // One bundle per shop group; the demo's own (`make demo-bundle`).
+  const bundleDir = path.join(OUT, "bundles");
+  fs.mkdirSync(bundleDir, { recursive: true });
+  const bundleFile = new Map(demo.map((p) => [p.name, path.join(ROOT, "target", "kv", "bundle.json")]));
+  for (const g of groups) {
+    const f = path.join(bundleDir, `${g.name}.json`);
+    fs.writeFileSync(f, JSON.stringify(g.entries));
+    for (const p of g.pages) bundleFile.set(p.name, f);
+  }
   for (const p of pages) fs.writeFileSync(path.join(PAGES_DIR, `${p.name}.html`), p.html);
   fs.writeFileSync(
     path.join(PAGES_DIR, "manifest.json"),
-    JSON.stringify({ pages: pages.map((p) => ({ name: p.name, file: `${p.name}.html`, path: p.path, content_type: p.content_type })) }, null, 1),
+    JSON.stringify({ pages: pages.map((p) => ({ name: p.name, file: `${p.name}.html`, path: p.path, content_type: p.content_type, bundle: bundleFile.get(p.name) })) }, null, 1),
   );
   const product = pages.find((p) => p.name === "demo-product").html;
   const big = new Map([1, 10].map((mb) => [mb, bigPage(product, mb)]));
   const server = await startOrigin(pages, big);
   const origin = `http://127.0.0.1:${server.address().port}`;
 
-  const results = { date: started.toISOString(), machine: machine(), rounds: ROUNDS, visitors: VISITORS.map((v) => v.name), pages: pages.map((p) => ({ name: p.name, bytes: p.html.length })) };
-  const workers = [];
-  try {
-    const ref = fs.existsSync(path.join(ROOT, "bench", "reference", "worker.mjs"));
-    for (const name of ["passthrough", "borderless", ...(ref ? ["reference"] : [])]) {
-      const w = await startWorker(name, WORKERS[name](), origin);
-      w.originBase = origin;
-      workers.push(w);
+  const results = { date: started.toISOString(), machine: machine(), rounds: ROUNDS, visitors: VISITORS.map((v) => v.name), pages: pages.map((p) => ({ name: p.name, kind: p.kind, bytes: p.html.length })) };
+  // The demo first (its workers also serve the streaming and memory runs), then each shop group with its bundle.
+  const segments = [{ name: "demo", pages: demo, entries: bulkEntries() }, ...groups.map((g) => ({ name: g.name, pages: g.pages, entries: g.entries }))];
+  const ref = fs.existsSync(path.join(ROOT, "bench", "reference", "worker.mjs"));
+  const acc = {};
+  results.same_output = {};
+  for (const seg of segments) {
+    log(`${seg.name}: ${seg.pages.length} page(s)`);
+    const workers = [];
+    try {
+      for (const name of ["passthrough", "borderless", ...(ref ? ["reference"] : [])]) {
+        const w = await startWorker(name, WORKERS[name](), origin, { entries: seg.entries });
+        w.originBase = origin;
+        workers.push(w);
+      }
+      results.same_output[seg.name] = await sameRun(workers, seg.pages);
+      const cpu = await cpuRun(workers, seg.pages);
+      for (const [w, byPage] of Object.entries(cpu)) Object.assign((acc[w] ??= {}), byPage);
+      if (seg.name === "demo" && opt.only !== "cpu") {
+        log("streaming: time to first byte with a dribbling origin");
+        results.ttfb = await ttfbRun(workers, pages.find((p) => p.name === "demo-product"));
+        log("memory: 1 MB and 10 MB pages");
+        results.memory = await memoryRun(workers, [1, 10]);
+      }
+    } finally {
+      for (const w of workers) await w.close();
     }
-    const cpu = await cpuRun(workers, pages);
-    results.cpu = summarizeCpu(cpu, pages);
-    if (opt.only === "cpu") throw new CpuOnly();
-    log("streaming: time to first byte with a dribbling origin");
-    results.ttfb = await ttfbRun(workers, pages.find((p) => p.name === "demo-product"));
-    log("memory: 1 MB and 10 MB pages");
-    results.memory = await memoryRun(workers, [1, 10]);
-  } catch (e) {
-    if (!(e instanceof CpuOnly)) throw e;
-  } finally {
-    for (const w of workers) await w.close();
   }
+  results.cpu = summarizeCpu(acc, pages);
   if (opt.only === "cpu") {
     server.close();
     results.bundle = bundleSizes();
@@ -518,9 +543,11 @@ async function main() {
   if (fs.existsSync(profiles)) results.profiles = JSON.parse(fs.readFileSync(profiles, "utf8"));
 
   results.cpu_ratio_vs_js = results.cpu.ratio_vs_js;
+  results.cpu_ratio_vs_js_real = results.cpu.by_kind.storefront?.ratio ?? null;
+  results.cpu_ratio_vs_js_demo = results.cpu.by_kind.demo?.ratio ?? null;
   results.cpu_ratio_vs_native = results.cpu.native?.ratio ?? null;
   results.bundle_gzip_bytes = results.bundle.wasm_gzip;
-  const top = { cpu_ratio_vs_js: results.cpu_ratio_vs_js, cpu_ratio_vs_native: results.cpu_ratio_vs_native, bundle_gzip_bytes: results.bundle_gzip_bytes };
+  const top = { cpu_ratio_vs_js: results.cpu_ratio_vs_js, cpu_ratio_vs_js_real: results.cpu_ratio_vs_js_real, cpu_ratio_vs_js_demo: results.cpu_ratio_vs_js_demo, cpu_ratio_vs_native: results.cpu_ratio_vs_native, bundle_gzip_bytes: results.bundle_gzip_bytes };
   const ordered = { ...top, ...results };
   const outFile = path.resolve(opt.out ?? path.join(ROOT, "bench", "results.json"));
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
@@ -533,8 +560,6 @@ async function main() {
   }
   console.log(JSON.stringify(top));
 }
-
-class CpuOnly extends Error {}
 
 function summarizeCpu(acc, pages) {
   const per = {};

@@ -30,6 +30,8 @@ struct PageEntry {
     file: String,
     path: String,
     content_type: String,
+    /// The page's KV bundle (the demo's, or its shop group's).
+    bundle: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -47,8 +49,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The demo bundle as a shop: every value parsed once (the isolate cache of
-/// a warm worker).
+/// A bundle as a shop: every value parsed once (the isolate cache of a warm
+/// worker), translation memories and their shards included.
 fn load_bundle(file: &Path) -> Shop {
     #[derive(Deserialize)]
     struct Entry {
@@ -73,6 +75,13 @@ fn load_bundle(file: &Path) -> Shop {
             Kind::Fx
         } else if kind(schema::KIND_COUNTRY) {
             Kind::Pack
+        } else if kind(borderless::rewrite::tm::memory::KIND_TM) {
+            // `tm/<locale>` is the base, `tm/<locale>.<k>` a shard.
+            if e.key.rsplit('/').next().is_some_and(|id| id.contains('.')) {
+                Kind::TmShard
+            } else {
+                Kind::Tm
+            }
         } else {
             continue;
         };
@@ -118,7 +127,8 @@ fn pipeline(c: &mut Criterion) {
     let manifest = PathBuf::from(manifest);
     let dir = manifest.parent().unwrap().to_path_buf();
     let m: Manifest = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
-    let bundle = load_bundle(&root().join("target/kv/bundle.json"));
+    let demo = root().join("target/kv/bundle.json");
+    let mut shops: HashMap<PathBuf, Shop> = HashMap::new();
     let vs: Visitors =
         serde_json::from_str(&std::fs::read_to_string(root().join("bench/visitors.json")).unwrap())
             .unwrap();
@@ -127,12 +137,16 @@ fn pipeline(c: &mut Criterion) {
     for page in &m.pages {
         let body = std::fs::read(dir.join(&page.file)).unwrap();
         let html = OriginResponse::html(&body, &page.content_type);
+        let file = page.bundle.clone().unwrap_or_else(|| demo.clone());
+        let bundle = shops
+            .entry(file.clone())
+            .or_insert_with(|| load_bundle(&file));
         g.throughput(Throughput::Bytes((body.len() * vs.visitors.len()) as u64));
         g.bench_function(&page.name, |bch| {
             bch.iter(|| {
                 let mut n = 0;
                 for (v, cf) in vs.visitors.iter().zip(&cfs) {
-                    n += serve(&bundle, v, cf, page, &html);
+                    n += serve(bundle, v, cf, page, &html);
                 }
                 std::hint::black_box(n)
             })

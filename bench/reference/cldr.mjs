@@ -6,3 +6,6 @@ export const TERRITORY_CURRENCY = {"AC":"SHP","AD":"EUR","AE":"AED","AF":"AFN","
 
 /** Fraction digits of the currencies that do not have 2. */
 export const CURRENCY_DIGITS = {"ADP":0,"AFN":0,"ALL":0,"BHD":3,"BIF":0,"BYR":0,"CLF":4,"CLP":0,"COP":0,"DJF":0,"ESP":0,"GNF":0,"HUF":0,"IDR":0,"IQD":0,"IRR":0,"ISK":0,"ITL":0,"JOD":3,"JPY":0,"KMF":0,"KPW":0,"KRW":0,"KWD":3,"LAK":0,"LBP":0,"LUF":0,"LYD":3,"MGA":0,"MGF":0,"MMK":0,"MRO":0,"OMR":3,"PKR":0,"PYG":0,"RWF":0,"SLL":0,"SOS":0,"STD":0,"SYP":0,"TMM":0,"TND":3,"TRL":0,"UGX":0,"UYI":0,"UYW":4,"VND":0,"VUV":0,"XAF":0,"XOF":0,"XPF":0,"YER":0,"ZMK":0,"ZWD":0};
+
+/** Every currency CLDR lists fraction data for. */
+export const FRACTION_CODES = ["ADP","AFN","ALL","AMD","BHD","BIF","BYN","BYR","CAD","CHF","CLF","CLP","COP","CRC","CZK","DJF","DKK","ESP","GNF","GYD","HUF","IDR","IQD","IRR","ISK","ITL","JOD","JPY","KMF","KPW","KRW","KWD","LAK","LBP","LUF","LYD","MGA","MGF","MMK","MNT","MRO","MUR","NOK","OMR","PKR","PYG","RSD","RWF","SEK","SLE","SLL","SOS","STD","SYP","TMM","TND","TRL","TWD","TZS","UGX","UYI","UYW","UZS","VEF","VND","VUV","XAD","XAF","XAU","XOF","XPF","YER","ZMK","ZWD"];

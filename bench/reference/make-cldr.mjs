@@ -20,6 +20,10 @@ const digits = {};
 for (const [code, f] of Object.entries(fractions)) {
   if (code !== "DEFAULT" && Number(f._digits) !== 2) digits[code] = Number(f._digits);
 }
+// Every currency CLDR lists fractions for: with the territories' currencies,
+// the ISO codes a price may be written with (as the Rust worker's
+// symbols::is_code, whose table is scripts/gen-cldr.mjs's).
+const other = Object.keys(fractions).filter((c) => c !== "DEFAULT");
 const sorted = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 
 writeFileSync(
@@ -32,6 +36,9 @@ export const TERRITORY_CURRENCY = ${JSON.stringify(sorted(territory))};
 
 /** Fraction digits of the currencies that do not have 2. */
 export const CURRENCY_DIGITS = ${JSON.stringify(sorted(digits))};
+
+/** Every currency CLDR lists fraction data for. */
+export const FRACTION_CODES = ${JSON.stringify(other.sort())};
 `,
 );
 console.log(`wrote bench/reference/cldr.mjs (CLDR ${pkg.version}: ${Object.keys(territory).length} territories)`);

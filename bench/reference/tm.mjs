@@ -17,7 +17,8 @@
 //    candidate in comment markers `<!--tm<nonce>s<id>-->` …
 //    `<!--tm<nonce>e<id>-->` (a random nonce per page); attributes a visitor
 //    reads (`title`, `alt`, meta descriptions, …) are translated in place;
-//  - a TransformStream on the rewriter's output strips the markers, buffers
+//  - a post-processor on the rewriter's output (a pull stream reading it in
+//    batches of 16 KB or more with readAtLeast) strips the markers, buffers
 //    only a segment's bytes (bounded) and emits the memory's translation —
 //    text escaped, inline tags the origin's own bytes in the target's order,
 //    numbers the page's — or the origin's bytes unchanged;
@@ -690,7 +691,7 @@ function text(p, chunk) {
 
 /**
  * Adds the segmenter's handlers to `rw` (after every other handler) for a
- * page whose memory is `mem`; returns the page, whose `post()` is the
+ * page whose memory is `mem`; returns the page, whose `release()` is the
  * output's post-processor. Null when the page is not UTF-8.
  */
 export function attach(rw, cfg, mem, contentType) {
@@ -1015,22 +1016,43 @@ function scan(s) {
   return out;
 }
 
-// The rewriter writes many small chunks; each one enqueued costs a trip
-// through the stream: what is ready goes out once it reaches this size.
+// The rewriter writes many small chunks, and each chunk a JS stream handles
+// costs: its output is read in batches of at least BATCH bytes with
+// workerd's readAtLeast (the first read as soon as there is anything).
 const BATCH = 16 << 10;
 
-/** The output's post-processor of a page (a TransformStream of bytes); `done(page)` at the end. */
-export function post(p, done) {
+/**
+ * The page's body through the memory's post-processor (after any other
+ * stage on the output); `done(page)` once it has all gone out.
+ */
+export function release(p, body, done) {
   const pp = new Post(p);
-  return new TransformStream({
-    transform(chunk, c) {
-      pp.feed(chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk));
-      if (pp.outSize >= BATCH) c.enqueue(pp.take());
+  let reader;
+  try {
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    reader = null; // not a byte stream: read it chunk by chunk
+  }
+  const plain = reader === null ? body.getReader() : null;
+  let min = 1;
+  return new ReadableStream({
+    type: "bytes",
+    async pull(controller) {
+      for (;;) {
+        const { value, done: end } = plain ? await plain.read() : await reader.readAtLeast(min, new Uint8Array(2 * BATCH));
+        min = BATCH;
+        if (value && value.length) pp.feed(value instanceof Uint8Array ? value : new Uint8Array(value));
+        if (end) {
+          pp.finish();
+          if (pp.outSize) controller.enqueue(pp.take());
+          done?.(p);
+          return controller.close();
+        }
+        if (pp.outSize) return controller.enqueue(pp.take());
+      }
     },
-    flush(c) {
-      pp.finish();
-      if (pp.outSize) c.enqueue(pp.take());
-      done?.(p);
+    cancel(reason) {
+      return (reader ?? plain).cancel(reason);
     },
   });
 }
