@@ -25,6 +25,9 @@
 //   //    values: the KV values `tm/<id>` of a bundle (id `de-DE`, `de-DE.2`).
 //   const entries = withTm(bundleEntries, tm); // the bundle with these memories instead of its own
 //
+//   // bench/workload.mjs's hook (synchronous; builds in a child process when not cached):
+//   storefrontGroups(pages, { tm: workloadTm }); // → { entries: [{key, value}], shards }
+//
 // Takes about 5 s for the 95 pages; the result is cached in target/storefront-tm/
 // (keyed by the CLI binary, the pages and the options).
 //
@@ -37,7 +40,7 @@ import path from "node:path";
 import http from "node:http";
 import zlib from "node:zlib";
 import crypto from "node:crypto";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 
@@ -87,11 +90,19 @@ function catalogs(dirs) {
   );
 }
 
-export async function storefrontTm({ pages, locales = ["de-DE", "ja-JP", "ar-AE"], shardBytes = 256 << 10, exclude = [], translations = [path.join(ROOT, "demo", "translations")] } = {}) {
+const DEFAULTS = { locales: ["de-DE", "ja-JP", "ar-AE"], shardBytes: 256 << 10, exclude: [], translations: [path.join(ROOT, "demo", "translations")] };
+
+/** The options with defaults, the extra catalogs, and the cache file of a build. */
+function plan(options) {
+  const { pages, locales, shardBytes, exclude, translations } = { ...DEFAULTS, ...options };
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run \`make precompute\``);
   const extra = catalogs(translations);
   const opts = { locales, shardBytes, exclude, extra: extra.map((f) => [path.basename(f), fs.readFileSync(f, "utf8")]) };
-  const file = path.join(CACHE, `${cacheKey(pages, opts)}.json`);
+  return { pages, locales, shardBytes, exclude, extra, file: path.join(CACHE, `${cacheKey(pages, opts)}.json`) };
+}
+
+export async function storefrontTm(options = {}) {
+  const { pages, locales, shardBytes, exclude, extra, file } = plan(options);
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8"));
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "storefront-tm-"));
@@ -133,6 +144,31 @@ export async function storefrontTm({ pages, locales = ["de-DE", "ja-JP", "ar-AE"
   }
 }
 
+/** storefrontTm, synchronously: a child process builds what is not cached. */
+export function storefrontTmSync(options = {}) {
+  const { file } = plan(options);
+  if (!fs.existsSync(file)) {
+    const job = path.join(os.tmpdir(), `storefront-tm-${process.pid}-${Date.now()}.json`);
+    const pages = options.pages.map((p) => ({ path: p.path, html: Buffer.from(p.html).toString("base64") }));
+    fs.writeFileSync(job, JSON.stringify({ ...options, pages }));
+    try {
+      execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--job", job], { stdio: ["ignore", "ignore", "inherit"] });
+    } finally {
+      fs.rmSync(job, { force: true });
+    }
+  }
+  return JSON.parse(fs.readFileSync(file, "utf8"));
+}
+
+/**
+ * bench/workload.mjs's `tm` hook: the memory of one shop's pages for its
+ * non-default locales, as that bundle's entries and the config's shards.
+ */
+export function workloadTm(bundle, pages, locales) {
+  const t = storefrontTmSync({ pages, locales, translations: [] });
+  return { entries: t.values.map((v) => ({ key: `b/${bundle}/tm/${v.id}`, value: v.value })), shards: t.translation.shards };
+}
+
 /** Bundle entries ([{key, value}], `config` last) with `tm`'s memories and translation config instead of their own. */
 export function withTm(entries, tm) {
   const cfgEntry = entries.find((e) => e.key === "config");
@@ -146,7 +182,11 @@ export function withTm(entries, tm) {
   ];
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === "--job") {
+  // storefrontTmSync's child: builds (and caches) one memory.
+  const job = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
+  await storefrontTm({ ...job, pages: job.pages.map((p) => ({ path: p.path, html: Buffer.from(p.html, "base64") })) });
+} else if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf("--every");
   const every = i > 0 ? Number(process.argv[i + 1]) : 1;
   const t0 = Date.now();
