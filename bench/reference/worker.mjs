@@ -4,9 +4,12 @@
 // Cloudflare Worker on the runtime's own HTMLRewriter and Intl.NumberFormat,
 // no dependencies, doing the same transforms on the same inputs — the KV
 // binding BORDERLESS (the config pointer `config`, and under `b/<bundle>/`:
-// `dict/<locale>`, `fx/rates`, `country/<CC>`), the var ORIGIN — so that the
-// two can be timed against each other. tests/e2e/reference.test.mjs runs both
-// on the demo bundle and checks the output is the same.
+// `dict/<locale>`, `fx/rates`, `country/<CC>`, `tm/<locale>[.<shard>]`), the
+// var ORIGIN — so that the two can be timed against each other.
+// tests/e2e/reference.test.mjs runs both on the demo bundle (with its
+// translation memories) and checks the output is the same;
+// tests/e2e/reference-tm.test.mjs on the real storefront pages with a
+// pseudo-translation memory of them (bench/storefront-tm.mjs).
 //
 // What it does, as the Rust worker does it (module named in brackets):
 //  - config from KV, kept in the isolate 30 s; bundle values (dictionaries,
@@ -49,11 +52,19 @@
 //    trending, also-bought, recently viewed, promos by daypart/season/
 //    holiday, the same card/promo markup and escaping, the exposure log line
 //    [personalize, profile, consent, experiment, segment, blocks];
+//  - the page's own text from the locale's translation memory (tm.mjs; not
+//    for the default locale or crawlers): base value and the page's shard
+//    read beside the dictionary, segments cut by HTMLRewriter handlers
+//    registered after all others and marked with nonce comments, a
+//    post-processor on the output (after the price stage's) swapping in
+//    translations; a promo line missing from the dictionary from the
+//    memory; the sampled `translation_missing` line [rewrite::tm];
 //  - headers: Cache-Control private (shared-cache directives dropped),
 //    Vary: Cookie, Accept-Language, variant ETags and If-None-Match
 //    forwarding, no Last-Modified, no Content-Length, Set-Cookie [proxy];
 //  - streams: HTMLRewriter.transform, never buffers the page (with the
-//    price stage: batches of 16–32 KB, plus what a split price holds).
+//    price stage: batches of 16–32 KB, plus what a split price holds; with
+//    a translation memory: the same batches, plus one segment at most).
 //
 // What it skips (the benchmark requests never exercise it, and with the demo
 // config the Rust worker attaches no handlers for it either):
@@ -108,10 +119,19 @@
 //    1.4 MB page); so the page goes out in 16 KB steps, where the Rust
 //    worker sends what each origin read produced;
 //  - without a dictionary (no formats) card prices read `GBP 2.55` in both;
-//    Number#toFixed and Rust's `{:.2}` break exact binary ties differently.
+//    Number#toFixed and Rust's `{:.2}` break exact binary ties differently;
+//  - translation memory: UTF-8 pages only (a page declared in another
+//    charset is not translated; the Rust worker translates any
+//    ASCII-compatible one); a segment that is not valid UTF-8 is left (the
+//    Rust worker translates one whose invalid bytes sit inside a tag); a
+//    segment whose text another handler rewrote is left in both, and where
+//    this handler moves a text node's whitespace-only first chunks after the
+//    segment's start marker (it rewrites a node at its last chunk) they are
+//    not counted as rewritten.
 
 import { TERRITORY_CURRENCY, CURRENCY_DIGITS } from "./cldr.mjs";
 import { compilePrices, PriceStage } from "./prices.mjs";
+import * as tm from "./tm.mjs";
 
 const CONFIG_KEY = "config";
 const CONFIG_TTL_MS = 30_000;
@@ -292,6 +312,7 @@ function compile(doc) {
       formattable: currencies.length ? new Set([...currencies, site.currency]) : null,
       switcher: l.switcher ? new Map(Object.entries(l.switcher.labels || {})) : null,
       prices: compilePrices(l.prices, site.defaultLocale),
+      tm: l.translation ? tm.compile(l.translation) : null, // the translation memory (tm.mjs)
     };
   }
   const p = doc.personalization;
@@ -1090,7 +1111,7 @@ const wantsPack = (pz, v) => v.assignment.personalized || (v.product !== null &&
 const setCookie = (name, value, secure) => `${name}=${value}; Path=/; Max-Age=${COOKIE_MAX_AGE}; SameSite=Lax; HttpOnly${secure ? "; Secure" : ""}`;
 
 /** The blocks for this page's slots and the cookies to set; null when nothing. */
-function personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, secure) {
+function personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, secure, memory) {
   const pz = site.pz;
   const cookies = [];
   if (v.newId) cookies.push(setCookie(VISITOR_COOKIE, v.id, secure));
@@ -1166,7 +1187,10 @@ function personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, secure) 
       } else if (kind === "promo") {
         const hit = promoFor(pz, ctx);
         if (!hit) continue;
-        const t = text(dict, hit.promo.text).replaceAll("{holiday}", hit.holiday ?? "");
+        let t = text(dict, hit.promo.text);
+        // Not in the dictionary: the translation memory may have it.
+        if (memory && t === hit.promo.text) t = tm.translatePlain(memory, t) ?? t;
+        t = t.replaceAll("{holiday}", hit.holiday ?? "");
         block = promoBlock(hit.promo.id, t, hit.promo.link ?? null, r);
         promo = hit.promo.id;
       }
@@ -1386,11 +1410,12 @@ async function handle(request, env) {
 
   // The origin answers while the bundle values are read.
   const bundle = site.bundle;
-  const [origin, dict, fx, pack] = await Promise.all([
+  const [origin, dict, fx, pack, memory] = await Promise.all([
     fetch(originRequest(request, request.url, env, variant)),
     loc ? dictionary(env, bundle, locale) : null,
     loc && currency !== site.currency ? bundleValue(env, `b/${bundle}/fx/rates`, identity) : null,
     v && wantsPack(pz, v) ? countryPack(env, bundle, g.country) : null,
+    loc?.tm ? tm.memory(loc.tm, locale, site.defaultLocale, crawler, path, (id) => bundleValue(env, `b/${bundle}/tm/${id}`, tm.prepare)) : null,
   ]);
 
   if (!rewritable(origin, path, site)) {
@@ -1436,7 +1461,7 @@ async function handle(request, env) {
       });
     }
   }
-  const personal = v ? personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, url.protocol === "https:") : null;
+  const personal = v ? personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, url.protocol === "https:", memory) : null;
 
   // Headers: private, Vary, validators naming the variant (none when personalized).
   const headers = new Headers(origin.headers);
@@ -1480,9 +1505,20 @@ async function handle(request, env) {
       });
     }
   }
+  // The page's own text from the translation memory: handlers last.
+  const page = memory ? tm.attach(rw, loc.tm, memory, headers.get("content-type")) : null;
   const out = rw.transform(new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers }));
+  if (!out.body || (!priceStage && !page)) return out;
   // Split prices: the rewriter's output is held from a piece's marker until its run is settled.
-  return priceStage && out.body ? new Response(priceStage.release(out.body), out) : out;
+  let body = priceStage ? priceStage.release(out.body) : out.body;
+  // Then the memory's post-processor: markers out, translations in.
+  if (page) {
+    body = tm.release(page, body, (p) => {
+      const line = tm.missingLine(p, bounded(ctx.path, 240));
+      if (line) console.log(line);
+    });
+  }
+  return new Response(body, out);
 }
 
 export default {

@@ -1,6 +1,7 @@
 // The benchmark's reference worker (bench/reference/worker.mjs: plain JS on
 // the runtime's HTMLRewriter and Intl) against the Rust worker (dist/entry.js):
-// both in workerd on the demo's real KV bundle, in front of the same origin
+// both in workerd on the demo's real KV bundle (its translation memories
+// included), in front of the same origin
 // (the demo shop, plus three real storefront pages under /store/), asked the
 // same requests. Their answers must be the same: status, the headers the
 // worker decides (Cache-Control, Vary, ETag, Set-Cookie, no Content-Length,
@@ -12,7 +13,8 @@
 // top of bench/reference/worker.mjs; the Intl part is checked for all of the
 // demo's locales and currencies below.) After each comparison, checks that
 // the output is not trivially equal: prices converted, the visitor's locale
-// and arm, blocks of every kind rendered, cookies set.
+// and arm, blocks of every kind rendered, texts from the translation memory,
+// cookies set.
 //
 // The clock is pinned with `x-borderless-now` (preview mode, on in both).
 import { test, before, after, describe } from "node:test";
@@ -25,13 +27,6 @@ import { storefrontPage } from "./origin.mjs";
 
 const REFERENCE = path.join(ROOT, "bench", "reference", "worker.mjs");
 
-/** The bundle without its translation memories (values and config). */
-function withoutTranslation(entries) {
-  const config = JSON.parse(entries.at(-1).value);
-  if (config.localization) delete config.localization.translation;
-  const tm = `b/${config.bundle}/tm/`;
-  return [...entries.slice(0, -1).filter((e) => !e.key.startsWith(tm)), { key: entries.at(-1).key, value: JSON.stringify(config) }];
-}
 /** Three real pages with prices in microdata scopes and data-price attributes. */
 const STORE_PAGES = [
   "7a838a167ab318320964fc59715d17cc56e7215b51a36f646c0cfe5b7a3c8d15", // data-price spans, converted
@@ -112,9 +107,8 @@ let bundle;
 let pages;
 
 before(async () => {
-  // The reference does not translate from a translation memory: both run
-  // the demo bundle without it (demo.test.mjs checks the memory).
-  const entries = withoutTranslation(loadBundle(DEMO_BUNDLE_PATH)); // "… run `make demo-bundle`" when missing
+  // The demo bundle as published, translation memories included.
+  const entries = loadBundle(DEMO_BUNDLE_PATH); // "… run `make demo-bundle`" when missing
   demo = await startDemoOrigin();
   front = await startFrontOrigin(demo.url);
   [rust, ref] = await Promise.all([
@@ -123,7 +117,12 @@ before(async () => {
   ]);
   const config = JSON.parse(entries.at(-1).value);
   const pack = (cc) => JSON.parse(entries.find((e) => e.key === `b/${config.bundle}/country/${cc}`).value);
-  bundle = { config, pack };
+  // A locale's memory: its plain targets (no placeholders), as they read on a page.
+  const memory = (l) => {
+    const e = entries.find((x) => x.key === `b/${config.bundle}/tm/${l}`);
+    return e ? Object.values(JSON.parse(e.value).entries).filter((t) => t.length >= 12 && !/[<&]/.test(t)) : [];
+  };
+  bundle = { config, pack, memory };
   const home = (await request(demo.url, "/")).body.toString();
   const products = [...new Set([...home.matchAll(/href="\/p\/([0-9A-Za-z]+)"/g)].map((m) => m[1]))];
   // A product page whose product has an also-bought list in the German pack.
@@ -225,7 +224,7 @@ function visitors(now) {
 const optsOf = (v, now) => ({ cf: v.cf, ua: v.ua, headers: { "x-borderless-now": now, ...v.headers } });
 
 describe("the demo shop: Rust worker and reference worker give the same pages", () => {
-  const seen = { blocks: new Set(), promos: new Set(), profileSet: 0, converted: new Set() };
+  const seen = { blocks: new Set(), promos: new Set(), profileSet: 0, converted: new Set(), translated: new Set() };
   for (const [when, now] of Object.entries(TIMES)) {
     describe(when, () => {
       for (const name of ["DE", "JP", "US", "SA", "CH", "GB"]) {
@@ -247,6 +246,12 @@ describe("the demo shop: Rust worker and reference worker give the same pages", 
               seen.converted.add(v.currency);
             }
             for (const b of d.blocks || []) seen.blocks.add(b.block), b.promo && seen.promos.add(b.promo);
+            // The page's own text from the locale's translation memory (plain entries, as they read).
+            const mem = bundle.memory(v.locale);
+            if (mem.length) {
+              assert.ok(mem.some((t) => r.body.includes(t)), `${p}: texts from the ${v.locale} memory`);
+              seen.translated.add(v.locale);
+            }
             assert.ok(r.exposure.length === 1 && r.exposure[0].blocks.length > 0, `${p}: one exposure line`);
             if (page === "product") {
               assert.ok(r.rust.headers["set-cookie"]?.some((c) => c.startsWith("borderless_profile=v1~")), `${p}: profile updated`);
@@ -263,6 +268,7 @@ describe("the demo shop: Rust worker and reference worker give the same pages", 
     assert.ok(seen.promos.has("holiday") && seen.promos.has("winter-evenings") && seen.promos.size >= 4, [...seen.promos].join());
     assert.deepEqual([...seen.converted].sort(), ["CHF", "EUR", "JPY", "SAR", "USD"]);
     assert.equal(seen.profileSet, 12);
+    assert.deepEqual([...seen.translated].sort(), ["de-DE", "ja-JP"]);
   });
 });
 
