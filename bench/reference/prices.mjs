@@ -450,28 +450,41 @@ function release(holds, body) {
       b.set(out, buf.length);
       buf = b;
     } else buf = out;
-    if (end || buf.length > MAX_HELD) for (const h of holds.open) if (h.settled === null) h.settled = h.original;
+    const forceAll = () => {
+      for (const h of holds.open) if (h.settled === null) h.settled = h.original;
+    };
+    if (end) forceAll();
     const prefix = holds.prefixBytes;
     const parts = [];
     let from = 0;
     let held = false;
-    for (let at; (at = indexOfBytes(buf, prefix, from)) >= 0; ) {
-      if (at + TAG_LEN > buf.length) break; // a partial marker: wait for the rest
-      parts.push(buf.subarray(from, at));
-      from = at;
-      const id = parseInt(String.fromCharCode(...buf.subarray(at + prefix.length, at + TAG_LEN - 1)), 16);
-      const p = holds.open.findIndex((x) => x.id === id);
-      if (p < 0) {
-        parts.push(buf.subarray(at, at + TAG_LEN)); // not ours
-        from = at + TAG_LEN;
-      } else if (holds.open[p].settled !== null) {
-        parts.push(holds.open[p].settled);
-        holds.open.splice(p, 1);
-        from = at + TAG_LEN;
-      } else {
-        held = true;
-        break;
+    // Up to the first unsettled marker; only what waits behind it counts
+    // against MAX_HELD (so how the origin cut its bytes does not matter).
+    for (;;) {
+      held = false;
+      for (let at; (at = indexOfBytes(buf, prefix, from)) >= 0; ) {
+        if (at + TAG_LEN > buf.length) break; // a partial marker: wait for the rest
+        parts.push(buf.subarray(from, at));
+        from = at;
+        const id = parseInt(String.fromCharCode(...buf.subarray(at + prefix.length, at + TAG_LEN - 1)), 16);
+        const p = holds.open.findIndex((x) => x.id === id);
+        if (p < 0) {
+          parts.push(buf.subarray(at, at + TAG_LEN)); // not ours
+          from = at + TAG_LEN;
+        } else if (holds.open[p].settled !== null) {
+          parts.push(holds.open[p].settled);
+          holds.open.splice(p, 1);
+          from = at + TAG_LEN;
+        } else {
+          held = true;
+          break;
+        }
       }
+      if (held && buf.length - from > MAX_HELD) {
+        forceAll();
+        continue;
+      }
+      break;
     }
     if (!held) {
       // Keep back what could be the start of a marker.

@@ -122,43 +122,23 @@ impl Release {
             return out;
         }
         self.buf.extend_from_slice(&out);
-        if end || self.buf.len() > MAX_HELD {
+        if end {
             h.force_all();
         }
         let prefix = h.prefix();
         let mut ready = Vec::with_capacity(self.buf.len());
         let mut from = 0;
-        let mut held = false;
-        while let Some(at) = find(&self.buf[from..], &prefix) {
-            let at = from + at;
-            let tag_end = at + TAG_LEN;
-            let Some(tag) = self.buf.get(at..tag_end) else {
-                break; // a partial tag: wait for the rest
-            };
-            let id = std::str::from_utf8(&tag[prefix.len()..TAG_LEN - 1])
-                .ok()
-                .and_then(|x| u32::from_str_radix(x, 16).ok());
-            let pos = id.and_then(|id| h.open.iter().position(|x| x.id == id));
-            ready.extend_from_slice(&self.buf[from..at]);
-            from = at;
-            match pos.map(|p| (p, h.open[p].settled.is_some())) {
-                Some((p, true)) => {
-                    if let Some(x) = h.open.remove(p) {
-                        ready.extend_from_slice(x.settled.as_deref().unwrap_or(&x.original));
-                    }
-                    from = tag_end;
-                }
-                Some((_, false)) => {
-                    held = true;
-                    break;
-                }
-                // Not ours (cannot happen short of a nonce collision): as is.
-                None => {
-                    ready.extend_from_slice(tag);
-                    from = tag_end;
-                }
+        let held = loop {
+            let (next, held) = scan(&self.buf, from, &prefix, &mut h, &mut ready);
+            from = next;
+            // Only what waits behind an unsettled tag counts, so the result
+            // does not depend on how the origin's bytes were cut.
+            if held && self.buf.len() - from > MAX_HELD {
+                h.force_all();
+                continue;
             }
-        }
+            break held;
+        };
         if !held {
             // Keep back what could be the start of a tag.
             let keep = if end || h.open.is_empty() {
@@ -176,6 +156,46 @@ impl Release {
         self.buf.drain(..from);
         ready
     }
+}
+
+/// Moves `buf[from..]` into `ready` up to the first unsettled tag, putting
+/// settled tags' HTML in their place; returns where it stopped and whether
+/// a tag holds the rest.
+fn scan(
+    buf: &[u8],
+    mut from: usize,
+    prefix: &[u8],
+    h: &mut Holds,
+    ready: &mut Vec<u8>,
+) -> (usize, bool) {
+    while let Some(at) = find(&buf[from..], prefix) {
+        let at = from + at;
+        let tag_end = at + TAG_LEN;
+        let Some(tag) = buf.get(at..tag_end) else {
+            break; // a partial tag: wait for the rest
+        };
+        let id = std::str::from_utf8(&tag[prefix.len()..TAG_LEN - 1])
+            .ok()
+            .and_then(|x| u32::from_str_radix(x, 16).ok());
+        let pos = id.and_then(|id| h.open.iter().position(|x| x.id == id));
+        ready.extend_from_slice(&buf[from..at]);
+        from = at;
+        match pos.map(|p| (p, h.open[p].settled.is_some())) {
+            Some((p, true)) => {
+                if let Some(x) = h.open.remove(p) {
+                    ready.extend_from_slice(x.settled.as_deref().unwrap_or(&x.original));
+                }
+                from = tag_end;
+            }
+            Some((_, false)) => return (from, true),
+            // Not ours (cannot happen short of a nonce collision): as is.
+            None => {
+                ready.extend_from_slice(tag);
+                from = tag_end;
+            }
+        }
+    }
+    (from, false)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -234,5 +254,27 @@ mod tests {
         let mut out = r.pass(format!("<i>{te}</i>").into_bytes(), false);
         out.extend(r.pass(Vec::new(), true));
         assert_eq!(String::from_utf8(out).unwrap(), "<i>X</i>");
+    }
+
+    #[test]
+    fn a_big_read_before_the_tag_does_not_force_it() {
+        // Regression: the bound counted the whole batch, so a price split
+        // late in a 256 KB read went out unconverted (timing-dependent).
+        let holds = Rc::new(RefCell::new(Holds::new(encoding_rs::UTF_8)));
+        let mut r = Release::new(Rc::clone(&holds));
+        let (a, ta) = holds.borrow_mut().open("£");
+        let big = "x".repeat(200 << 10);
+        let out = r.pass(format!("{big}<b>{ta}</b>").into_bytes(), false);
+        assert_eq!(out.len(), big.len() + 3);
+        holds.borrow_mut().settle(a, "€9");
+        let out = r.pass(Vec::new(), true);
+        assert_eq!(String::from_utf8(out).unwrap(), "€9</b>");
+        assert_eq!(holds.borrow().forced, 0);
+        // More than the bound behind an unsettled tag is forced out as is.
+        let (_, tb) = holds.borrow_mut().open("£");
+        let mut out = r.pass(format!("{tb}{big}").into_bytes(), false);
+        out.extend(r.pass(Vec::new(), true));
+        assert!(out.starts_with("£x".as_bytes()));
+        assert_eq!(holds.borrow().forced, 1);
     }
 }
