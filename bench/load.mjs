@@ -12,6 +12,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import WebSocket from "ws";
 import {
   ROOT,
   DEMO_BUNDLE_PATH,
@@ -35,7 +36,9 @@ const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => fs.existsSync(p))
 fs.mkdirSync(OUT, { recursive: true });
 
 const origin = await startDemoOrigin();
-const worker = await startWorker({ origin: origin.url, bundle: DEMO_BUNDLE_PATH, preview: "off" });
+// The inspector tells apart what RSS mixes: V8's heap and the Wasm linear memory.
+const INSPECTOR_PORT = 9239;
+const worker = await startWorker({ origin: origin.url, bundle: DEMO_BUNDLE_PATH, preview: "off", miniflare: { inspectorPort: INSPECTOR_PORT } });
 const result = { seconds: SECONDS, rounds: [], connections: CONNECTIONS, threads: THREADS, rss: [] };
 try {
   const base = new URL(worker.base);
@@ -58,12 +61,17 @@ try {
 
   // Warm-up (isolate caches, JIT), then rounds back to back; RSS every 2 s.
   await wrk(base, script, 5);
+  const isolate = await inspect(INSPECTOR_PORT);
+  result.isolate = [];
   const t0 = Date.now();
-  const sample = () => {
+  let n = 0;
+  const sample = async () => {
     const m = memoryOf(pid);
-    if (m) result.rss.push({ t: Math.round((Date.now() - t0) / 1000), rss_mb: +(m.rss / 2 ** 20).toFixed(1) });
+    const t = Math.round((Date.now() - t0) / 1000);
+    if (m) result.rss.push({ t, rss_mb: +(m.rss / 2 ** 20).toFixed(1) });
+    if (n++ % 5 === 0) result.isolate.push({ t, ...(await isolate.memory()) });
   };
-  sample();
+  await sample();
   const timer = setInterval(sample, 2000);
   try {
     for (let r = 0; r < ROUNDS; r++) {
@@ -80,7 +88,9 @@ try {
   }
   // Idle: does memory come back down?
   await sleep(10_000);
-  sample();
+  n = 0;
+  await sample();
+  isolate.close();
   result.paths = paths.length;
   fs.writeFileSync(path.join(OUT, "load.json"), JSON.stringify(result, null, 2));
   const section = markdown(result);
@@ -100,6 +110,39 @@ try {
 } finally {
   await worker.close();
   await origin.close();
+}
+
+/** The worker's isolate over workerd's inspector: V8 heap in use, and the size of every Wasm memory (MB). */
+async function inspect(port) {
+  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const target = list.find((t) => t.id.startsWith("core:user:"));
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((ok, fail) => (ws.on("open", ok), ws.on("error", fail)));
+  let id = 0;
+  const pending = new Map();
+  let context = null;
+  ws.on("message", (m) => {
+    const x = JSON.parse(m);
+    if (x.method === "Runtime.executionContextCreated") context = x.params.context.id;
+    if (x.id && pending.has(x.id)) pending.get(x.id)(x.result ?? {}), pending.delete(x.id);
+  });
+  const call = (method, params = {}) => new Promise((ok) => (pending.set(++id, ok), ws.send(JSON.stringify({ id, method, params }))));
+  await call("Runtime.enable");
+  const mb = (b) => +(b / 2 ** 20).toFixed(1);
+  return {
+    async memory() {
+      const heap = await call("Runtime.getHeapUsage");
+      const proto = await call("Runtime.evaluate", { expression: "WebAssembly.Memory.prototype", contextId: context });
+      const found = await call("Runtime.queryObjects", { prototypeObjectId: proto.result.objectId });
+      const sizes = await call("Runtime.callFunctionOn", {
+        objectId: found.objects.objectId,
+        functionDeclaration: "function () { return this.map((m) => m.buffer.byteLength); }",
+        returnByValue: true,
+      });
+      return { v8_heap_used_mb: mb(heap.usedSize ?? NaN), v8_heap_total_mb: mb(heap.totalSize ?? NaN), wasm_memory_mb: (sizes.result?.value ?? []).map(mb) };
+    },
+    close: () => ws.close(),
+  };
 }
 
 async function wrk(base, script, seconds) {
@@ -172,6 +215,10 @@ function markdown(r) {
   ];
   const curve = r.rss.filter((_, i) => i % 5 === 0 || i === r.rss.length - 1).map((s) => `${s.t}s ${s.rss_mb}`);
   lines.push("", `workerd RSS (MB) every 10 s: ${curve.join(", ")}; first ${first}, peak ${peak}, after 10 s idle ${r.rss.at(-1)?.rss_mb}.`);
+  if (r.isolate?.length) {
+    const iso = r.isolate.map((x) => `${x.t}s ${x.v8_heap_used_mb}/${x.wasm_memory_mb.join("+")}`);
+    lines.push("", `Inside the isolate (workerd's inspector), V8 heap in use / Wasm linear memory (MB): ${iso.join(", ")}.`);
+  }
   lines.push("", "The worker's own isolate caches are bounded (256 keys and 16 MiB of value text; the demo bundle is 47 keys of at most 20 KB), so they are not what grows here; RSS that stays up when idle is V8's heap and the Wasm linear memory (which never shrinks).");
   return lines.join("\n");
 }
