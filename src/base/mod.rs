@@ -5,7 +5,6 @@ pub mod cldr;
 pub mod conversion;
 pub mod escape;
 pub mod fxfeed;
-pub mod http_url;
 pub mod ids;
 pub mod money;
 pub mod time;

@@ -35,7 +35,6 @@ pub use wire::{
 };
 use wire::{delete, header, json_answer, set};
 
-use crate::base::http_url::HttpUrl;
 use crate::base::url::{is_local_path, percent_decode};
 use crate::config::{ConfigError, SiteConfig};
 use crate::decide::{locale, Decisions, Visitor};
@@ -127,7 +126,7 @@ pub fn prepare(
         vars.preview_token,
         req.header(preview::TOKEN_HEADER),
     );
-    let url = HttpUrl::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
+    let url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
     let privacy_path = match &site {
         Ok(s) => s
             .doc
@@ -322,7 +321,7 @@ pub fn prepare(
         url_locale: prefixed.is_some(),
         page_path,
         query,
-        origin_name: url.origin(),
+        origin_name: url.origin().ascii_serialization(),
         secure: url.scheme() == "https",
         now_ms,
         if_none_match: req.header("if-none-match").map(str::to_string),

@@ -228,10 +228,9 @@ impl Shop {
 
     /// Serves `v`; the origin answers `status` with `headers` and `body`.
     pub fn serve(&self, v: &Visit, origin: &OriginResponse) -> Result<Served, String> {
-        let url = runtime_url(&v.url);
         let req = Request {
             method: &v.method,
-            url: &url,
+            url: &v.url,
             headers: &v.headers,
             cf: Some(&v.cf),
             now_ms: v.now_ms,
@@ -296,11 +295,4 @@ impl Served {
             .find(|l| l.line.contains("rewriter_bail_out"))
             .map(|l| l.line.clone())
     }
-}
-
-/// The request URL as the runtime hands it over: serialized by a WHATWG
-/// parser (percent-encoded, dot segments resolved). The worker itself only
-/// splits it (`base::http_url`).
-fn runtime_url(raw: &str) -> String {
-    url::Url::parse(raw).map_or_else(|_| raw.to_string(), String::from)
 }

@@ -1,7 +1,6 @@
 //! The pipeline's inputs and outputs as plain data: the request, the vars,
 //! what the runtime lends, header edits, the origin request, own answers.
 
-use crate::base::http_url::{HttpUrl, Origin};
 use crate::config::{ConfigError, SiteConfig};
 use crate::page::proxy;
 use crate::request::TzOffset;
@@ -134,12 +133,19 @@ pub fn origin_request(
     path: Option<&str>,
     variant: Option<&str>,
 ) -> Result<OriginRequest, String> {
-    let url = HttpUrl::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
-    let origin = match vars.origin.filter(|o| !o.is_empty()) {
-        Some(o) => Some(Origin::parse(o).map_err(|e| format!("ORIGIN: {e}"))?),
-        None => None,
-    };
-    let url = url.with(origin.as_ref(), path);
+    let mut url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
+    if let Some(p) = path {
+        url.set_path(p);
+    }
+    if let Some(origin) = vars.origin.filter(|o| !o.is_empty()) {
+        let o = url::Url::parse(origin).map_err(|e| format!("ORIGIN: {e}"))?;
+        url.set_scheme(o.scheme())
+            .map_err(|()| "ORIGIN: scheme".to_string())?;
+        url.set_host(o.host_str())
+            .map_err(|e| format!("ORIGIN: {e}"))?;
+        url.set_port(o.port())
+            .map_err(|()| "ORIGIN: port".to_string())?;
+    }
     let mut edits: Vec<HeaderEdit> = req
         .headers
         .iter()
@@ -157,7 +163,7 @@ pub fn origin_request(
         }
     }
     Ok(OriginRequest {
-        url,
+        url: url.into(),
         edits,
         with_body: !matches!(req.method, "GET" | "HEAD"),
     })
