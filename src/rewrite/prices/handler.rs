@@ -216,9 +216,14 @@ impl State {
         }
         let (a, b) = (view.bytes(0, from).1, view.bytes(0, tail_at).1);
         let body = &text[a..b];
-        let sub = View::new(body);
-        let sub_found = detect::find(&sub.chars);
-        let converted = self.mixed(body, &sub, &sub_found, sub.chars.len(), ctx);
+        let converted = if a == 0 && b == text.len() {
+            // The whole node (the common case): its view is already read.
+            self.mixed(body, &view, &found, t.len(), ctx)
+        } else {
+            let sub = View::new(body);
+            let sub_found = detect::find(&sub.chars);
+            self.mixed(body, &sub, &sub_found, sub.chars.len(), ctx)
+        };
         let changed = converted.is_some() || from > 0 || tail_at < t.len();
         out.push_str(converted.as_deref().unwrap_or(body));
         if tail_at < t.len() {
@@ -293,6 +298,17 @@ fn parse(list: &[&str]) -> Selector {
     list.join(", ")
         .parse()
         .unwrap_or_else(|_| "bl-never-matches".parse().expect("static selector"))
+}
+
+/// Elements whose start and end tags end a run of pieces.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "div" | "p" | "li" | "ul" | "ol" | "dl" | "dt" | "dd" | "td" | "th" | "tr" | "table"
+            | "section" | "article" | "header" | "footer" | "aside" | "nav" | "main" | "h1"
+            | "h2" | "h3" | "h4" | "h5" | "h6" | "br" | "hr" | "img" | "input" | "form"
+            | "label" | "body" | "head" | "svg" | "iframe" | "script" | "style"
+    )
 }
 
 /// Adds price detection to `settings`; `state` collects the counts.
@@ -410,16 +426,16 @@ pub fn attach<'h, 's>(
             Ok(())
         }),
     );
-    // Block boundaries end a run of pieces.
+    // Block boundaries end a run of pieces. One `*` selector and a name
+    // check here: lol_html tries each selector of a list on every element,
+    // and 37 tag names cost more than the one handler call.
     let s = Rc::clone(state);
     add(
-        parse(&[
-            "div", "p", "li", "ul", "ol", "dl", "dt", "dd", "td", "th", "tr", "table", "section",
-            "article", "header", "footer", "aside", "nav", "main", "h1", "h2", "h3", "h4", "h5",
-            "h6", "br", "hr", "img", "input", "form", "label", "body", "head", "svg", "iframe",
-            "script", "style",
-        ]),
+        parse(&["*"]),
         ElementContentHandlers::default().element(move |el: &mut Element| {
+            if !is_block(&el.tag_name()) {
+                return Ok(());
+            }
             s.borrow_mut().broken = true;
             if let Some(end) = el.end_tag_handlers() {
                 let s = Rc::clone(&s);

@@ -76,6 +76,11 @@ pub enum Kind {
 
 /// Whether a text node's trimmed (decoded) content can be part of a split price.
 pub fn piece_kind(core: &str) -> Option<Kind> {
+    // Every kind is at most 24 chars (an amount), a marker at most 4 once
+    // trimmed: most text is longer.
+    if core.chars().nth(24).is_some() && core.trim_matches(is_space).chars().nth(4).is_some() {
+        return None;
+    }
     if symbols::only_marker(core).is_some() {
         return Some(Kind::Marker);
     }

@@ -92,6 +92,18 @@ pub fn is_code(s: &str) -> bool {
                 .is_ok())
 }
 
+/// [`is_code`] of three chars, without building a string.
+fn is_code_chars(t: &[char]) -> bool {
+    match t {
+        [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
+            // ASCII: each char is one byte.
+            let code = [*a as u8, *b as u8, *c as u8];
+            std::str::from_utf8(&code).is_ok_and(is_code)
+        }
+        _ => false,
+    }
+}
+
 fn is_letter(c: char) -> bool {
     c.is_alphabetic()
 }
@@ -101,13 +113,15 @@ pub fn before(text: &[char], end: usize) -> Option<(usize, Marker)> {
     if text.get(end).is_some_and(|c| is_letter(*c)) {
         return None;
     }
-    if end >= 3 {
-        let s: String = text[end - 3..end].iter().collect();
-        if is_code(&s) && (end == 3 || !is_letter(text[end - 4])) {
-            return Some((end - 3, Marker::Code));
-        }
+    if end >= 3 && is_code_chars(&text[end - 3..end]) && (end == 3 || !is_letter(text[end - 4])) {
+        return Some((end - 3, Marker::Code));
     }
+    let last = end.checked_sub(1).and_then(|i| text.get(i))?;
     for (m, kind) in MARKERS {
+        // The last char first: most text ends no marker.
+        if m.chars().next_back() != Some(*last) {
+            continue;
+        }
         let n = m.chars().count();
         if n > end || !text[end - n..end].iter().copied().eq(m.chars()) {
             continue;
@@ -124,13 +138,17 @@ pub fn before(text: &[char], end: usize) -> Option<(usize, Marker)> {
 
 /// A marker starting exactly at `start`: (end, marker).
 pub fn after(text: &[char], start: usize) -> Option<(usize, Marker)> {
-    if start + 3 <= text.len() {
-        let s: String = text[start..start + 3].iter().collect();
-        if is_code(&s) && text.get(start + 3).is_none_or(|c| !is_letter(*c)) {
-            return Some((start + 3, Marker::Code));
-        }
+    if start + 3 <= text.len()
+        && is_code_chars(&text[start..start + 3])
+        && text.get(start + 3).is_none_or(|c| !is_letter(*c))
+    {
+        return Some((start + 3, Marker::Code));
     }
+    let first = text.get(start)?;
     for (m, kind) in MARKERS {
+        if m.chars().next() != Some(*first) {
+            continue;
+        }
         let n = m.chars().count();
         if start + n > text.len() || !text[start..start + n].iter().copied().eq(m.chars()) {
             continue;
