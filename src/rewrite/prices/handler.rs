@@ -134,6 +134,15 @@ impl State {
         if trimmed.len() <= 12 {
             return trimmed.is_empty(); // short: could be a lone sign
         }
+        // Read the tail only if its last char could end a marker (`;`: a
+        // character reference, decoded by the view).
+        if trimmed
+            .chars()
+            .next_back()
+            .is_some_and(|c| c != ';' && !symbols::may_end_marker(c))
+        {
+            return true;
+        }
         let mut cut = trimmed.len() - 16.min(trimmed.len());
         while !trimmed.is_char_boundary(cut) {
             cut += 1;
@@ -294,10 +303,22 @@ fn mark(
     }
 }
 
-fn parse(list: &[&str]) -> Selector {
-    list.join(", ")
-        .parse()
-        .unwrap_or_else(|_| "bl-never-matches".parse().expect("static selector"))
+/// A constant selector list, parsed once per isolate rather than for every
+/// page (at most a dozen lists). `None` if it does not parse: it would
+/// never match.
+fn parse(list: &[&str]) -> Option<Cow<'static, Selector>> {
+    thread_local! {
+        static PARSED: RefCell<Vec<(String, &'static Selector)>> = const { RefCell::new(Vec::new()) };
+    }
+    let key = list.join(", ");
+    PARSED.with(|p| {
+        if let Some((_, sel)) = p.borrow().iter().find(|(k, _)| *k == key) {
+            return Some(Cow::Borrowed(*sel));
+        }
+        let sel: &'static Selector = Box::leak(Box::new(key.parse::<Selector>().ok()?));
+        p.borrow_mut().push((key, sel));
+        Some(Cow::Borrowed(sel))
+    })
 }
 
 /// Elements whose start and end tags end a run of pieces.
@@ -330,19 +351,20 @@ pub fn attach<'h, 's>(
     if opts.honor_notranslate {
         excluded.extend(["[translate=no]", "[translate=\"no\"]", ".notranslate"]);
     }
-    let mut add = |sel: Selector, h: ElementContentHandlers<'h>| {
-        settings =
-            std::mem::take(&mut settings).append_element_content_handler((Cow::Owned(sel), h));
+    let mut add = |sel: Option<Cow<'s, Selector>>, h: ElementContentHandlers<'h>| {
+        if let Some(sel) = sel {
+            settings = std::mem::take(&mut settings).append_element_content_handler((sel, h));
+        }
     };
     let on = |f: fn(&mut Ctx)| ElementContentHandlers::default().text(mark(state, f));
     add(parse(&excluded), on(|c| c.excluded = true));
     for sel in &opts.exclude {
-        add(sel.clone(), on(|c| c.excluded = true));
+        add(Some(Cow::Owned(sel.clone())), on(|c| c.excluded = true));
     }
     add(parse(&["button"]), on(|c| c.button = true));
     add(parse(&["sup"]), on(|c| c.sup = true));
     for sel in &opts.only {
-        add(sel.clone(), on(|c| c.only = true));
+        add(Some(Cow::Owned(sel.clone())), on(|c| c.only = true));
     }
     add(
         parse(&[
@@ -379,7 +401,7 @@ pub fn attach<'h, 's>(
     }
     add(parse(&["[itemprop~=price]"]), on(|c| c.hint = Hint::Strong));
     for sel in &opts.hints {
-        add(sel.clone(), on(|c| c.hint = Hint::Strong));
+        add(Some(Cow::Owned(sel.clone())), on(|c| c.hint = Hint::Strong));
     }
     for (name, unit) in &opts.attributes {
         let Ok(sel) = format!("[{name}]").parse::<Selector>() else {
@@ -387,7 +409,7 @@ pub fn attach<'h, 's>(
         };
         let (s1, s2, name, unit) = (Rc::clone(state), Rc::clone(state), name.clone(), *unit);
         add(
-            sel,
+            Some(Cow::Owned(sel)),
             ElementContentHandlers::default()
                 .element(move |el: &mut Element| {
                     let mut st = s1.borrow_mut();

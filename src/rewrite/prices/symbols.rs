@@ -136,6 +136,12 @@ pub fn before(text: &[char], end: usize) -> Option<(usize, Marker)> {
     None
 }
 
+/// Whether a text ending in `c` may end in a marker ([`before`] at its end):
+/// an ISO code ends in an uppercase letter, a marker in its own last char.
+pub fn may_end_marker(c: char) -> bool {
+    c.is_ascii_uppercase() || MARKERS.iter().any(|(m, _)| m.ends_with(c))
+}
+
 /// A marker starting exactly at `start`: (end, marker).
 pub fn after(text: &[char], start: usize) -> Option<(usize, Marker)> {
     if start + 3 <= text.len()
