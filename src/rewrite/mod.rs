@@ -239,7 +239,13 @@ impl Rewriter {
     /// or after a bail-out, every held piece goes out as it was), through
     /// the translation memory's post-processor.
     fn take(&mut self, last: bool) -> Vec<u8> {
-        let out = std::mem::take(&mut *self.out.borrow_mut());
+        // The sink's next buffer is sized like this chunk's output, so
+        // lol_html's writes into it do not regrow it from empty.
+        let out = {
+            let mut sink = self.out.borrow_mut();
+            let size = sink.len();
+            std::mem::replace(&mut *sink, Vec::with_capacity(size))
+        };
         let out = match self.prices.as_mut() {
             Some((_, release)) => release.pass(out, last),
             None => out,

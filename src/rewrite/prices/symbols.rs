@@ -119,7 +119,7 @@ pub fn before(text: &[char], end: usize) -> Option<(usize, Marker)> {
     let last = end.checked_sub(1).and_then(|i| text.get(i))?;
     for (m, kind) in MARKERS {
         // The last char first: most text ends no marker.
-        if m.chars().next_back() != Some(*last) {
+        if !m.ends_with(*last) {
             continue;
         }
         let n = m.chars().count();
@@ -152,7 +152,7 @@ pub fn after(text: &[char], start: usize) -> Option<(usize, Marker)> {
     }
     let first = text.get(start)?;
     for (m, kind) in MARKERS {
-        if m.chars().next() != Some(*first) {
+        if !m.starts_with(*first) {
             continue;
         }
         let n = m.chars().count();

@@ -255,7 +255,11 @@ impl Attrs {
             };
             let value = slot.is_none().then(|| attr.value());
             if sized {
-                a.size += n.len() + value.as_ref().map_or_else(|| attr.value().len(), String::len) + 4;
+                a.size += n.len()
+                    + value
+                        .as_ref()
+                        .map_or_else(|| attr.value().len(), String::len)
+                    + 4;
             }
             if value.is_some() {
                 *slot = value;
