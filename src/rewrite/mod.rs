@@ -6,16 +6,6 @@
 pub mod charset;
 pub mod l10n;
 pub mod personal;
-// Landed with issue 11 after the panic lints (issue 15): its ~65 index and
-// slice sites are not yet converted; until they are, exempt (its byte
-// offsets come from its own scanner, and it is fuzzed through the pipeline).
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::string_slice
-)]
 pub mod prices;
 pub mod tm;
 

@@ -48,10 +48,11 @@ impl Piece {
         let b = v.bytes(0, le).1.max(a);
         Piece {
             id: 0,
-            lead: raw[..a].to_string(),
-            raw: raw[a..b].to_string(),
-            trail: raw[b..].to_string(),
-            text: v.chars[ls..le].iter().collect(),
+            // The view's offsets are char boundaries of `raw`, `ls <= le`.
+            lead: raw.get(..a).unwrap_or_default().to_string(),
+            raw: raw.get(a..b).unwrap_or_default().to_string(),
+            trail: raw.get(b..).unwrap_or_default().to_string(),
+            text: v.chars.get(ls..le).unwrap_or_default().iter().collect(),
             hint,
             expected,
             sup,

@@ -113,7 +113,10 @@ pub fn before(text: &[char], end: usize) -> Option<(usize, Marker)> {
     if text.get(end).is_some_and(|c| is_letter(*c)) {
         return None;
     }
-    if end >= 3 && is_code_chars(&text[end - 3..end]) && (end == 3 || !is_letter(text[end - 4])) {
+    let code = end.checked_sub(3).and_then(|s| text.get(s..end));
+    if code.is_some_and(is_code_chars)
+        && (end == 3 || !text.get(end.wrapping_sub(4)).is_some_and(|c| is_letter(*c)))
+    {
         return Some((end - 3, Marker::Code));
     }
     let last = end.checked_sub(1).and_then(|i| text.get(i))?;
@@ -122,13 +125,18 @@ pub fn before(text: &[char], end: usize) -> Option<(usize, Marker)> {
         if !m.ends_with(*last) {
             continue;
         }
-        let n = m.chars().count();
-        if n > end || !text[end - n..end].iter().copied().eq(m.chars()) {
+        let Some(start) = end.checked_sub(m.chars().count()) else {
+            continue;
+        };
+        let Some(span) = text.get(start..end) else {
+            continue;
+        };
+        if !span.iter().copied().eq(m.chars()) {
             continue;
         }
-        let start = end - n;
-        let first = text[start];
-        if is_letter(first) && start > 0 && is_letter(text[start - 1]) {
+        let letter_at =
+            |i: Option<usize>| i.and_then(|i| text.get(i)).is_some_and(|c| is_letter(*c));
+        if letter_at(Some(start)) && letter_at(start.checked_sub(1)) {
             continue;
         }
         return Some((start, *kind));
@@ -144,8 +152,7 @@ pub fn may_end_marker(c: char) -> bool {
 
 /// A marker starting exactly at `start`: (end, marker).
 pub fn after(text: &[char], start: usize) -> Option<(usize, Marker)> {
-    if start + 3 <= text.len()
-        && is_code_chars(&text[start..start + 3])
+    if text.get(start..start + 3).is_some_and(is_code_chars)
         && text.get(start + 3).is_none_or(|c| !is_letter(*c))
     {
         return Some((start + 3, Marker::Code));
@@ -155,13 +162,16 @@ pub fn after(text: &[char], start: usize) -> Option<(usize, Marker)> {
         if !m.starts_with(*first) {
             continue;
         }
-        let n = m.chars().count();
-        if start + n > text.len() || !text[start..start + n].iter().copied().eq(m.chars()) {
+        let end = start + m.chars().count();
+        let Some(span) = text.get(start..end) else {
+            continue;
+        };
+        if !span.iter().copied().eq(m.chars()) {
             continue;
         }
-        let end = start + n;
-        let last = text[end - 1];
-        if is_letter(last) && text.get(end).is_some_and(|c| is_letter(*c)) {
+        if span.last().is_some_and(|c| is_letter(*c))
+            && text.get(end).is_some_and(|c| is_letter(*c))
+        {
             continue;
         }
         // `$` after an amount is rare and usually starts the next price.
