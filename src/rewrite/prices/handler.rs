@@ -62,7 +62,7 @@ impl State {
         let mut rest = self.jsonld.as_str();
         let mut found = Vec::new();
         while let Some(i) = rest.find("\"priceCurrency\"") {
-            rest = &rest[i + 15..];
+            rest = rest.get(i + 15..).unwrap_or_default();
             let v = rest.trim_start_matches([' ', '\n', '\t', '\r', ':']);
             if let Some(code) = v.strip_prefix('"').and_then(|v| v.get(..4)) {
                 if let Some(c) = code.strip_suffix('"') {
@@ -104,11 +104,10 @@ impl State {
             let raw_cut = view.bytes(0, cut).1;
             self.run_break();
             let head = self.mixed(&text, &view, &found, cut, &ctx);
-            chunk.replace(
-                head.as_deref().unwrap_or(&text[..raw_cut]),
-                ContentType::Html,
-            );
-            self.carry = text[raw_cut..].to_string();
+            // The view's offsets are char boundaries (else: all of it now).
+            let (raw_head, raw_tail) = text.split_at_checked(raw_cut).unwrap_or((&text, ""));
+            chunk.replace(head.as_deref().unwrap_or(raw_head), ContentType::Html);
+            self.carry = raw_tail.to_string();
             return;
         }
         if self.carry.is_empty() {
@@ -147,7 +146,7 @@ impl State {
         while !trimmed.is_char_boundary(cut) {
             cut += 1;
         }
-        let tail = View::new(&trimmed[cut..]);
+        let tail = View::new(trimmed.get(cut..).unwrap_or_default());
         symbols::before(&tail.chars, tail.chars.len()).is_none()
     }
 
@@ -171,11 +170,9 @@ impl State {
             }
             return None;
         }
-        let core: String = t[ls..le].iter().collect();
-        let whole_price = found.len() == 1
-            && found[0].marker.is_some()
-            && found[0].start == ls
-            && found[0].end == le;
+        let core: String = t.get(ls..le).unwrap_or_default().iter().collect();
+        let whole_price = matches!(found.as_slice(),
+            [f] if f.marker.is_some() && f.start == ls && f.end == le);
         if ctx.button && !whole_price {
             self.run_break();
             let n = found.iter().filter(|f| f.marker.is_some()).count() as u32;
@@ -224,7 +221,8 @@ impl State {
             }
         }
         let (a, b) = (view.bytes(0, from).1, view.bytes(0, tail_at).1);
-        let body = &text[a..b];
+        // The view's offsets are char boundaries of the text.
+        let body = text.get(a..b).unwrap_or_default();
         let converted = if a == 0 && b == text.len() {
             // The whole node (the common case): its view is already read.
             self.mixed(body, &view, &found, t.len(), ctx)
@@ -245,7 +243,7 @@ impl State {
     /// Holds chars `a..b` of a node as a run piece; returns its tag.
     fn push_piece(&mut self, text: &str, view: &View, a: usize, b: usize, ctx: &Ctx) -> String {
         let (ra, rb) = view.bytes(a, b);
-        let raw = &text[ra.min(rb)..rb];
+        let raw = text.get(ra.min(rb)..rb).unwrap_or_default();
         let piece = Piece::new(raw, ctx.hint, ctx.expected, ctx.sup);
         let (id, tag) = self.holds.borrow_mut().open(raw);
         self.run.push(piece.with_id(id));
@@ -269,13 +267,13 @@ impl State {
                 continue;
             };
             let (a, b) = view.bytes(f.start, f.end);
-            out.push_str(&raw[last..a]);
+            out.push_str(raw.get(last..a).unwrap_or_default());
             out.push_str(&crate::base::escape::escape(&formatted));
             last = b;
             changed = true;
         }
         let end = view.bytes(0, upto).1;
-        out.push_str(&raw[last..end]);
+        out.push_str(raw.get(last..end).unwrap_or_default());
         changed.then_some(out)
     }
 

@@ -24,13 +24,6 @@ pub mod convert;
     clippy::string_slice
 )]
 pub mod detect;
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::string_slice
-)]
 pub mod handler;
 pub mod hold;
 pub mod piece;
