@@ -6,27 +6,7 @@
 pub mod charset;
 pub mod l10n;
 pub mod personal;
-// Landed with issue 11 after the panic lints (issue 15): its ~70 index and
-// slice sites are not yet converted; until they are, exempt (its byte
-// offsets come from its own scanner, and it is fuzzed through the pipeline).
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::string_slice
-)]
 pub mod prices;
-// Landed with issue 12 beside the panic lints (issue 15): its index and
-// slice sites (the marker post-processor's byte offsets come from its own
-// scans of bytes it wrote) are not yet converted; until they are, exempt.
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::string_slice
-)]
 pub mod tm;
 
 use crate::base::escape::escape_attr;
@@ -239,7 +219,13 @@ impl Rewriter {
     /// or after a bail-out, every held piece goes out as it was), through
     /// the translation memory's post-processor.
     fn take(&mut self, last: bool) -> Vec<u8> {
-        let out = std::mem::take(&mut *self.out.borrow_mut());
+        // The sink's next buffer is sized like this chunk's output, so
+        // lol_html's writes into it do not regrow it from empty.
+        let out = {
+            let mut sink = self.out.borrow_mut();
+            let size = sink.len();
+            std::mem::replace(&mut *sink, Vec::with_capacity(size))
+        };
         let out = match self.prices.as_mut() {
             Some((_, release)) => release.pass(out, last),
             None => out,

@@ -62,7 +62,7 @@ impl State {
         let mut rest = self.jsonld.as_str();
         let mut found = Vec::new();
         while let Some(i) = rest.find("\"priceCurrency\"") {
-            rest = &rest[i + 15..];
+            rest = rest.get(i + 15..).unwrap_or_default();
             let v = rest.trim_start_matches([' ', '\n', '\t', '\r', ':']);
             if let Some(code) = v.strip_prefix('"').and_then(|v| v.get(..4)) {
                 if let Some(c) = code.strip_suffix('"') {
@@ -104,11 +104,10 @@ impl State {
             let raw_cut = view.bytes(0, cut).1;
             self.run_break();
             let head = self.mixed(&text, &view, &found, cut, &ctx);
-            chunk.replace(
-                head.as_deref().unwrap_or(&text[..raw_cut]),
-                ContentType::Html,
-            );
-            self.carry = text[raw_cut..].to_string();
+            // The view's offsets are char boundaries (else: all of it now).
+            let (raw_head, raw_tail) = text.split_at_checked(raw_cut).unwrap_or((&text, ""));
+            chunk.replace(head.as_deref().unwrap_or(raw_head), ContentType::Html);
+            self.carry = raw_tail.to_string();
             return;
         }
         if self.carry.is_empty() {
@@ -134,11 +133,20 @@ impl State {
         if trimmed.len() <= 12 {
             return trimmed.is_empty(); // short: could be a lone sign
         }
+        // Read the tail only if its last char could end a marker (`;`: a
+        // character reference, decoded by the view).
+        if trimmed
+            .chars()
+            .next_back()
+            .is_some_and(|c| c != ';' && !symbols::may_end_marker(c))
+        {
+            return true;
+        }
         let mut cut = trimmed.len() - 16.min(trimmed.len());
         while !trimmed.is_char_boundary(cut) {
             cut += 1;
         }
-        let tail = View::new(&trimmed[cut..]);
+        let tail = View::new(trimmed.get(cut..).unwrap_or_default());
         symbols::before(&tail.chars, tail.chars.len()).is_none()
     }
 
@@ -162,11 +170,9 @@ impl State {
             }
             return None;
         }
-        let core: String = t[ls..le].iter().collect();
-        let whole_price = found.len() == 1
-            && found[0].marker.is_some()
-            && found[0].start == ls
-            && found[0].end == le;
+        let core: String = t.get(ls..le).unwrap_or_default().iter().collect();
+        let whole_price = matches!(found.as_slice(),
+            [f] if f.marker.is_some() && f.start == ls && f.end == le);
         if ctx.button && !whole_price {
             self.run_break();
             let n = found.iter().filter(|f| f.marker.is_some()).count() as u32;
@@ -215,10 +221,16 @@ impl State {
             }
         }
         let (a, b) = (view.bytes(0, from).1, view.bytes(0, tail_at).1);
-        let body = &text[a..b];
-        let sub = View::new(body);
-        let sub_found = detect::find(&sub.chars);
-        let converted = self.mixed(body, &sub, &sub_found, sub.chars.len(), ctx);
+        // The view's offsets are char boundaries of the text.
+        let body = text.get(a..b).unwrap_or_default();
+        let converted = if a == 0 && b == text.len() {
+            // The whole node (the common case): its view is already read.
+            self.mixed(body, &view, &found, t.len(), ctx)
+        } else {
+            let sub = View::new(body);
+            let sub_found = detect::find(&sub.chars);
+            self.mixed(body, &sub, &sub_found, sub.chars.len(), ctx)
+        };
         let changed = converted.is_some() || from > 0 || tail_at < t.len();
         out.push_str(converted.as_deref().unwrap_or(body));
         if tail_at < t.len() {
@@ -231,7 +243,7 @@ impl State {
     /// Holds chars `a..b` of a node as a run piece; returns its tag.
     fn push_piece(&mut self, text: &str, view: &View, a: usize, b: usize, ctx: &Ctx) -> String {
         let (ra, rb) = view.bytes(a, b);
-        let raw = &text[ra.min(rb)..rb];
+        let raw = text.get(ra.min(rb)..rb).unwrap_or_default();
         let piece = Piece::new(raw, ctx.hint, ctx.expected, ctx.sup);
         let (id, tag) = self.holds.borrow_mut().open(raw);
         self.run.push(piece.with_id(id));
@@ -255,13 +267,13 @@ impl State {
                 continue;
             };
             let (a, b) = view.bytes(f.start, f.end);
-            out.push_str(&raw[last..a]);
+            out.push_str(raw.get(last..a).unwrap_or_default());
             out.push_str(&crate::base::escape::escape(&formatted));
             last = b;
             changed = true;
         }
         let end = view.bytes(0, upto).1;
-        out.push_str(&raw[last..end]);
+        out.push_str(raw.get(last..end).unwrap_or_default());
         changed.then_some(out)
     }
 
@@ -289,10 +301,66 @@ fn mark(
     }
 }
 
-fn parse(list: &[&str]) -> Selector {
-    list.join(", ")
-        .parse()
-        .unwrap_or_else(|_| "bl-never-matches".parse().expect("static selector"))
+/// A constant selector list, parsed once per isolate rather than for every
+/// page (at most a dozen lists). `None` if it does not parse: it would
+/// never match.
+fn parse(list: &[&str]) -> Option<Cow<'static, Selector>> {
+    thread_local! {
+        static PARSED: RefCell<Vec<(String, &'static Selector)>> = const { RefCell::new(Vec::new()) };
+    }
+    let key = list.join(", ");
+    PARSED.with(|p| {
+        if let Some((_, sel)) = p.borrow().iter().find(|(k, _)| *k == key) {
+            return Some(Cow::Borrowed(*sel));
+        }
+        let sel: &'static Selector = Box::leak(Box::new(key.parse::<Selector>().ok()?));
+        p.borrow_mut().push((key, sel));
+        Some(Cow::Borrowed(sel))
+    })
+}
+
+/// Elements whose start and end tags end a run of pieces.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "div"
+            | "p"
+            | "li"
+            | "ul"
+            | "ol"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "td"
+            | "th"
+            | "tr"
+            | "table"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "aside"
+            | "nav"
+            | "main"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "br"
+            | "hr"
+            | "img"
+            | "input"
+            | "form"
+            | "label"
+            | "body"
+            | "head"
+            | "svg"
+            | "iframe"
+            | "script"
+            | "style"
+    )
 }
 
 /// Adds price detection to `settings`; `state` collects the counts.
@@ -314,19 +382,20 @@ pub fn attach<'h, 's>(
     if opts.honor_notranslate {
         excluded.extend(["[translate=no]", "[translate=\"no\"]", ".notranslate"]);
     }
-    let mut add = |sel: Selector, h: ElementContentHandlers<'h>| {
-        settings =
-            std::mem::take(&mut settings).append_element_content_handler((Cow::Owned(sel), h));
+    let mut add = |sel: Option<Cow<'s, Selector>>, h: ElementContentHandlers<'h>| {
+        if let Some(sel) = sel {
+            settings = std::mem::take(&mut settings).append_element_content_handler((sel, h));
+        }
     };
     let on = |f: fn(&mut Ctx)| ElementContentHandlers::default().text(mark(state, f));
     add(parse(&excluded), on(|c| c.excluded = true));
     for sel in &opts.exclude {
-        add(sel.clone(), on(|c| c.excluded = true));
+        add(Some(Cow::Owned(sel.clone())), on(|c| c.excluded = true));
     }
     add(parse(&["button"]), on(|c| c.button = true));
     add(parse(&["sup"]), on(|c| c.sup = true));
     for sel in &opts.only {
-        add(sel.clone(), on(|c| c.only = true));
+        add(Some(Cow::Owned(sel.clone())), on(|c| c.only = true));
     }
     add(
         parse(&[
@@ -363,7 +432,7 @@ pub fn attach<'h, 's>(
     }
     add(parse(&["[itemprop~=price]"]), on(|c| c.hint = Hint::Strong));
     for sel in &opts.hints {
-        add(sel.clone(), on(|c| c.hint = Hint::Strong));
+        add(Some(Cow::Owned(sel.clone())), on(|c| c.hint = Hint::Strong));
     }
     for (name, unit) in &opts.attributes {
         let Ok(sel) = format!("[{name}]").parse::<Selector>() else {
@@ -371,7 +440,7 @@ pub fn attach<'h, 's>(
         };
         let (s1, s2, name, unit) = (Rc::clone(state), Rc::clone(state), name.clone(), *unit);
         add(
-            sel,
+            Some(Cow::Owned(sel)),
             ElementContentHandlers::default()
                 .element(move |el: &mut Element| {
                     let mut st = s1.borrow_mut();
@@ -410,16 +479,16 @@ pub fn attach<'h, 's>(
             Ok(())
         }),
     );
-    // Block boundaries end a run of pieces.
+    // Block boundaries end a run of pieces. One `*` selector and a name
+    // check here: lol_html tries each selector of a list on every element,
+    // and 37 tag names cost more than the one handler call.
     let s = Rc::clone(state);
     add(
-        parse(&[
-            "div", "p", "li", "ul", "ol", "dl", "dt", "dd", "td", "th", "tr", "table", "section",
-            "article", "header", "footer", "aside", "nav", "main", "h1", "h2", "h3", "h4", "h5",
-            "h6", "br", "hr", "img", "input", "form", "label", "body", "head", "svg", "iframe",
-            "script", "style",
-        ]),
+        parse(&["*"]),
         ElementContentHandlers::default().element(move |el: &mut Element| {
+            if !is_block(&el.tag_name()) {
+                return Ok(());
+            }
             s.borrow_mut().broken = true;
             if let Some(end) = el.end_tag_handlers() {
                 let s = Rc::clone(&s);

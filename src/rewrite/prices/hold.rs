@@ -133,7 +133,7 @@ impl Release {
             from = next;
             // Only what waits behind an unsettled tag counts, so the result
             // does not depend on how the origin's bytes were cut.
-            if held && self.buf.len() - from > MAX_HELD {
+            if held && self.buf.len().saturating_sub(from) > MAX_HELD {
                 h.force_all();
                 continue;
             }
@@ -147,7 +147,7 @@ impl Release {
                 TAG_LEN - 1
             };
             let upto = self.buf.len().saturating_sub(keep).max(from);
-            ready.extend_from_slice(&self.buf[from..upto]);
+            ready.extend_from_slice(self.buf.get(from..upto).unwrap_or_default());
             from = upto;
         }
         if end {
@@ -168,19 +168,19 @@ fn scan(
     h: &mut Holds,
     ready: &mut Vec<u8>,
 ) -> (usize, bool) {
-    while let Some(at) = find(&buf[from..], prefix) {
+    while let Some(at) = find(buf.get(from..).unwrap_or_default(), prefix) {
         let at = from + at;
         let tag_end = at + TAG_LEN;
         let Some(tag) = buf.get(at..tag_end) else {
             break; // a partial tag: wait for the rest
         };
-        let id = std::str::from_utf8(&tag[prefix.len()..TAG_LEN - 1])
+        let id = std::str::from_utf8(tag.get(prefix.len()..TAG_LEN - 1).unwrap_or_default())
             .ok()
             .and_then(|x| u32::from_str_radix(x, 16).ok());
         let pos = id.and_then(|id| h.open.iter().position(|x| x.id == id));
-        ready.extend_from_slice(&buf[from..at]);
+        ready.extend_from_slice(buf.get(from..at).unwrap_or_default());
         from = at;
-        match pos.map(|p| (p, h.open[p].settled.is_some())) {
+        match pos.and_then(|p| h.open.get(p).map(|x| (p, x.settled.is_some()))) {
             Some((p, true)) => {
                 if let Some(x) = h.open.remove(p) {
                     ready.extend_from_slice(x.settled.as_deref().unwrap_or(&x.original));
@@ -198,26 +198,12 @@ fn scan(
     (from, false)
 }
 
+/// The first occurrence of `needle` (never an empty one).
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    let first = needle[0];
-    let mut i = 0;
-    while let Some(p) = hay[i..=hay.len() - needle.len()]
-        .iter()
-        .position(|b| *b == first)
-    {
-        let at = i + p;
-        if hay[at..].starts_with(needle) {
-            return Some(at);
-        }
-        i = at + 1;
-        if i > hay.len() - needle.len() {
-            break;
-        }
-    }
-    None
+    memchr::memmem::find(hay, needle)
 }
 
 #[cfg(test)]

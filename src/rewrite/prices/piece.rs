@@ -48,10 +48,11 @@ impl Piece {
         let b = v.bytes(0, le).1.max(a);
         Piece {
             id: 0,
-            lead: raw[..a].to_string(),
-            raw: raw[a..b].to_string(),
-            trail: raw[b..].to_string(),
-            text: v.chars[ls..le].iter().collect(),
+            // The view's offsets are char boundaries of `raw`, `ls <= le`.
+            lead: raw.get(..a).unwrap_or_default().to_string(),
+            raw: raw.get(a..b).unwrap_or_default().to_string(),
+            trail: raw.get(b..).unwrap_or_default().to_string(),
+            text: v.chars.get(ls..le).unwrap_or_default().iter().collect(),
             hint,
             expected,
             sup,
@@ -76,6 +77,11 @@ pub enum Kind {
 
 /// Whether a text node's trimmed (decoded) content can be part of a split price.
 pub fn piece_kind(core: &str) -> Option<Kind> {
+    // Every kind is at most 24 chars (an amount), a marker at most 4 once
+    // trimmed: most text is longer.
+    if core.chars().nth(24).is_some() && core.trim_matches(is_space).chars().nth(4).is_some() {
+        return None;
+    }
     if symbols::only_marker(core).is_some() {
         return Some(Kind::Marker);
     }

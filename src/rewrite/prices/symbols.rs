@@ -92,6 +92,18 @@ pub fn is_code(s: &str) -> bool {
                 .is_ok())
 }
 
+/// [`is_code`] of three chars, without building a string.
+fn is_code_chars(t: &[char]) -> bool {
+    match t {
+        [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
+            // ASCII: each char is one byte.
+            let code = [*a as u8, *b as u8, *c as u8];
+            std::str::from_utf8(&code).is_ok_and(is_code)
+        }
+        _ => false,
+    }
+}
+
 fn is_letter(c: char) -> bool {
     c.is_alphabetic()
 }
@@ -101,20 +113,30 @@ pub fn before(text: &[char], end: usize) -> Option<(usize, Marker)> {
     if text.get(end).is_some_and(|c| is_letter(*c)) {
         return None;
     }
-    if end >= 3 {
-        let s: String = text[end - 3..end].iter().collect();
-        if is_code(&s) && (end == 3 || !is_letter(text[end - 4])) {
-            return Some((end - 3, Marker::Code));
-        }
+    let code = end.checked_sub(3).and_then(|s| text.get(s..end));
+    if code.is_some_and(is_code_chars)
+        && (end == 3 || !text.get(end.wrapping_sub(4)).is_some_and(|c| is_letter(*c)))
+    {
+        return Some((end - 3, Marker::Code));
     }
+    let last = end.checked_sub(1).and_then(|i| text.get(i))?;
     for (m, kind) in MARKERS {
-        let n = m.chars().count();
-        if n > end || !text[end - n..end].iter().copied().eq(m.chars()) {
+        // The last char first: most text ends no marker.
+        if !m.ends_with(*last) {
             continue;
         }
-        let start = end - n;
-        let first = text[start];
-        if is_letter(first) && start > 0 && is_letter(text[start - 1]) {
+        let Some(start) = end.checked_sub(m.chars().count()) else {
+            continue;
+        };
+        let Some(span) = text.get(start..end) else {
+            continue;
+        };
+        if !span.iter().copied().eq(m.chars()) {
+            continue;
+        }
+        let letter_at =
+            |i: Option<usize>| i.and_then(|i| text.get(i)).is_some_and(|c| is_letter(*c));
+        if letter_at(Some(start)) && letter_at(start.checked_sub(1)) {
             continue;
         }
         return Some((start, *kind));
@@ -122,22 +144,34 @@ pub fn before(text: &[char], end: usize) -> Option<(usize, Marker)> {
     None
 }
 
+/// Whether a text ending in `c` may end in a marker ([`before`] at its end):
+/// an ISO code ends in an uppercase letter, a marker in its own last char.
+pub fn may_end_marker(c: char) -> bool {
+    c.is_ascii_uppercase() || MARKERS.iter().any(|(m, _)| m.ends_with(c))
+}
+
 /// A marker starting exactly at `start`: (end, marker).
 pub fn after(text: &[char], start: usize) -> Option<(usize, Marker)> {
-    if start + 3 <= text.len() {
-        let s: String = text[start..start + 3].iter().collect();
-        if is_code(&s) && text.get(start + 3).is_none_or(|c| !is_letter(*c)) {
-            return Some((start + 3, Marker::Code));
-        }
+    if text.get(start..start + 3).is_some_and(is_code_chars)
+        && text.get(start + 3).is_none_or(|c| !is_letter(*c))
+    {
+        return Some((start + 3, Marker::Code));
     }
+    let first = text.get(start)?;
     for (m, kind) in MARKERS {
-        let n = m.chars().count();
-        if start + n > text.len() || !text[start..start + n].iter().copied().eq(m.chars()) {
+        if !m.starts_with(*first) {
             continue;
         }
-        let end = start + n;
-        let last = text[end - 1];
-        if is_letter(last) && text.get(end).is_some_and(|c| is_letter(*c)) {
+        let end = start + m.chars().count();
+        let Some(span) = text.get(start..end) else {
+            continue;
+        };
+        if !span.iter().copied().eq(m.chars()) {
+            continue;
+        }
+        if span.last().is_some_and(|c| is_letter(*c))
+            && text.get(end).is_some_and(|c| is_letter(*c))
+        {
             continue;
         }
         // `$` after an amount is rare and usually starts the next price.

@@ -193,7 +193,7 @@ fn split_number(s: &str) -> Option<(&str, &str, &str)> {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if !b[i].is_ascii_digit() {
+        if !b.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
             continue;
         }
@@ -201,7 +201,7 @@ fn split_number(s: &str) -> Option<(&str, &str, &str)> {
         let mut end = i;
         // Extend over digit groups.
         loop {
-            while end < b.len() && b[end].is_ascii_digit() {
+            while b.get(end).is_some_and(u8::is_ascii_digit) {
                 end += 1;
             }
             let sep = s.get(end..).and_then(|r| r.chars().next());
@@ -341,7 +341,8 @@ pub fn validate(target: &[Tok], kinds: &[Kind]) -> Result<(), String> {
                 ))
             }
         }
-        if std::mem::replace(&mut seen[i], true) {
+        // `i` is in range: `kinds.get(i)` matched and `seen` has its length.
+        if seen.get_mut(i).is_some_and(|s| std::mem::replace(s, true)) {
             return Err(format!("placeholder {}{n} is used twice", k.letter()));
         }
         Ok(())
@@ -365,10 +366,10 @@ pub fn validate(target: &[Tok], kinds: &[Kind]) -> Result<(), String> {
     if let Some(n) = stack.pop() {
         return Err(format!("<g{n}> is not closed"));
     }
-    match seen.iter().position(|s| !s) {
+    match seen.iter().zip(kinds).position(|(s, _)| !s) {
         Some(i) => Err(format!(
             "placeholder {}{} is missing",
-            kinds[i].letter(),
+            kinds.get(i).map_or('?', |k| k.letter()),
             i + 1
         )),
         None => Ok(()),

@@ -58,24 +58,28 @@ impl Post {
             let Some(i) = memchr::memmem::find(buf, b"<!--tm") else {
                 // Hold back a tail that may begin a marker.
                 let keep = partial_tail(buf, &self.prefix);
-                self.emit(&buf[..buf.len() - keep], out);
-                self.carry = buf[buf.len() - keep..].to_vec();
+                let (ready, tail) = buf
+                    .split_at_checked(buf.len().saturating_sub(keep))
+                    .unwrap_or((buf, &[]));
+                self.emit(ready, out);
+                self.carry = tail.to_vec();
                 break;
             };
-            self.emit(&buf[..i], out);
-            let rest = &buf[i..];
+            let (before, rest) = buf.split_at_checked(i).unwrap_or((buf, &[]));
+            self.emit(before, out);
             match self.parse_marker(rest) {
                 Parsed::Incomplete => {
                     self.carry = rest.to_vec();
                     break;
                 }
                 Parsed::NotOurs => {
-                    self.emit(&rest[..1], out);
-                    buf = &rest[1..];
+                    let (one, more) = rest.split_at_checked(1).unwrap_or((rest, &[]));
+                    self.emit(one, out);
+                    buf = more;
                 }
                 Parsed::Marker(m, len) => {
                     self.marker(m, out);
-                    buf = &rest[len..];
+                    buf = rest.get(len..).unwrap_or_default();
                 }
             }
         }
@@ -121,22 +125,21 @@ impl Post {
     fn parse_marker(&self, rest: &[u8]) -> Parsed {
         let p = &self.prefix;
         let n = rest.len().min(p.len());
-        if rest[..n] != p[..n] {
+        if rest.get(..n) != p.get(..n) {
             return Parsed::NotOurs;
         }
-        if rest.len() < p.len() {
-            return Parsed::Incomplete;
-        }
-        let tail = &rest[p.len()..];
-        let Some(&kind) = tail.first() else {
+        let Some(tail) = rest.get(p.len()..) else {
             return Parsed::Incomplete;
         };
-        let digits = tail[1..].iter().take_while(|b| b.is_ascii_digit()).count();
-        let after = &tail[1 + digits..];
+        let Some((&kind, num)) = tail.split_first() else {
+            return Parsed::Incomplete;
+        };
+        let digits = num.iter().take_while(|b| b.is_ascii_digit()).count();
+        let (num, after) = num.split_at_checked(digits).unwrap_or((num, &[]));
         if after.len() < 3 && b"-->".starts_with(after) && digits <= 10 {
             return Parsed::Incomplete;
         }
-        let id = std::str::from_utf8(&tail[1..1 + digits])
+        let id = std::str::from_utf8(num)
             .ok()
             .and_then(|d| d.parse::<u32>().ok());
         match (kind, id, after.starts_with(b"-->")) {
@@ -189,7 +192,7 @@ impl Post {
             if let Scanned::Text(r) = t {
                 let s = self
                     .enc
-                    .decode_without_bom_handling_and_without_replacement(&raw[r.clone()])?;
+                    .decode_without_bom_handling_and_without_replacement(raw.get(r.clone())?)?;
                 texts.push(s.into_owned());
             }
         }
@@ -224,10 +227,10 @@ impl Post {
             pieces.push(match t {
                 Scanned::Text(_) => Piece::Text(di.next()?),
                 Scanned::Start(n, r) if VOID_INLINE.contains(&n.as_str()) => {
-                    Piece::Single(&raw[r.clone()])
+                    Piece::Single(raw.get(r.clone())?)
                 }
-                Scanned::Start(_, r) => Piece::Open(&raw[r.clone()]),
-                Scanned::End(_, r) => Piece::Close(&raw[r.clone()]),
+                Scanned::Start(_, r) => Piece::Open(raw.get(r.clone())?),
+                Scanned::End(_, r) => Piece::Close(raw.get(r.clone())?),
             });
         }
         let Some(src) = notation::build(&pieces) else {
@@ -240,13 +243,15 @@ impl Post {
         let target = tm.lookup(&src, path)?;
         drop(tm);
         let lead = raw.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        let trail = raw[lead..]
+        let trail = raw
+            .get(lead..)
+            .unwrap_or_default()
             .iter()
             .rev()
             .take_while(|b| b.is_ascii_whitespace())
             .count();
         let mut out = Vec::with_capacity(raw.len() + 64);
-        out.extend_from_slice(&raw[..lead]);
+        out.extend_from_slice(raw.get(..lead).unwrap_or_default());
         for t in &target {
             match t {
                 Tok::Text(s) => {
@@ -266,7 +271,10 @@ impl Post {
                 }
             }
         }
-        out.extend_from_slice(&raw[raw.len() - trail..]);
+        out.extend_from_slice(
+            raw.get(raw.len().saturating_sub(trail)..)
+                .unwrap_or_default(),
+        );
         Some(out)
     }
 }
@@ -281,7 +289,10 @@ enum Parsed {
 fn partial_tail(buf: &[u8], prefix: &[u8]) -> usize {
     let start = buf.len().saturating_sub(prefix.len());
     (start..buf.len())
-        .find(|&i| buf[i] == b'<' && prefix.starts_with(&buf[i..]))
+        .find(|&i| {
+            buf.get(i..)
+                .is_some_and(|t| t.first() == Some(&b'<') && prefix.starts_with(t))
+        })
         .map_or(0, |i| buf.len() - i)
 }
 
@@ -311,21 +322,24 @@ enum Scanned {
 fn scan(b: &[u8]) -> Option<Vec<Scanned>> {
     let mut out = Vec::new();
     let (mut i, mut text) = (0, 0);
-    while i < b.len() {
-        let end_tag = b[i] == b'<' && b.get(i + 1) == Some(&b'/');
+    while let Some(&c) = b.get(i) {
+        let end_tag = c == b'<' && b.get(i + 1) == Some(&b'/');
         let name_at = if end_tag { i + 2 } else { i + 1 };
-        if b[i] != b'<' || !b.get(name_at).is_some_and(u8::is_ascii_alphabetic) {
+        if c != b'<' || !b.get(name_at).is_some_and(u8::is_ascii_alphabetic) {
             i += 1;
             continue;
         }
         if text < i {
             out.push(Scanned::Text(text..i));
         }
-        let name_len = b[name_at..]
+        let name_len = b
+            .get(name_at..)
+            .unwrap_or_default()
             .iter()
             .take_while(|c| !(c.is_ascii_whitespace() || **c == b'/' || **c == b'>'))
             .count();
-        let name = String::from_utf8_lossy(&b[name_at..name_at + name_len]).to_ascii_lowercase();
+        let name = String::from_utf8_lossy(b.get(name_at..name_at + name_len).unwrap_or_default())
+            .to_ascii_lowercase();
         let mut j = name_at + name_len;
         let close = loop {
             match *b.get(j)? {
@@ -336,7 +350,7 @@ fn scan(b: &[u8]) -> Option<Vec<Scanned>> {
                         j += 1;
                     }
                     if let Some(&q @ (b'"' | b'\'')) = b.get(j) {
-                        j += 1 + b[j + 1..].iter().position(|c| *c == q)? + 1;
+                        j += 1 + b.get(j + 1..)?.iter().position(|c| *c == q)? + 1;
                         continue;
                     }
                 }

@@ -203,17 +203,85 @@ pub fn attach<'h, 's>(tm: &Shared, mut settings: Settings<'h, 's>) -> Settings<'
         )
 }
 
-fn excluded(el: &Element, name: &str) -> bool {
+/// The attributes the segmenter reads, found in one pass (each
+/// `get_attribute` would scan the list and allocate the name it looks for).
+/// Each holds the first occurrence, as `get_attribute` returns.
+#[derive(Default)]
+struct Attrs {
+    translate: Option<String>,
+    class: Option<String>,
+    id: Option<String>,
+    ignore: bool,
+    i18n: bool,
+    i18n_attr: bool,
+    /// `title`, `alt`, `placeholder`, `aria-label`, in that order.
+    visible: [Option<String>; 4],
+    value: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+    property: Option<String>,
+    content: Option<String>,
+    /// Bytes of the start tag's attributes (inline elements only).
+    size: usize,
+}
+
+impl Attrs {
+    fn of(el: &Element, sized: bool) -> Attrs {
+        let mut a = Attrs::default();
+        for attr in el.attributes() {
+            let n = attr.name();
+            let slot = match n.as_str() {
+                "translate" => &mut a.translate,
+                "class" => &mut a.class,
+                "id" => &mut a.id,
+                "title" => &mut a.visible[0],
+                "alt" => &mut a.visible[1],
+                "placeholder" => &mut a.visible[2],
+                "aria-label" => &mut a.visible[3],
+                "value" => &mut a.value,
+                "type" => &mut a.kind,
+                "name" => &mut a.name,
+                "property" => &mut a.property,
+                "content" => &mut a.content,
+                other => {
+                    a.ignore |= other == "data-borderless-ignore";
+                    a.i18n |= other == "data-i18n";
+                    a.i18n_attr |= other == "data-i18n-attr";
+                    if sized {
+                        a.size += n.len() + attr.value().len() + 4;
+                    }
+                    continue;
+                }
+            };
+            let value = slot.is_none().then(|| attr.value());
+            if sized {
+                a.size += n.len()
+                    + value
+                        .as_ref()
+                        .map_or_else(|| attr.value().len(), String::len)
+                    + 4;
+            }
+            if value.is_some() {
+                *slot = value;
+            }
+        }
+        a
+    }
+}
+
+fn excluded(a: &Attrs, name: &str) -> bool {
     EXCLUDED.contains(&name)
-        || el
-            .get_attribute("translate")
+        || a
+            .translate
+            .as_ref()
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("no"))
-        || el
-            .get_attribute("class")
+        || a
+            .class
+            .as_ref()
             .is_some_and(|c| c.split_ascii_whitespace().any(|c| c == "notranslate"))
-        || el.has_attribute("data-borderless-ignore")
+        || a.ignore
         // The shop's own dictionary keys win.
-        || el.has_attribute("data-i18n")
+        || a.i18n
 }
 
 fn element(tm: &Shared, el: &mut Element) -> HandlerResult {
@@ -223,9 +291,11 @@ fn element(tm: &Shared, el: &mut Element) -> HandlerResult {
     if t.seg.excluded > 0 {
         return Ok(());
     }
-    let excl = pending || excluded(el, &name);
-    if !excl && INLINE.contains(&name.as_str()) {
-        return inline(tm, t, el, name);
+    let is_inline = INLINE.contains(&name.as_str());
+    let attrs = Attrs::of(el, is_inline);
+    let excl = pending || excluded(&attrs, &name);
+    if !excl && is_inline {
+        return inline(tm, t, el, name, &attrs);
     }
     if let Some(m) = t.boundary() {
         el.before(&m, ContentType::Html);
@@ -244,8 +314,8 @@ fn element(tm: &Shared, el: &mut Element) -> HandlerResult {
         }
         return Ok(());
     }
-    t.seg.context = describe(el, &name);
-    translate_attrs(&mut t, el, &name);
+    t.seg.context = describe(&attrs, &name);
+    translate_attrs(&mut t, el, &name, &attrs);
     drop(t);
     if el.can_have_content() {
         let tm = Rc::clone(tm);
@@ -264,16 +334,12 @@ fn inline(
     mut t: std::cell::RefMut<'_, Tm>,
     el: &mut Element,
     name: String,
+    attrs: &Attrs,
 ) -> HandlerResult {
     // Sized before attributes are translated: segmentation must not depend
     // on the memory (the keys extracted are the keys looked up).
-    let size = name.len()
-        + el.attributes()
-            .iter()
-            .map(|a| a.name().len() + a.value().len() + 4)
-            .sum::<usize>()
-        + 2;
-    translate_attrs(&mut t, el, &name);
+    let size = name.len() + attrs.size + 2;
+    translate_attrs(&mut t, el, &name, attrs);
     if t.seg.blocked {
         return Ok(());
     }
@@ -325,45 +391,44 @@ fn inline(
 }
 
 fn text(tm: &Shared, chunk: &mut TextChunk) {
-    let s = chunk.as_str().to_string();
-    if s.is_empty() {
-        return;
-    }
     let mut t = tm.borrow_mut();
-    if t.seg.excluded > 0 || t.seg.blocked {
+    // Checked before the text is read: most text is outside any segment.
+    if chunk.as_str().is_empty() || t.seg.excluded > 0 || t.seg.blocked {
         return;
     }
     if t.seg.cur.is_none() {
-        if s.bytes().all(|b| b.is_ascii_whitespace()) {
+        if chunk.as_str().bytes().all(|b| b.is_ascii_whitespace()) {
             return;
         }
         let m = t.seg.open();
         chunk.before(&m, ContentType::Html);
     }
+    let s = chunk.as_str();
     let n = s.len();
     if let Some(cur) = t.seg.cur.as_mut() {
-        cur.letters |= s.chars().any(char::is_alphabetic);
+        cur.letters = cur.letters || s.chars().any(char::is_alphabetic);
         match cur.recs.last_mut() {
-            Some(Rec::Text(prev)) => prev.push_str(&s),
-            _ => cur.recs.push(Rec::Text(s)),
+            Some(Rec::Text(prev)) => prev.push_str(s),
+            _ => cur.recs.push(Rec::Text(s.to_string())),
         }
     }
     t.grow(n);
 }
 
 /// `p.intro`, `h1#title`: where a segment sits, for translators.
-fn describe(el: &Element, name: &str) -> String {
+fn describe(a: &Attrs, name: &str) -> String {
     let mut d = name.to_string();
-    if let Some(id) = el.get_attribute("id").filter(|v| valid_ident(v)) {
+    if let Some(id) = a.id.as_deref().filter(|v| valid_ident(v)) {
         d.push('#');
-        d.push_str(&id);
-    } else if let Some(c) = el
-        .get_attribute("class")
-        .and_then(|c| c.split_ascii_whitespace().next().map(str::to_string))
+        d.push_str(id);
+    } else if let Some(c) = a
+        .class
+        .as_deref()
+        .and_then(|c| c.split_ascii_whitespace().next())
         .filter(|v| valid_ident(v))
     {
         d.push('.');
-        d.push_str(&c);
+        d.push_str(c);
     }
     d
 }
@@ -375,25 +440,22 @@ fn valid_ident(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Attributes a visitor reads.
-fn attr_names(el: &Element, name: &str) -> Vec<&'static str> {
-    let mut v = vec!["title", "alt", "placeholder", "aria-label"];
-    if name == "input"
-        && el.get_attribute("type").is_some_and(|t| {
+/// Attributes a visitor reads, with their values.
+fn visible<'a>(a: &'a Attrs, name: &str) -> impl Iterator<Item = (&'static str, &'a str)> {
+    let button = name == "input"
+        && a.kind.as_ref().is_some_and(|t| {
             ["submit", "button", "reset"]
                 .iter()
                 .any(|x| t.eq_ignore_ascii_case(x))
-        })
-    {
-        v.push("value");
-    }
-    if name == "meta" {
-        let key = el
-            .get_attribute("name")
-            .or_else(|| el.get_attribute("property"))
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if [
+        });
+    let text_meta = name == "meta" && {
+        let key = a
+            .name
+            .as_ref()
+            .or(a.property.as_ref())
+            .map(|k| k.to_ascii_lowercase())
+            .unwrap_or_default();
+        [
             "description",
             "og:title",
             "og:description",
@@ -401,22 +463,26 @@ fn attr_names(el: &Element, name: &str) -> Vec<&'static str> {
             "twitter:description",
         ]
         .contains(&key.as_str())
-        {
-            v.push("content");
-        }
-    }
-    v
+    };
+    let [title, alt, placeholder, aria] = &a.visible;
+    [
+        ("title", title.as_deref()),
+        ("alt", alt.as_deref()),
+        ("placeholder", placeholder.as_deref()),
+        ("aria-label", aria.as_deref()),
+        ("value", a.value.as_deref().filter(|_| button)),
+        ("content", a.content.as_deref().filter(|_| text_meta)),
+    ]
+    .into_iter()
+    .filter_map(|(n, v)| Some((n, v?)))
 }
 
-fn translate_attrs(t: &mut Tm, el: &mut Element, name: &str) {
-    if el.has_attribute("data-i18n-attr") {
+fn translate_attrs(t: &mut Tm, el: &mut Element, name: &str, a: &Attrs) {
+    if a.i18n_attr {
         return;
     }
-    for attr in attr_names(el, name) {
-        let Some(raw) = el.get_attribute(attr) else {
-            continue;
-        };
-        let Some(value) = translate_attr(t, &raw, &format!("{name}@{attr}")) else {
+    for (attr, raw) in visible(a, name) {
+        let Some(value) = translate_attr(t, raw, &format!("{name}@{attr}")) else {
             continue;
         };
         let _ = el.set_attribute(attr, &crate::rewrite::escape_attr(&value));
