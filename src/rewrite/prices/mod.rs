@@ -5,16 +5,6 @@
 
 pub mod amount;
 pub mod convert;
-// Landed with issue 11 after the panic lints (issue 15): `detect` still
-// indexes its char view (offsets from its own scan; fuzzed through the
-// pipeline); until it is converted, exempt.
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::string_slice
-)]
 pub mod detect;
 pub mod handler;
 pub mod hold;
