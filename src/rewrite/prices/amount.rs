@@ -29,12 +29,12 @@ pub fn parse(core: &str, digits: u8, decimal: char) -> Result<f64, Refused> {
     let mut start = 0;
     for (i, c) in core.char_indices() {
         if !c.is_ascii_digit() {
-            groups.push(&core[start..i]);
+            groups.push(core.get(start..i).unwrap_or_default());
             seps.push(c);
             start = i + c.len_utf8();
         }
     }
-    groups.push(&core[start..]);
+    groups.push(core.get(start..).unwrap_or_default());
     if groups
         .iter()
         .any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit()))
@@ -51,8 +51,8 @@ pub fn parse(core: &str, digits: u8, decimal: char) -> Result<f64, Refused> {
         None => None,
         Some(l) if is_group_only(l) => None,
         Some(l) => {
-            let tail = groups[groups.len() - 1].len();
-            let others = &seps[..seps.len() - 1];
+            let tail = groups.last().map_or(0, |g| g.len());
+            let others = seps.split_last().map_or(&[][..], |(_, o)| o);
             if others.contains(&l) {
                 None // `1,234,567`: all grouping
             } else if !others.is_empty() {
@@ -77,8 +77,11 @@ pub fn parse(core: &str, digits: u8, decimal: char) -> Result<f64, Refused> {
         return Err(Refused::Malformed);
     }
     let (int_groups, frac) = match dec_at {
-        Some(i) => (&groups[..=i], Some(groups[i + 1])),
-        None => (&groups[..], None),
+        Some(i) => (
+            groups.get(..=i).unwrap_or_default(),
+            groups.get(i + 1).copied(),
+        ),
+        None => (groups.as_slice(), None),
     };
     if let Some(f) = frac {
         if f.len() != usize::from(digits) {
@@ -88,11 +91,12 @@ pub fn parse(core: &str, digits: u8, decimal: char) -> Result<f64, Refused> {
     // Grouping: same separator throughout; 3-digit groups, or the Indian
     // 2-digit groups before a last group of three.
     if int_groups.len() > 1 {
-        let gsep = seps[0];
-        if seps[..int_groups.len() - 1].iter().any(|s| *s != gsep) {
+        let gsep = seps.first().copied().ok_or(Refused::Malformed)?;
+        let used = seps.get(..int_groups.len() - 1).unwrap_or_default();
+        if used.iter().any(|s| *s != gsep) {
             return Err(Refused::Malformed);
         }
-        let (first, rest) = (int_groups[0], &int_groups[1..]);
+        let (&first, rest) = int_groups.split_first().ok_or(Refused::Malformed)?;
         let (last_g, middle) = rest.split_last().ok_or(Refused::Malformed)?;
         let western = middle.iter().all(|g| g.len() == 3) && first.len() <= 3;
         let indian = middle.iter().all(|g| g.len() == 2) && first.len() <= 2;

@@ -35,9 +35,10 @@ impl View {
         let mut chars = Vec::with_capacity(raw.len());
         let mut spans = Vec::with_capacity(raw.len());
         let mut i = 0;
-        while let Some(c) = raw[i..].chars().next() {
+        while let Some(rest) = raw.get(i..) {
+            let Some(c) = rest.chars().next() else { break };
             let (ch, len) = if c == '&' {
-                entity(&raw[i..]).unwrap_or((c, 1))
+                entity(rest).unwrap_or((c, 1))
             } else {
                 (c, c.len_utf8())
             };
@@ -97,7 +98,7 @@ fn is_sep(c: char) -> bool {
 /// separators between digit groups; a space separator only before exactly
 /// three digits; then an optional `,-` ending.
 fn core_end(t: &[char], mut i: usize) -> usize {
-    while i < t.len() && t[i].is_ascii_digit() {
+    while t.get(i).is_some_and(char::is_ascii_digit) {
         i += 1;
     }
     loop {
@@ -106,7 +107,7 @@ fn core_end(t: &[char], mut i: usize) -> usize {
             break;
         }
         let mut j = i + 1;
-        while j < t.len() && t[j].is_ascii_digit() {
+        while t.get(j).is_some_and(char::is_ascii_digit) {
             j += 1;
         }
         if (is_space(s) || matches!(s, '\'' | '’')) && j - i - 1 != 3 {
@@ -124,7 +125,10 @@ fn core_end(t: &[char], mut i: usize) -> usize {
 }
 
 fn one_space_back(t: &[char], i: usize) -> usize {
-    if i > 0 && is_space(t[i - 1]) && t[i - 1] != '\n' {
+    if i.checked_sub(1)
+        .and_then(|p| t.get(p))
+        .is_some_and(|c| is_space(*c) && *c != '\n')
+    {
         i - 1
     } else {
         i
@@ -140,7 +144,7 @@ fn one_space_fwd(t: &[char], i: usize) -> usize {
 }
 
 fn code_of(t: &[char], a: usize, m: Marker) -> Option<String> {
-    (m == Marker::Code).then(|| t[a..a + 3].iter().collect())
+    (m == Marker::Code).then(|| t.get(a..a + 3).unwrap_or_default().iter().collect())
 }
 
 /// Every price-shaped span in `t`, left to right. Bare amounts (no marker)
@@ -151,13 +155,14 @@ pub fn find(t: &[char]) -> Vec<Found> {
     let mut consumed = 0;
     let mut i = 0;
     while i < t.len() {
-        if !t[i].is_ascii_digit() || (i > 0 && (t[i - 1].is_ascii_digit())) {
+        let prev = i.checked_sub(1).and_then(|p| t.get(p));
+        if !t.get(i).is_some_and(char::is_ascii_digit) || prev.is_some_and(char::is_ascii_digit) {
             i += 1;
             continue;
         }
         let (cs, ce) = (i, core_end(t, i));
         i = ce;
-        let core: String = t[cs..ce].iter().collect();
+        let core: String = t.get(cs..ce).unwrap_or_default().iter().collect();
         let mut f = Found {
             start: cs,
             end: ce,
@@ -170,9 +175,10 @@ pub fn find(t: &[char]) -> Vec<Found> {
             f.start = ms;
             f.marker = Some(m);
             f.code = code_of(t, ms, m);
-        } else if cs > 0
-            && (t[cs - 1].is_alphanumeric()
-                || matches!(t[cs - 1], '.' | ',' | '#' | '/' | '+' | '_'))
+        } else if cs
+            .checked_sub(1)
+            .and_then(|p| t.get(p))
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | ',' | '#' | '/' | '+' | '_'))
         {
             continue; // SKU12, v1.2, #12, 1/2, +44
         }
@@ -219,19 +225,22 @@ pub fn find(t: &[char]) -> Vec<Found> {
 /// currency marker.
 fn inherit_ranges(t: &[char], out: &mut [Found]) {
     for k in 1..out.len() {
-        let gap: String = t[out[k - 1].end..out[k].start].iter().collect();
+        let Some([a, b]) = out.get_mut(k - 1..=k) else {
+            continue;
+        };
+        let gap: String = t.get(a.end..b.start).unwrap_or_default().iter().collect();
         let gap = gap.trim_matches(is_space);
         if !matches!(gap, "-" | "–" | "—" | "to" | "bis" | "à" | "a") {
             continue;
         }
-        match (out[k - 1].marker, out[k].marker) {
+        match (a.marker, b.marker) {
             (Some(m), None) => {
-                out[k].marker = Some(m);
-                out[k].code = out[k - 1].code.clone();
+                b.marker = Some(m);
+                b.code = a.code.clone();
             }
             (None, Some(m)) => {
-                out[k - 1].marker = Some(m);
-                out[k - 1].code = out[k].code.clone();
+                a.marker = Some(m);
+                a.code = b.code.clone();
             }
             _ => {}
         }

@@ -3,26 +3,8 @@
 //! replacing an element's children. See `detect` (where prices are),
 //! `amount` (what they say), `handler` (lol_html) and `hold` (splits).
 
-// Landed with issue 11 after the panic lints (issue 15): the modules
-// marked below still index and slice (their byte offsets come from their
-// own scanners, and they are fuzzed through the pipeline); until they are
-// converted, exempt.
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::string_slice
-)]
 pub mod amount;
 pub mod convert;
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::string_slice
-)]
 pub mod detect;
 pub mod handler;
 pub mod hold;
