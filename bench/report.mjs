@@ -45,7 +45,14 @@ export function render(r) {
     "  a JavaScript worker written for this benchmark with the runtime's `HTMLRewriter` and `Intl.NumberFormat` that does the same transforms",
     "  (locale and currency negotiation, `lang`/`dir`, dictionary strings, price conversion and formatting, switcher, personalized blocks, exposure log,",
     "  cookies and headers). `tests/e2e/reference.test.mjs` checks that (b) and (c) give byte-identical responses on the demo pages and real pages.",
-    "- Both read the same KV bundle (`make demo-bundle`, built from the real Online Retail log) and cache it in the isolate. Preview is off.",
+    "- Pages: the demo store (home, a category, a product; its own KV bundle from `make demo-bundle`, built from the real Online Retail log),",
+    "  a 1 KB page with nothing to rewrite (`bench/tiny.html`, the fixed cost; kept out of the means), and every 3rd of the 95 real storefront pages",
+    "  (`bench/workload.mjs`): each behind the config its shop would write — its currency and decimal separator (`tests/e2e/storefront-shops.json`),",
+    "  the visitors' locales and currencies with FX rates, price detection in the text on, and the translation memory on with a pseudo-translation",
+    "  of the pages built by the CLI (`bench/storefront-tm.mjs`: extract → pseudo → build, sharded). Pages of shops with the same currency and",
+    "  separator share one bundle; each bundle gets its own trio of workerd processes. Both workers cache the bundle in the isolate. Preview is off.",
+    "- Before timing, every page × visitor is asked of both transforming workers and the bodies compared byte for byte (*same output* above);",
+    "  `tests/e2e/reference*.test.mjs` assert it (demo, 95 real pages with prices, 95 with the memory).",
     `- Visitors (bench/visitors.json): ${r.visitors.join(", ")} — cf, User-Agent, Accept-Language, consent and visitor cookies as a browser sends them.`,
     `- CPU is the workerd process's own CPU time (sum of every thread's \`/proc/PID/task/*/schedstat\`, ns; \`/proc/PID/stat\` ticks agree), read around each batch of ${2 * r.visitors.length} requests`,
     `  (every visitor twice) for one page on one worker. One warm-up pass, then ${r.rounds} rounds; within a round the pages go in order and the workers in a seeded shuffled order per page,`,
@@ -70,7 +77,7 @@ export function render(r) {
   );
   p(
     "",
-    "### Before and after the profiling (item 8)",
+    "### An earlier round (2026-11-22, demo bundle on every page, no price detection or memory)",
     "",
     "Borderless net CPU per request, same harness, before the changes (glue reading the runtime's 4 KB chunks, no SIMD, `Request.clone()` for the fail-open spare, esbuild `keep_names`) and now:",
     "",
@@ -83,6 +90,26 @@ export function render(r) {
     "Found with V8's CPU profiler on workerd's inspector (Wasm names kept in the bundle for this): per chunk, the promise/microtask round between the runtime's stream and Wasm cost ~80–180 µs — an identity `TransformStream` in plain JS costs the same (29 ms for the 1.4 MB page) while a BYOB reader with a 64 KB buffer costs 0.4 ms. Reading with a BYOB reader into 256 KB cut the 1.4 MB page from 67 to ~7 ms in isolation (64 KB: ~7.5 ms with SIMD, 512 KB: ~4 ms).",
     "What is left: on small pages a fixed ~1.1 ms per request of JS↔Wasm glue, futures and allocation (the native pipeline needs 0.1–0.2 ms); on large real pages lol_html in Wasm runs at about a third of native speed, while the reference worker's `HTMLRewriter` is native lol_html — so where few elements match, the JS worker wins.",
   );
+  const beforeFile = new URL("./before.json", import.meta.url);
+  if (fs.existsSync(beforeFile)) {
+    const b = JSON.parse(fs.readFileSync(beforeFile, "utf8"));
+    const k = (x, kind) => x.cpu.by_kind[kind];
+    p(
+      "",
+      "### This round: before and after, same harness and workload",
+      "",
+      `\`before\`: the worker at ${b.commit} (before this round's changes), measured by \`bench/run.mjs --variant\` against the same reference worker, pages and visitors (${b.rounds} rounds, ${b.date.slice(0, 16)}Z). The write-ups below give the before/after of each change.`,
+      "",
+      "| | before | now |",
+      "|---|---:|---:|",
+      `| real storefront pages: Borderless net µs (mean) | ${us(k(b, "storefront")?.borderless_net_us)} | ${us(c.by_kind.storefront?.borderless_net_us)} |`,
+      `| – / reference JS worker | ${f(k(b, "storefront")?.ratio, 2)} | ${f(c.by_kind.storefront?.ratio, 2)} |`,
+      `| demo pages: Borderless net µs (mean) | ${us(k(b, "demo")?.borderless_net_us)} | ${us(c.by_kind.demo?.borderless_net_us)} |`,
+      `| – / reference JS worker | ${f(k(b, "demo")?.ratio, 2)} | ${f(c.by_kind.demo?.ratio, 2)} |`,
+      `| fixed cost, 1 KB page (µs) | ${us(b.fixed?.borderless_net_us)} | ${us(r.fixed_overhead_us)} |`,
+      `| Wasm gzip (KB) | ${kb(b.bundle?.wasm_gzip)} | ${kb(r.bundle_gzip_bytes)} |`,
+    );
+  }
   p("", "## Streaming: time to first byte", "", `The origin sends ${r.ttfb.page} (${kb(r.ttfb.page_bytes)} KB) in ${r.ttfb.chunks} chunks ${r.ttfb.gap_ms} ms apart; median of 5.`, "", "| path | first byte (ms) | last byte (ms) |", "|---|---:|---:|");
   for (const k of ["origin", "passthrough", "borderless", "reference"]) if (r.ttfb[k]) p(`| ${k === "origin" ? "origin, direct" : k} | ${f(r.ttfb[k].ttfb_ms, 1)} | ${f(r.ttfb[k].last_byte_ms, 0)} |`);
   p("", "## Memory: one large page", "", "A product page with its body grown to 1 MB and 10 MB of product cards (prices, translated strings), sent in 64 KB chunks. Peak RSS of the workerd process (`VmHWM`, reset with `/proc/PID/clear_refs` before the request) minus RSS before it.", "", "| worker | 1 MB page | 10 MB page |", "|---|---:|---:|");
@@ -96,6 +123,11 @@ export function render(r) {
   for (const [k, x] of Object.entries(r.kv.by_page)) p(`| ${k} | ${x.kv} | ${x.isolate} | ${x.keys.map((s) => `\`${s.replace(/^b\/[^/]+\//, "…/")}\``).join(", ")} |`);
   p("", `Steady run: ${r.kv.steady.requests} requests (every page × every visitor, 4 rounds): ${r.kv.steady.kv_reads} KV reads, ${r.kv.steady.isolate_hits} isolate hits — hit rate ${f(r.kv.steady.hit_rate * 100, 1)} %, ${f(r.kv.steady.kv_reads_per_request, 3)} KV reads per request (the config re-read after its 30 s isolate TTL).`);
   if (r.precompute) p("", ...precomputeDetail(r.precompute));
+  // This round's write-ups, each with its before/after per change and the profile behind it.
+  for (const f of ["fixed-cost.md", "per-byte.md", "bundle-size.md"]) {
+    const u = new URL(`./${f}`, import.meta.url);
+    if (fs.existsSync(u)) p("", fs.readFileSync(u, "utf8").trim());
+  }
   // `make load` writes its own section (bench/load.md); kept as it is.
   const load = new URL("./load.md", import.meta.url);
   if (fs.existsSync(load)) p("", fs.readFileSync(load, "utf8").trim());
