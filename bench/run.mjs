@@ -157,7 +157,9 @@ function workerdPids() {
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (comm.startsWith("workerd")) pids.add(Number(d));
+      // Ours only (Miniflare spawns workerd as our child): other runs' workerds come and go.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (comm.startsWith("workerd") && ppid === process.pid) pids.add(Number(d));
     } catch {
       /* gone */
     }
