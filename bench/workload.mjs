@@ -19,12 +19,8 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const PAGES = path.join(ROOT, "..", "shared", "data", "storefront-pages");
 const SHOPS = createRequire(import.meta.url)("../tests/e2e/storefront-shops.json");
 
-/** Value of one unit of each currency in EUR's terms (tests/e2e/storefront.test.mjs). */
-export const PER_EUR = {
-  EUR: 1, GBP: 0.86, USD: 1.08, JPY: 162.3, CAD: 1.47, CLP: 1012, ARS: 960, TWD: 34.6, SAR: 4.05, RUB: 98,
-  PLN: 4.3, KZT: 520, PKR: 300, INR: 90, RON: 4.97, HRK: 7.53, CHF: 0.94, BRL: 5.9, NZD: 1.8, KRW: 1450,
-  BYN: 3.5, ILS: 4,
-};
+/** Value of one unit of each currency in EUR's terms (the shared table). */
+export const PER_EUR = createRequire(import.meta.url)("../tests/e2e/storefront-fx.json").per_eur;
 /** The visitors' locales (bench/visitors.json: DE, JP, US, SA, CH), the default first. */
 export const LOCALES = ["en-GB", "de-DE", "ja-JP", "en-US", "ar-AE"];
 const VISITOR_CURRENCIES = ["EUR", "USD", "JPY", "CHF", "SAR"];

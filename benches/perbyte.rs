@@ -75,33 +75,16 @@ fn money_formats() -> BTreeMap<String, MoneyFormats> {
 }
 
 fn fx() -> FxRates {
-    let rates = [
-        ("GBP", 0.86),
-        ("USD", 1.08),
-        ("JPY", 162.3),
-        ("CAD", 1.47),
-        ("CLP", 1012.0),
-        ("ARS", 960.0),
-        ("TWD", 34.6),
-        ("SAR", 4.05),
-        ("RUB", 98.0),
-        ("PLN", 4.3),
-        ("KZT", 520.0),
-        ("PKR", 300.0),
-        ("INR", 90.0),
-        ("RON", 4.97),
-        ("HRK", 7.53),
-        ("CHF", 0.94),
-        ("BRL", 5.9),
-        ("NZD", 1.8),
-        ("KRW", 1450.0),
-        ("BYN", 3.5),
-        ("ILS", 4.0),
-    ];
+    // The shared table (tests/e2e/storefront-fx.json), EUR being the base.
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/e2e/storefront-fx.json"))
+            .expect("storefront-fx.json");
+    let per_eur: std::collections::BTreeMap<String, f64> =
+        serde_json::from_value(doc["per_eur"].clone()).expect("per_eur");
     FxRates {
         base: "EUR".into(),
         as_of: "2026-11-22T00:00:00Z".into(),
-        rates: rates.iter().map(|(c, r)| (c.to_string(), *r)).collect(),
+        rates: per_eur.into_iter().filter(|(c, _)| c != "EUR").collect(),
     }
 }
 

@@ -99,12 +99,8 @@ describe("a rule on <html> only: one attribute added, nothing else changed", () 
 // The native test (tests/storefront_prices.rs) writes each page's shop:
 // its currency, decimal separator and visible main price.
 const SHOPS = createRequire(import.meta.url)("./storefront-shops.json");
-// Value of one unit of each currency in EUR's terms (as the native test).
-const PER_EUR = {
-  EUR: 1, GBP: 0.86, USD: 1.08, JPY: 162.3, CAD: 1.47, CLP: 1012, ARS: 960, TWD: 34.6, SAR: 4.05, RUB: 98,
-  PLN: 4.3, KZT: 520, PKR: 300, INR: 90, RON: 4.97, HRK: 7.53, CHF: 0.94, BRL: 5.9, NZD: 1.8, KRW: 1450,
-  BYN: 3.5, ILS: 4,
-};
+// Value of one unit of each currency in EUR's terms (shared with the native test).
+const PER_EUR = createRequire(import.meta.url)("./storefront-fx.json").per_eur;
 const PRICE_VISITORS = [["JPY", "ja-JP", CF.JP], ["EUR", "de-DE", CF.DE], ["USD", "en-US", CF.US]];
 // Tags in order; the root element by name only (localization sets its lang).
 const tagsOf = (html) => (html.match(/<[^>]*>/g) || []).map((t) => (/^<html/i.test(t) ? "<html>" : t));
