@@ -4,7 +4,12 @@
 // inspector) and the count of JS↔Wasm calls per request.
 //
 //   node bench/fixed.mjs [--dist DIR ...] [--rounds N] [--tiny-only]
-//                        [--profile FILE.cpuprofile] [--crossings]
+//                        [--profile FILE.cpuprofile] [--crossings] [--stages]
+//
+// --stages splits the cost of the first --dist into the request's stages by
+// measuring, side by side, copies of it cut short (`stageDists`): the entry
+// alone (fetch in JS), the Rust head without the body (the origin's body
+// passed on), and the body pumped through JS without the Wasm rewrite.
 //
 // Several --dist (each a `make dist` output) are measured side by side in one
 // run, for before/after tables. CPU is read as bench/run.mjs reads it.
@@ -25,6 +30,7 @@ const { values: opt } = parseArgs({
     "tiny-only": { type: "boolean" },
     profile: { type: "string" },
     crossings: { type: "boolean" },
+    stages: { type: "boolean" },
     requests: { type: "string" },
   },
 });
@@ -113,6 +119,37 @@ globalThis.__bl_exports = (ex) => { const o = {}; for (const [k, fn] of Object.e
   const at = lastImport ? lastImport.index + lastImport[0].length + 1 : 0;
   fs.writeFileSync(f, s.slice(0, at) + prelude + s.slice(at));
   return out;
+}
+
+/**
+ * Copies of `dist` cut short at each stage of a request (bench/fixed-cost.md):
+ * `entry`: worker/entry.mjs fetches the origin itself, no Wasm call;
+ * `head`: the Rust handler runs, the origin's body goes out untouched;
+ * `pump`: the body goes through the entry's pump, but not through Wasm.
+ */
+function stageDists(dist) {
+  const patch = (name, edits) => {
+    const out = path.join(ROOT, "target", "fixed", `stage-${name}`);
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.cpSync(dist, out, { recursive: true });
+    const f = path.join(out, "entry.js");
+    let s = fs.readFileSync(f, "utf8");
+    for (const [re, to] of edits) {
+      if (!re.test(s)) throw new Error(`stage ${name}: ${re} not found (the entry changed shape)`);
+      s = s.replace(re, to);
+    }
+    fs.writeFileSync(f, s);
+    return out;
+  };
+  return [
+    patch("entry", [[/async fetch\(request\) \{/, (m) => `${m} { const u = new URL(request.url); const o = new URL(this.env.ORIGIN); u.protocol = o.protocol; u.host = o.host; return fetch(u.toString(), request); }`]]),
+    patch("head", [[/const \{ readable, writable \} = new TransformStream\(\);/, (m) => `{ bodyDrop(Number(mark)); inflight.delete(r); const o = new Response(resp.body, resp); o.headers.delete(STREAM_MARK); return o; }\n${m}`]]),
+    patch("pump", [
+      [/= bodyWrite\(id, got\.value\);/, "= got.value.slice();"],
+      [/= bodyEnd\(id\);/, "= new Uint8Array(0);"],
+    ]),
+    dist,
+  ];
 }
 
 async function startWorker(name, origin, dist, extra = {}) {
@@ -279,9 +316,10 @@ async function main() {
       return;
     }
     workers.push(await startWorker("passthrough", origin, null));
-    for (const [i, d] of DISTS.entries()) workers.push(await startWorker(DISTS.length > 1 ? `${i}-${path.basename(d)}` : "borderless", origin, d));
+    const dists = opt.stages ? stageDists(DISTS[0]) : DISTS;
+    for (const [i, d] of dists.entries()) workers.push(await startWorker(dists.length > 1 ? `${i}-${path.basename(d)}` : "borderless", origin, d));
     const r = await cpu(workers, pages);
-    console.log(JSON.stringify({ rounds: ROUNDS, dists: DISTS, by_page: r }, null, 1));
+    console.log(JSON.stringify({ rounds: ROUNDS, dists, by_page: r }, null, 1));
   } finally {
     for (const w of workers) w.agent.destroy(), await w.mf.dispose();
     server.close();

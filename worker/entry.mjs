@@ -87,14 +87,7 @@ export default class extends WorkerEntrypoint {
     }
     // A body the worker rewrites: a panic from here on aborts the connection,
     // so the visitor never gets a short page that looks complete.
-    const abort = new AbortController();
-    r.fail = (detail) => {
-      log("worker_panic", detail, path(), "body");
-      abort.abort(new Panic(detail));
-    };
-    const { readable, writable } = new TransformStream();
-    pump(resp.body, writable, Number(mark), abort.signal).finally(() => inflight.delete(r));
-    const out = new Response(readable, resp);
+    const out = new Response(pumped(resp.body, Number(mark), r, path), resp);
     out.headers.delete(STREAM_MARK);
     return out;
   }
@@ -106,56 +99,84 @@ export default class extends WorkerEntrypoint {
   }
 }
 
-// The origin's body through the parked page `id` into `writable`: one
-// synchronous Wasm call per read. The origin or the visitor breaking off, or
-// a panic (`signal`), aborts the output: never a faked ending.
-async function pump(body, writable, id, signal) {
-  const writer = writable.getWriter();
+// The origin's body through the parked page `id`, as a stream the runtime
+// pulls: one read and one synchronous Wasm call per pull (a pull-based
+// source costs less per request than a TransformStream and a pump). The
+// origin or the visitor breaking off, or a panic (`r.fail`), errors the
+// stream: the connection is aborted, never given a faked ending.
+function pumped(body, id, r, path) {
   let reader = null;
   let byob = false;
   let buf = null;
-  const stop = () => {
-    writer.abort(signal.reason).catch(() => {});
-    reader?.cancel(signal.reason).catch(() => {});
-  };
-  signal.addEventListener("abort", stop, { once: true });
-  try {
-    if (body) {
-      try {
-        reader = body.getReader({ mode: "byob" });
-        byob = true;
-      } catch {
-        reader = body.getReader();
-      }
-    }
-    buf = spareBuffers.pop() ?? new ArrayBuffer(READ_BYTES);
-    for (;;) {
-      const got = reader ? await (byob ? reader.read(new Uint8Array(buf)) : reader.read()) : { done: true };
-      if (byob && got.value) buf = got.value.buffer;
-      if (signal.aborted) return;
-      if (got.done) break;
-      const out = bodyWrite(id, got.value);
-      if (out.length) await writer.write(out);
-    }
-    const out = bodyEnd(id);
-    if (out.length) await writer.write(out);
-    await writer.close();
-  } catch (err) {
-    trapped(err);
-    if (!signal.aborted) {
-      writer.abort(err).catch(() => {});
-      reader?.cancel(err).catch(() => {});
-    }
-  } finally {
+  let settled = false;
+  const settle = () => {
+    if (settled) return;
+    settled = true;
+    inflight.delete(r);
     // A buffer still lent to a read is detached (length 0): not reused.
     if (buf?.byteLength === READ_BYTES && spareBuffers.length < 8) spareBuffers.push(buf);
-    signal.removeEventListener("abort", stop);
+    buf = null;
     try {
       bodyDrop(id);
     } catch {
       // The instance trapped: the page went with it.
     }
-  }
+  };
+  const fail = (controller, err) => {
+    settle();
+    try {
+      controller.error(err);
+    } catch {
+      // Already closed or errored.
+    }
+    reader?.cancel(err).catch(() => {});
+  };
+  return new ReadableStream({
+    start(controller) {
+      r.fail = (detail) => {
+        log("worker_panic", detail, path(), "body");
+        fail(controller, new Panic(detail));
+      };
+      if (body) {
+        try {
+          reader = body.getReader({ mode: "byob" });
+          byob = true;
+        } catch {
+          reader = body.getReader();
+        }
+      }
+      buf = spareBuffers.pop() ?? new ArrayBuffer(READ_BYTES);
+    },
+    async pull(controller) {
+      try {
+        for (;;) {
+          if (settled) return;
+          const got = reader ? await (byob ? reader.read(new Uint8Array(buf)) : reader.read()) : { done: true };
+          if (byob && got.value) buf = got.value.buffer;
+          if (settled) return;
+          if (got.done) {
+            const out = bodyEnd(id);
+            if (out.length) controller.enqueue(out);
+            settle();
+            controller.close();
+            return;
+          }
+          const out = bodyWrite(id, got.value);
+          if (out.length) {
+            controller.enqueue(out);
+            return;
+          }
+        }
+      } catch (err) {
+        trapped(err);
+        fail(controller, err);
+      }
+    },
+    cancel(reason) {
+      settle();
+      reader?.cancel(reason).catch(() => {});
+    },
+  });
 }
 
 // One structured line, with a short excerpt of the detail.

@@ -10,9 +10,14 @@ use worker::{
 
 const BINDING: &str = "EVENTS";
 
-/// The dataset, when bound.
+/// The dataset, when bound. Bindings are fixed for the isolate's life:
+/// looked up once (a lookup is a few calls into JS per request).
 pub(super) fn dataset(env: &Env) -> Option<AnalyticsEngineDataset> {
-    env.analytics_engine(BINDING).ok()
+    thread_local! {
+        static DATASET: std::cell::OnceCell<Option<AnalyticsEngineDataset>> =
+            const { std::cell::OnceCell::new() };
+    }
+    DATASET.with(|d| d.get_or_init(|| env.analytics_engine(BINDING).ok()).clone())
 }
 
 pub(super) fn emit(env: &Env, logs: &[Log]) {

@@ -11,6 +11,30 @@ const FIELDS: [&str; 6] = ["year", "month", "day", "hour", "minute", "second"];
 /// data (no tz database in the bundle). Formatters are cached per zone.
 pub(super) fn tz_offset(zone: &str, at_ms: i64) -> Option<i32> {
     thread_local! {
+        /// Per zone: the minute an offset was read for, and the offset.
+        static OFFSETS: RefCell<HashMap<String, (i64, Option<i32>)>> = RefCell::new(HashMap::new());
+    }
+    // Offsets change only on whole minutes: one Intl call per zone and
+    // minute instead of one per request.
+    let minute = at_ms.div_euclid(60_000);
+    if let Some((m, off)) = OFFSETS.with_borrow(|o| o.get(zone).copied()) {
+        if m == minute {
+            return off;
+        }
+    }
+    let off = read_offset(zone, at_ms);
+    OFFSETS.with_borrow_mut(|o| {
+        if o.len() >= 256 && !o.contains_key(zone) {
+            o.clear();
+        }
+        o.insert(zone.to_string(), (minute, off));
+    });
+    off
+}
+
+/// The offset from the runtime's Intl, formatters cached per zone.
+fn read_offset(zone: &str, at_ms: i64) -> Option<i32> {
+    thread_local! {
         static FORMATTERS: RefCell<HashMap<String, Function>> = RefCell::new(HashMap::new());
     }
     let format = match FORMATTERS.with_borrow(|f| f.get(zone).cloned()) {
