@@ -131,6 +131,8 @@ test-duckdb: .venv/.duckdb-$(DUCKDB_VERSION) precompute
 # passthrough and a reference JS worker in workerd, its native build, streaming,
 # memory, bundle, KV and the precompute against DuckDB.
 bench: export BORDERLESS_NO_BROWSER := 1
+# When make started (before the builds): run.mjs reports the whole wall time.
+bench: export BENCH_MAKE_STARTED := $(shell date +%s)
 bench: setup dist demo-bundle .venv/.duckdb-$(DUCKDB_VERSION) precompute
 	node bench/run.mjs
 

@@ -7,6 +7,21 @@ const kb = (b) => f(b / 1024, 0);
 const mb = (b) => f(b / 2 ** 20, 1);
 const goal = (ok) => (ok ? "met" : "**not met**");
 
+function retriesLine(r) {
+  const all = Object.entries(r ?? {});
+  if (!all.length) return "none in this run";
+  return all.map(([w, xs]) => `${w} ${xs.length} (${xs.slice(0, 3).join("; ")})`).join(", ");
+}
+
+/** The run's wall time: `make bench` whole (builds included) when known, and its parts. */
+function timingLine(t) {
+  const min = (s) => f(s / 60, 1);
+  const sum = (re) => Object.entries(t).filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0);
+  const parts = `bench/run.mjs ${min(t.run)} min: workers started and compared ${min(sum(/^start_and_compare_/))}, CPU rounds ${min(sum(/^cpu_/))}, native ${min(t.native ?? 0)}, precompute ${min(t.precompute ?? 0)}`;
+  const whole = t.make ? `**${min(t.make)} min**` : "not measured (run.mjs alone)";
+  return `| \`make bench\` wall time, builds included | ${whole} (${parts}) | ≤ 15 min${t.make ? `: ${goal(t.make <= 15 * 60)}` : ""} |`;
+}
+
 export function render(r) {
   const c = r.cpu;
   const n = c.native;
@@ -26,13 +41,13 @@ export function render(r) {
     `| CPU per request, Borderless / reference JS worker, real storefront pages (\`cpu_ratio_vs_js_real\`) | **${f(r.cpu_ratio_vs_js_real, 2)}** | ≤ 0.5: ${goal(r.cpu_ratio_vs_js_real <= 0.5)} |`,
     `| – demo store pages (\`cpu_ratio_vs_js_demo\`) | **${f(r.cpu_ratio_vs_js_demo, 2)}** | ≤ 0.3: ${goal(r.cpu_ratio_vs_js_demo <= 0.3)} |`,
     `| – all pages (\`cpu_ratio_vs_js\`) | ${f(r.cpu_ratio_vs_js, 2)} | |`,
-    ...(r.fixed_overhead_us !== undefined ? [`| Fixed cost: net CPU on a 1 KB page with nothing to rewrite (\`fixed_overhead_us\`) | **${us(r.fixed_overhead_us)} µs** | ≤ 250 µs: ${goal(r.fixed_overhead_us <= 250)} |`] : []),
     `| Same output: Borderless and the reference worker, byte for byte (page × visitor) | ${sameLine(r.same_output)} | all |`,
     `| CPU per request, Wasm in workerd / native (same pipeline) | **${f(r.cpu_ratio_vs_native, 2)}** | ≤ 2.5: ${goal(r.cpu_ratio_vs_native <= 2.5)} |`,
     `| Fixed cost: net CPU on a ${kb(r.fixed?.bytes)} KB page with nothing to rewrite (\`bench/tiny.html\`) | **${us(r.fixed_overhead_us)} µs** (native ${us(r.fixed?.native_us)} µs, reference JS ${us(r.fixed?.reference_net_us)} µs) | ≤ 250 µs: ${goal(r.fixed_overhead_us <= 250)} |`,
     `| Wasm bundle, gzip | **${kb(r.bundle_gzip_bytes)} KB** (${kb(r.bundle.wasm_raw)} KB raw) | ≤ 700 KB: ${goal(r.bundle_gzip_bytes <= 700 * 1024)} |`,
     `| TTFB through the worker, origin dribbling ${r.ttfb.chunks} chunks ${r.ttfb.gap_ms} ms apart | ${f(r.ttfb.borderless.ttfb_ms, 1)} ms (origin direct ${f(r.ttfb.origin.ttfb_ms, 1)} ms; last byte ${f(r.ttfb.borderless.last_byte_ms, 0)} ms) | tracks the first chunk |`,
     `| Peak memory growth of workerd, 10 MB page | ${mb(r.memory.borderless["10MB"].peak_growth)} MB (1 MB page: ${mb(r.memory.borderless["1MB"].peak_growth)} MB) | flat |`,
+    ...(r.timing_s ? [timingLine(r.timing_s)] : []),
     `| KV reads per request, steady state | ${f(r.kv.steady.kv_reads_per_request, 3)} (isolate cache hit rate ${f(r.kv.steady.hit_rate * 100, 1)} %) | one at most |`,
   );
   if (r.precompute) p(...precomputeSummary(r.precompute));
@@ -53,6 +68,7 @@ export function render(r) {
     "  separator share one bundle; each bundle gets its own trio of workerd processes. Both workers cache the bundle in the isolate. Preview is off.",
     "- Before timing, every page × visitor is asked of both transforming workers and the bodies compared byte for byte (*same output* above);",
     "  `tests/e2e/reference*.test.mjs` assert it (demo, 95 real pages with prices, 95 with the memory).",
+    `- A request whose connection breaks is asked once more and counted: ${retriesLine(r.retries)}.`,
     `- Visitors (bench/visitors.json): ${r.visitors.join(", ")} — cf, User-Agent, Accept-Language, consent and visitor cookies as a browser sends them.`,
     `- CPU is the workerd process's own CPU time (sum of every thread's \`/proc/PID/task/*/schedstat\`, ns; \`/proc/PID/stat\` ticks agree), read around each batch of ${2 * r.visitors.length} requests`,
     `  (every visitor twice) for one page on one worker. One warm-up pass, then ${r.rounds} rounds; within a round the pages go in order and the workers in a seeded shuffled order per page,`,

@@ -272,6 +272,22 @@ function get(w, p, headers, { onFirstByte } = {}) {
   });
 }
 
+/**
+ * `get`, asked once more if the connection breaks: the reference worker
+ * (never Borderless so far) now and then resets one in a few hundred
+ * requests on the largest pages. Counted per worker (`results.retries`).
+ */
+async function getAgain(w, p, headers) {
+  try {
+    return await get(w, p, headers);
+  } catch (e) {
+    w.retries = (w.retries ?? 0) + 1;
+    (retried[w.name] ??= []).push(`${p}: ${e.message}`);
+    return get(w, p, headers);
+  }
+}
+const retried = {};
+
 // ---------- measurements ----------
 
 const median = (xs) => {
@@ -303,11 +319,11 @@ async function sameRun(workers, pages) {
   for (const p of pages) {
     for (const v of VISITORS) {
       const h = headersFor(v, { "x-keep-body": "1" });
-      const a = await get(rust, p.path, h);
+      const a = await getAgain(rust, p.path, h);
       out.pairs += 1;
       if (!a.body.equals(p.html)) out.changed += 1;
       if (!ref) continue;
-      const b = await get(ref, p.path, h);
+      const b = await getAgain(ref, p.path, h);
       if (a.body.equals(b.body)) out.identical += 1;
       else {
         let i = 0;
@@ -329,7 +345,7 @@ async function cpuRun(workers, pages) {
     const s0 = statNs(w.pid);
     for (let k = 0; k < perVisit; k++) {
       for (const v of VISITORS) {
-        const r = await get(w, p.path, headersFor(v));
+        const r = await getAgain(w, p.path, headersFor(v));
         if (r.status !== 200) throw new Error(`${w.name} ${p.path}: ${r.status}`);
         if (record) record.wall.push(r.total);
       }
@@ -434,7 +450,7 @@ function bundleSizes() {
 
 function nativeRun(pages) {
   const manifest = path.join(PAGES_DIR, "manifest.json");
-  const args = ["bench", "--profile", "native-bench", "--bench", "pipeline", "--", "--noplot", "--warm-up-time", opt.quick ? "0.5" : "1", "--measurement-time", opt.quick ? "1" : "3"];
+  const args = ["bench", "--profile", "native-bench", "--bench", "pipeline", "--", "--noplot", "--warm-up-time", opt.quick ? "0.3" : "0.5", "--measurement-time", opt.quick ? "0.5" : "1.5"];
   log(`cargo ${args.join(" ")}`);
   const r = spawnSync("cargo", args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, BENCH_PAGES: manifest } });
   if (r.status !== 0) throw new Error("cargo bench failed");
@@ -474,6 +490,14 @@ function machine() {
 
 async function main() {
   const started = new Date();
+  // Wall time of each part (s), so the run's length can be read and cut.
+  const timing = {};
+  let lap = performance.now();
+  const done = (part) => {
+    const now = performance.now();
+    timing[part] = Math.round((now - lap) / 100) / 10;
+    lap = now;
+  };
   fs.mkdirSync(PAGES_DIR, { recursive: true });
   log("pages: the demo store and every 3rd of ../shared/data/storefront-pages (bench/workload.mjs)");
   const demo = await demoPages();
@@ -502,6 +526,7 @@ async function main() {
   const big = new Map([1, 10].map((mb) => [mb, bigPage(product, mb)]));
   const server = await startOrigin(all, big);
   const origin = `http://127.0.0.1:${server.address().port}`;
+  done("pages_and_memories");
 
   const results = { date: started.toISOString(), machine: machine(), rounds: ROUNDS, visitors: VISITORS.map((v) => v.name), pages: pages.map((p) => ({ name: p.name, kind: p.kind, bytes: p.html.length })) };
   // The demo first (its workers also serve the streaming and memory runs), then each shop group with its bundle.
@@ -519,38 +544,48 @@ async function main() {
         workers.push(w);
       }
       results.same_output[seg.name] = await sameRun(workers, seg.pages);
+      done(`start_and_compare_${seg.name}`);
       const cpu = await cpuRun(workers, seg.pages);
+      done(`cpu_${seg.name}`);
       for (const [w, byPage] of Object.entries(cpu)) Object.assign((acc[w] ??= {}), byPage);
       if (seg.name === "demo" && opt.only !== "cpu") {
         log("streaming: time to first byte with a dribbling origin");
         results.ttfb = await ttfbRun(workers, pages.find((p) => p.name === "demo-product"));
         log("memory: 1 MB and 10 MB pages");
         results.memory = await memoryRun(workers, [1, 10]);
+        done("ttfb_and_memory");
       }
     } finally {
       for (const w of workers) await w.close();
     }
   }
   results.cpu = summarizeCpu(acc, pages);
+  results.retries = retried;
   const perReq = (w) => acc[w].tiny.ns / acc[w].tiny.n / 1e3;
   results.fixed = { page: tiny.name, bytes: tiny.html.length, borderless_net_us: perReq("borderless") - perReq("passthrough"), reference_net_us: acc.reference ? perReq("reference") - perReq("passthrough") : null };
   if (opt.only === "cpu") {
     server.close();
     results.fixed_overhead_us = results.fixed.borderless_net_us;
+    results.timing_s = { ...timing, run: Math.round((Date.now() - started.getTime()) / 1000) };
     results.bundle = bundleSizes();
     fs.writeFileSync(path.resolve(opt.out), JSON.stringify(results, null, 2) + "\n");
     return;
   }
   log("KV reads");
   results.kv = await kvRun(origin, pages);
+  done("kv");
   server.close();
   results.bundle = bundleSizes();
   if (!opt["skip-native"]) {
     results.native_ns = nativeRun(all);
+    done("native");
     results.fixed.native_us = results.native_ns.tiny / 1e3;
     results.cpu.native = nativeSummary(results.cpu, results.native_ns, pages);
   }
-  if (!opt["skip-precompute"]) results.precompute = precomputeRun();
+  if (!opt["skip-precompute"]) {
+    results.precompute = precomputeRun();
+    done("precompute");
+  }
   else if (fs.existsSync(path.join(ROOT, "bench", "out", "precompute.json")))
     results.precompute = JSON.parse(fs.readFileSync(path.join(ROOT, "bench", "out", "precompute.json"), "utf8")); // an earlier run
   const profiles = path.join(ROOT, "bench", "profiles.json");
@@ -562,6 +597,10 @@ async function main() {
   results.cpu_ratio_vs_native = results.cpu.native?.ratio ?? null;
   results.bundle_gzip_bytes = results.bundle.wasm_gzip;
   results.fixed_overhead_us = results.fixed.borderless_net_us;
+  results.timing_s = { ...timing, run: Math.round((Date.now() - started.getTime()) / 1000) };
+  // `make bench` from its start, builds included.
+  const makeStarted = Number(process.env.BENCH_MAKE_STARTED);
+  if (makeStarted > 0) results.timing_s.make = Math.round(Date.now() / 1000 - makeStarted);
   const top = { cpu_ratio_vs_js: results.cpu_ratio_vs_js, cpu_ratio_vs_js_real: results.cpu_ratio_vs_js_real, cpu_ratio_vs_js_demo: results.cpu_ratio_vs_js_demo, cpu_ratio_vs_native: results.cpu_ratio_vs_native, fixed_overhead_us: results.fixed_overhead_us, bundle_gzip_bytes: results.bundle_gzip_bytes };
   const ordered = { ...top, ...results };
   const outFile = path.resolve(opt.out ?? path.join(ROOT, "bench", "results.json"));

@@ -10,7 +10,7 @@
 use borderless::page::sim::{OriginResponse, Shop, Visit};
 use borderless::page::values::Kind;
 use borderless::schema;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -134,6 +134,9 @@ fn pipeline(c: &mut Criterion) {
             .unwrap();
     let cfs: Vec<String> = vs.visitors.iter().map(|v| v.cf.to_string()).collect();
     let mut g = c.benchmark_group("pipeline");
+    // 20 samples of equal size: the median is what `bench/run.mjs` reads,
+    // and the largest pages (~50 ms an iteration) stay within seconds.
+    g.sample_size(20).sampling_mode(SamplingMode::Flat);
     for page in &m.pages {
         let body = std::fs::read(dir.join(&page.file)).unwrap();
         let html = OriginResponse::html(&body, &page.content_type);

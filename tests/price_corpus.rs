@@ -654,3 +654,24 @@ fn random_snippets_never_break_markup() {
         );
     }
 }
+
+/// Invalid UTF-8 in a text node the stage carries (a page that says UTF-8
+/// and is not, everywhere on the web): a browser shows each bad sequence as
+/// U+FFFD, and so does the output. The bytes around it, the markup and the
+/// price are handled as on a clean page, at any chunking; the page the
+/// visitor sees is the same text as the origin's with the price converted.
+#[test]
+fn invalid_utf8_in_text_reads_as_a_browser_shows_it() {
+    let html: &[u8] =
+        b"<p>Caf\xe9 cr\xe8me \xc2\xa372.99 \xff\xfe</p><div>ok \xe2\x82</div><p>\xc2\xa35</p>";
+    let shown = String::from_utf8_lossy(html)
+        .replace("£72.99", "«145.98»")
+        .replace("£5", "«10.00»");
+    for chunk in [1, 2, 3, 5, 7, 64, 4096] {
+        let (out, c) =
+            rewrite_page(html, encoding_rs::UTF_8, setup("GBP", "en-GB"), chunk).unwrap();
+        let out = String::from_utf8(out).expect("the output is valid UTF-8");
+        assert_eq!(out, shown, "chunk {chunk}");
+        assert_eq!(c.converted, 2, "chunk {chunk}");
+    }
+}
