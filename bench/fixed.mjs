@@ -143,7 +143,7 @@ function stageDists(dist) {
   };
   return [
     patch("entry", [[/async fetch\(request\) \{/, (m) => `${m} { const u = new URL(request.url); const o = new URL(this.env.ORIGIN); u.protocol = o.protocol; u.host = o.host; return fetch(u.toString(), request); }`]]),
-    patch("head", [[/const \{ readable, writable \} = new TransformStream\(\);/, (m) => `{ bodyDrop(Number(mark)); inflight.delete(r); const o = new Response(resp.body, resp); o.headers.delete(STREAM_MARK); return o; }\n${m}`]]),
+    patch("head", [[/const \w+ = new Response\(pumped\(/, (m) => `{ bodyDrop(Number(mark)); inflight.delete(r); const o = new Response(resp.body, resp); o.headers.delete(STREAM_MARK); return o; }\n${m}`]]),
     patch("pump", [
       [/= bodyWrite\(id, got\.value\);/, "= got.value.slice();"],
       [/= bodyEnd\(id\);/, "= new Uint8Array(0);"],
