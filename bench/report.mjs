@@ -71,7 +71,7 @@ export function render(r) {
     `- A request whose connection breaks is asked once more and counted: ${retriesLine(r.retries)}.`,
     `- Visitors (bench/visitors.json): ${r.visitors.join(", ")} — cf, User-Agent, Accept-Language, consent and visitor cookies as a browser sends them.`,
     `- CPU is the workerd process's own CPU time (sum of every thread's \`/proc/PID/task/*/schedstat\`, ns; \`/proc/PID/stat\` ticks agree), read around each batch of ${2 * r.visitors.length} requests`,
-    `  (every visitor twice) for one page on one worker. One warm-up pass, then ${r.rounds} rounds; within a round the pages go in order and the workers in a seeded shuffled order per page,`,
+    `  (every visitor twice) for one page on one worker. One warm-up pass (every visitor once), then ${r.rounds} rounds; within a round the pages go in order and the workers in a seeded shuffled order per page,`,
     `  so drift hits all three alike. ${f(c.requests_per_worker)} measured requests per worker, ${f(3 * c.requests_per_worker)} in all. Requests are sequential (one connection per worker).`,
     "- Figures are µs of CPU per request; *net* is minus the passthrough's, i.e. what the transform costs on top of proxying.",
     "- Native: `benches/pipeline.rs` (criterion) runs the same pipeline — context, decisions, plan, localization, personalization, streaming rewrite in 16 KB chunks — on the",

@@ -3,7 +3,7 @@
 // side in one run; plus streaming, memory, bundle, KV and precompute figures.
 // Writes bench/results.json and BENCHMARKS.md.
 //
-// Options: --rounds N (default 8), --quick (2 rounds, short native run),
+// Options: --rounds N (default 6), --quick (2 rounds, short native run),
 // --skip-native, --skip-precompute, --variant DIR (a dist/ to measure instead
 // of dist/, used by bench/profiles.mjs), --out FILE (results JSON path).
 import http from "node:http";
@@ -36,7 +36,7 @@ const { values: opt } = parseArgs({
     only: { type: "string" },
   },
 });
-const ROUNDS = Number(opt.rounds ?? (opt.quick ? 2 : 8));
+const ROUNDS = Number(opt.rounds ?? (opt.quick ? 2 : 6));
 const DIST = path.resolve(opt.variant ?? path.join(ROOT, "dist"));
 const log = (...a) => console.error("[bench]", ...a);
 
@@ -340,10 +340,10 @@ async function cpuRun(workers, pages) {
   const perVisit = 2; // each batch: every visitor twice
   const acc = {};
   for (const w of workers) acc[w.name] = Object.fromEntries(pages.map((p) => [p.name, { ns: 0, stat: 0, n: 0, wall: [] }]));
-  const batch = async (w, p, record) => {
+  const batch = async (w, p, record, times = perVisit) => {
     const c0 = cpuNs(w.pid);
     const s0 = statNs(w.pid);
-    for (let k = 0; k < perVisit; k++) {
+    for (let k = 0; k < times; k++) {
       for (const v of VISITORS) {
         const r = await getAgain(w, p.path, headersFor(v));
         if (r.status !== 200) throw new Error(`${w.name} ${p.path}: ${r.status}`);
@@ -357,7 +357,7 @@ async function cpuRun(workers, pages) {
     }
   };
   log(`warm-up: every page through every worker`);
-  for (const p of pages) for (const w of workers) await batch(w, p, null);
+  for (const p of pages) for (const w of workers) await batch(w, p, null, 1);
   for (let r = 0; r < ROUNDS; r++) {
     const t = performance.now();
     for (const [i, p] of pages.entries()) {
