@@ -134,9 +134,10 @@ fn pipeline(c: &mut Criterion) {
             .unwrap();
     let cfs: Vec<String> = vs.visitors.iter().map(|v| v.cf.to_string()).collect();
     let mut g = c.benchmark_group("pipeline");
-    // 20 samples of equal size: the median is what `bench/run.mjs` reads,
-    // and the largest pages (~50 ms an iteration) stay within seconds.
-    g.sample_size(20).sampling_mode(SamplingMode::Flat);
+    // 10 samples of equal size (criterion's least): the median is what
+    // `bench/run.mjs` reads, and the largest pages (~50 ms an iteration)
+    // stay within a few seconds.
+    g.sample_size(10).sampling_mode(SamplingMode::Flat);
     for page in &m.pages {
         let body = std::fs::read(dir.join(&page.file)).unwrap();
         let html = OriginResponse::html(&body, &page.content_type);
