@@ -3,7 +3,7 @@
 // side in one run; plus streaming, memory, bundle, KV and precompute figures.
 // Writes bench/results.json and BENCHMARKS.md.
 //
-// Options: --rounds N (default 4), --quick (2 rounds, short native run),
+// Options: --rounds N (default 3), --quick (2 rounds, short native run),
 // --skip-native, --skip-precompute, --variant DIR (a dist/ to measure instead
 // of dist/, used by bench/profiles.mjs), --out FILE (results JSON path).
 import http from "node:http";
@@ -36,7 +36,7 @@ const { values: opt } = parseArgs({
     only: { type: "string" },
   },
 });
-const ROUNDS = Number(opt.rounds ?? (opt.quick ? 2 : 4));
+const ROUNDS = Number(opt.rounds ?? (opt.quick ? 2 : 3));
 const DIST = path.resolve(opt.variant ?? path.join(ROOT, "dist"));
 const log = (...a) => console.error("[bench]", ...a);
 
@@ -450,7 +450,7 @@ function bundleSizes() {
 
 function nativeRun(pages) {
   const manifest = path.join(PAGES_DIR, "manifest.json");
-  const args = ["bench", "--profile", "native-bench", "--bench", "pipeline", "--", "--noplot", "--warm-up-time", "0.3", "--measurement-time", opt.quick ? "0.5" : "1", "--nresamples", "2000"];
+  const args = ["bench", "--profile", "native-bench", "--bench", "pipeline", "--", "--noplot", "--warm-up-time", "0.2", "--measurement-time", "0.5", "--nresamples", "2000"];
   log(`cargo ${args.join(" ")}`);
   const r = spawnSync("cargo", args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, BENCH_PAGES: manifest } });
   if (r.status !== 0) throw new Error("cargo bench failed");
