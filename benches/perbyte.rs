@@ -19,13 +19,16 @@ use borderless::precompute::tm::extract::{self, Stats};
 use borderless::precompute::tm::{import, pseudo, Catalog};
 use borderless::rewrite::tm::memory::{value_id, TmValue};
 use borderless::rewrite::tm::Options;
-use borderless::schema::{FxRates, MoneyFormats};
+use borderless::schema::MoneyFormats;
 use criterion::{Criterion, Throughput};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hasher;
 use std::path::PathBuf;
-use std::process::Command;
 use std::rc::Rc;
+
+#[path = "../tests/support/storefront.rs"]
+mod storefront;
+use storefront::{fx, money_formats};
 
 /// Origin chunks arrive at about this size through workerd.
 const CHUNK: usize = 16 << 10;
@@ -56,36 +59,6 @@ struct Bench {
     /// Per workload name, one shop per (currency, decimal).
     shops: HashMap<&'static str, Vec<Shop>>,
     visits: Vec<Visit>,
-}
-
-fn money_formats() -> BTreeMap<String, MoneyFormats> {
-    let script = root().join("scripts/money-formats.mjs");
-    let out = Command::new("node")
-        .arg(script)
-        .args(["ja-JP,de-DE,en-US", "EUR,USD,JPY,GBP,CAD,CLP,ARS,TWD,SAR,RUB,PLN,KZT,PKR,INR,RON,HRK,CHF,BRL,NZD,KRW,BYN,ILS"])
-        .output()
-        .expect("node is required for the money formats");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    serde_json::from_value(v["locales"].clone()).unwrap()
-}
-
-fn fx() -> FxRates {
-    // The shared table (tests/e2e/storefront-fx.json), EUR being the base.
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("../tests/e2e/storefront-fx.json"))
-            .expect("storefront-fx.json");
-    let per_eur: std::collections::BTreeMap<String, f64> =
-        serde_json::from_value(doc["per_eur"].clone()).expect("per_eur");
-    FxRates {
-        base: "EUR".into(),
-        as_of: "2026-11-22T00:00:00Z".into(),
-        rates: per_eur.into_iter().filter(|(c, _)| c != "EUR").collect(),
-    }
 }
 
 fn load(workloads: &[&'static str]) -> Bench {

@@ -13,12 +13,15 @@ use borderless::page::sim::{OriginResponse, Shop, Visit};
 use borderless::page::values::Kind;
 use borderless::plan::format;
 use borderless::rewrite::prices::Counts;
-use borderless::schema::{FxRates, Localization, MoneyFormats};
+use borderless::schema::{Localization, MoneyFormats};
 use flate2::read::GzDecoder;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::Command;
+
+#[path = "support/storefront.rs"]
+mod storefront;
+use storefront::{fx, money_formats};
 
 const VISITORS: [(&str, &str); 3] = [("JPY", "ja-JP"), ("EUR", "de-DE"), ("USD", "en-US")];
 
@@ -114,22 +117,6 @@ fn origin_shop(url: &str, symbol: &str) -> Option<(&'static str, String)> {
     Some((currency, locale.to_string()))
 }
 
-fn fx() -> FxRates {
-    // The shared table (tests/e2e/storefront-fx.json), EUR being the base.
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("e2e/storefront-fx.json")).expect("storefront-fx.json");
-    let per_eur: std::collections::BTreeMap<String, f64> =
-        serde_json::from_value(doc["per_eur"].clone()).expect("per_eur");
-    FxRates {
-        base: "EUR".into(),
-        as_of: "2026-11-22T00:00:00Z".into(),
-        rates: per_eur.into_iter().filter(|(c, _)| c != "EUR").collect(),
-    }
-}
-
-const CURRENCIES: &str =
-    "EUR,USD,JPY,GBP,CAD,CLP,ARS,TWD,SAR,RUB,PLN,KZT,PKR,INR,RON,HRK,CHF,BRL,NZD,KRW,BYN,ILS";
-
 /// The shop in front of one page: its currency and locale, the three
 /// visitors' locales and currencies, their dictionaries (money formats
 /// only) and the rates, through the whole pipeline as the worker runs it.
@@ -176,21 +163,6 @@ fn counts_of(logs: &[borderless::page::log::Log]) -> Counts {
         ambiguous: n("ambiguous"),
         unformatted: n("unformatted"),
     }
-}
-
-fn money_formats() -> BTreeMap<String, MoneyFormats> {
-    let script = format!("{}/scripts/money-formats.mjs", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new("node")
-        .args([&script, "ja-JP,de-DE,en-US", CURRENCIES])
-        .output()
-        .expect("node is required for the money formats");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    serde_json::from_value(v["locales"].clone()).unwrap()
 }
 
 fn formatter(m: &MoneyFormats) -> impl Fn(f64, &str) -> Option<String> + 'static {
