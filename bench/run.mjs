@@ -281,7 +281,6 @@ async function getAgain(w, p, headers) {
   try {
     return await get(w, p, headers);
   } catch (e) {
-    w.retries = (w.retries ?? 0) + 1;
     (retried[w.name] ??= []).push(`${p}: ${e.message}`);
     return get(w, p, headers);
   }
