@@ -143,10 +143,10 @@ function stageDists(dist) {
   };
   return [
     patch("entry", [[/async fetch\(request\) \{/, (m) => `${m} { const u = new URL(request.url); const o = new URL(this.env.ORIGIN); u.protocol = o.protocol; u.host = o.host; return fetch(u.toString(), request); }`]]),
-    patch("head", [[/const \w+ = new Response\(pumped\(/, (m) => `{ bodyDrop(Number(mark)); inflight.delete(r); const o = new Response(resp.body, resp); o.headers.delete(STREAM_MARK); return o; }\n${m}`]]),
+    patch("head", [[/const \[id, whole\] = mark\.split\(" "\)\.map\(Number\);/, (m) => `{ bodyDrop(Number(mark.split(" ")[0])); inflight.delete(r); return respond(resp.body, resp); }\n${m}`]]),
     patch("pump", [
-      [/= bodyWrite\(id, got\.value\);/, "= got.value.slice();"],
-      [/= bodyEnd\(id\);/, "= new Uint8Array(0);"],
+      [/bodyWrite\(id, (\w+)\.value\)/g, (_, v) => `${v}.value.slice()`],
+      [/bodyEnd\(id\)/g, "new Uint8Array(0)"],
     ]),
     dist,
   ];

@@ -79,6 +79,10 @@ pub fn borderless_body_end(id: u32) -> Result<Vec<u8>, JsValue> {
     let mut pump = PUMPS
         .with_borrow_mut(|(_, pumps)| pumps.remove(&id))
         .ok_or_else(|| lost(id))?;
+    if pump.test_panic {
+        // A body the entry sends whole has sent nothing before its end.
+        super::panic::trip("body");
+    }
     let (out, logs) = pump.page.end();
     super::events::emit_to(pump.events.as_ref(), &logs);
     pump.sending(&out);

@@ -34,7 +34,30 @@ const STREAM_MARK: &str = "x-borderless-stream";
 /// the URL and `webSocket` again on every request.
 #[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
 pub async fn fetch(req: Request, env: Env, _ctx: JsValue) -> std::result::Result<JsValue, JsValue> {
-    match handle(req, &env).await {
+    // `request.cf` as JSON: `worker::Cf`'s getters panic on missing fields.
+    let cf = Reflect::get(&req, &"cf".into())
+        .ok()
+        .filter(JsValue::is_object);
+    let cf = cf.and_then(|v| js_sys::JSON::stringify(&v).ok()?.as_string());
+    let headers = entries(&req.headers());
+    respond(handle(req, &env, headers, cf).await)
+}
+
+/// The handler as `worker/entry.mjs` calls it: with the request's headers
+/// (`name:value` lines, as the runtime lists them) and `cf` (JSON) read in
+/// JS, one string each, rather than through a crossing per value.
+#[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
+pub async fn borderless_fetch(
+    req: Request,
+    env: Env,
+    headers: String,
+    cf: Option<String>,
+) -> std::result::Result<JsValue, JsValue> {
+    respond(handle(req, &env, header_lines(&headers), cf).await)
+}
+
+fn respond(r: Result<Response>) -> std::result::Result<JsValue, JsValue> {
+    match r {
         Ok(r) => Ok(r.into()),
         Err(e) => {
             console_error!("{}", e);
@@ -43,17 +66,25 @@ pub async fn fetch(req: Request, env: Env, _ctx: JsValue) -> std::result::Result
     }
 }
 
-async fn handle(req: Request, env: &Env) -> Result<Response> {
+/// `name:value` lines: header values hold no line breaks (the runtime
+/// refuses them) and names no colon.
+fn header_lines(s: &str) -> Vec<(String, String)> {
+    s.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn handle(
+    req: Request,
+    env: &Env,
+    headers: Vec<(String, String)>,
+    cf: Option<String>,
+) -> Result<Response> {
     panic::install();
-    let headers = entries(&req.headers());
     if panic::wanted(&headers, "head") {
         panic::trip("head");
     }
-    // `request.cf` as JSON: `worker::Cf`'s getters panic on missing fields.
-    let cf = Reflect::get(&req, &"cf".into())
-        .ok()
-        .filter(JsValue::is_object);
-    let cf = cf.and_then(|v| js_sys::JSON::stringify(&v).ok()?.as_string());
     let (method, url) = (req.method(), req.url());
     let pr = page::Request {
         method: &method,
@@ -107,7 +138,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
             _ => fixed(502, "Bad Gateway", &Headers::new()?),
         };
     };
-    let origin_headers = entries(&resp.headers());
+    let origin_headers = origin_headers(&resp.headers());
     let head = OriginHead {
         status: resp.status(),
         headers: &origin_headers,
@@ -119,8 +150,14 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
             let trip = panic::wanted(&headers, "body");
             let id = body::park(body, events::dataset(env), trip);
             // worker/entry.mjs pumps the body through the parked page (and
-            // removes the header).
-            edits.push(HeaderEdit::Set(STREAM_MARK.into(), id.to_string()));
+            // removes the header); the length, when the bytes the entry reads
+            // are the ones the origin counted, lets it tell that one read
+            // holds the whole body.
+            let mark = match whole_length(&resp, &origin_headers) {
+                Some(n) => format!("{id} {n}"),
+                None => id.to_string(),
+            };
+            edits.push(HeaderEdit::Set(STREAM_MARK.into(), mark));
             let resp = with_edits(resp, &edits);
             if resp.is_err() {
                 body::borderless_body_drop(id);
@@ -128,6 +165,37 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
             resp
         }
     }
+}
+
+/// The origin's headers the pipeline reads, by name: a call each, however
+/// many the origin sent.
+fn origin_headers(h: &Headers) -> Vec<(String, String)> {
+    page::ORIGIN_HEADERS
+        .iter()
+        .filter_map(|n| Some((n.to_string(), h.get(n).ok()??)))
+        .collect()
+}
+
+/// The body's length in bytes as the entry will read them: the origin's
+/// `Content-Length`, unless a content coding (which the runtime decodes)
+/// makes it count other bytes.
+fn whole_length(origin: &Response, read: &[(String, String)]) -> Option<u64> {
+    let coding = read.iter().find(|(k, _)| k == "content-encoding");
+    let coded = coding.is_some_and(|(_, e)| {
+        e.split(',')
+            .map(str::trim)
+            .any(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+    });
+    if coded {
+        return None;
+    }
+    origin
+        .headers()
+        .get("content-length")
+        .ok()??
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The vars and secrets the pipeline reads. A deployment's bindings are

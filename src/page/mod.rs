@@ -31,7 +31,7 @@ mod wire;
 use log::Log;
 pub use wire::{
     apply, hex, origin_request, Answer, HeaderEdit, Loaded, OriginHead, OriginRequest, Request,
-    Runtime, Vars,
+    Runtime, Vars, ORIGIN_HEADERS,
 };
 use wire::{delete, header, json_answer, set};
 

@@ -6,7 +6,7 @@ use crate::page::log::Log;
 use crate::page::values::{KvRead, Source, Value, Values};
 use crate::page::{
     apply, prepare, Finish, HeaderEdit, Loaded, OriginHead, OriginRequest, Request, Runtime, Start,
-    Vars,
+    Vars, ORIGIN_HEADERS,
 };
 
 /// The origin's response.
@@ -101,9 +101,16 @@ pub fn serve(
         }
     }
     let sent = prepared.origin().cloned();
+    // As the glue reads them: only the names phase two uses.
+    let read: Vec<(String, String)> = origin
+        .headers
+        .iter()
+        .filter(|(k, _)| ORIGIN_HEADERS.iter().any(|n| k.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
     let head = sent.as_ref().map(|_| OriginHead {
         status: origin.status,
-        headers: &origin.headers,
+        headers: &read,
     });
     match prepared.finish(values, head) {
         Finish::Answer(a) => Ok(Served {

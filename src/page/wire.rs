@@ -121,8 +121,22 @@ pub(crate) fn json_answer(status: u16, v: &serde_json::Value) -> Answer {
 #[derive(Debug, Clone, Copy)]
 pub struct OriginHead<'a> {
     pub status: u16,
+    /// Those of [`ORIGIN_HEADERS`] the origin sent: the pipeline reads no
+    /// other (the simulator passes only these too, so the tests hold it to that).
     pub headers: &'a [(String, String)],
 }
+
+/// The origin's response headers phase two reads (lower-case). The glue
+/// asks for these by name rather than listing all the origin sent.
+pub const ORIGIN_HEADERS: [&str; 7] = [
+    "content-type",
+    "content-encoding",
+    "content-range",
+    "cache-control",
+    "etag",
+    "vary",
+    "location",
+];
 
 /// The request to the origin: `path` replaces the URL's path (a locale
 /// prefix removed), `ORIGIN` its scheme and host; preview headers never

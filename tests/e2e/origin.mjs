@@ -247,6 +247,20 @@ function route(req, res, body, dribbles) {
     );
     return send(res, 200, { "content-type": "application/json" }, out);
   }
+  if (p === "/html" && q.has("nolength")) {
+    // The same page without a Content-Length (chunked).
+    res.writeHead(200, { "content-type": UTF8, "cache-control": "public, max-age=60" });
+    res.write(HTML_PAGE.subarray(0, 100));
+    return res.end(HTML_PAGE.subarray(100));
+  }
+  if (p === "/html" && q.has("split")) {
+    // Its length declared, but the bytes in two writes `split` ms apart.
+    res.writeHead(200, { "content-type": UTF8, "cache-control": "public, max-age=60", "content-length": HTML_PAGE.length });
+    res.flushHeaders();
+    res.write(HTML_PAGE.subarray(0, 100));
+    setTimeout(() => res.end(HTML_PAGE.subarray(100)), Number(q.get("split")));
+    return;
+  }
   if (p === "/html" || p === "/cart" || p === "/cart/checkout" || p === "/cartoon") {
     return send(
       res,

@@ -1,7 +1,8 @@
 // A Rust panic traps the Wasm instance (issue 15, finding 2). With the test
 // build (`make dist-test`: `--features test-panic`, never deployed) a request
 // header makes the worker panic before the head or in the middle of the
-// body. Before the head, the visitor gets the origin's page; mid-body, the
+// body. Before the head, or in a small page sent whole (nothing has gone
+// out), the visitor gets the origin's page; mid-body, the
 // connection is aborted (never a clean end of a short page); one structured
 // line either way, and the next request is served by a fresh instance.
 import { test, before, after, describe } from "node:test";
@@ -83,6 +84,19 @@ describe("a panic never reaches the visitor as a broken page", () => {
     } else {
       assert.ok(res.error || !res.complete, "the client sees the stream break off");
     }
+    await waitFor(() => panics().length > before);
+    const lines = panics().slice(before);
+    assert.equal(lines.length, 1, w.logs.join(" | "));
+    assert.equal(lines[0].phase, "body");
+    assert.match(lines[0].detail, /test panic at body/);
+  });
+
+  test("panic in the body of a small page sent whole: nothing had gone out, so the origin's page", async () => {
+    const before = panics().length;
+    const res = await w.request("/html", { cf: CF.DE, headers: { [PANIC]: "body" } });
+    assert.equal(res.status, 200);
+    assert.ok(res.complete && !res.error);
+    assert.ok(res.body.equals(HTML_PAGE), "the origin's page untouched");
     await waitFor(() => panics().length > before);
     const lines = panics().slice(before);
     assert.equal(lines.length, 1, w.logs.join(" | "));

@@ -139,7 +139,7 @@ async function startWorkers(code, bundles, origin) {
       const h = res.headers;
       return {
         status: res.status,
-        headers: { "content-type": h["content-type"], "cache-control": h["cache-control"], vary: h.vary, etag: h.etag, "last-modified": h["last-modified"], "content-length": h["content-length"], "set-cookie": h["set-cookie"] ?? [] },
+        headers: { "content-type": h["content-type"], "cache-control": h["cache-control"], vary: h.vary, etag: h.etag, "last-modified": h["last-modified"], "content-length": ownLength(res), "set-cookie": h["set-cookie"] ?? [] },
         context: h["x-borderless-context"] === undefined ? undefined : JSON.parse(h["x-borderless-context"]),
         body: res.body,
       };
@@ -303,3 +303,10 @@ describe("a page of price constructs under the price options (exclude, only, sel
     });
   }
 });
+
+/** `own` for no length or the body's own (a small page sent whole, or a
+ * streamed one); else the length, to show: a stale length is never right. */
+function ownLength(res) {
+  const n = res.headers["content-length"];
+  return n === undefined || n === String(res.body.length) ? "own" : n;
+}

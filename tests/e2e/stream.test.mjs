@@ -3,6 +3,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import zlib from "node:zlib";
 import { Miniflare } from "miniflare";
 import { startOrigin, bigPageParts, dribbleChunks, hugetagPage } from "./origin.mjs";
 import {
@@ -162,6 +163,39 @@ describe("streaming", () => {
     const MB = (b) => `${(b / 2 ** 20).toFixed(1)} MB`;
     t.diagnostic(`peak RSS growth for a ${mb} MB page: worker ${MB(ours)}, plain JS pass-through ${MB(control)}`);
     assert.ok(ours < control + mb * 2 ** 20, `worker grew ${MB(ours)} vs ${MB(control)} for a plain pass-through`);
+  });
+});
+
+describe("a small page the origin sends whole", () => {
+  // worker/entry.mjs: when the origin's declared length arrives in the first
+  // read, the page goes out as bytes, without a JS-backed stream.
+  test("goes out whole, with its length, the same bytes as when it streams", async () => {
+    const whole = await worker.request("/html", DE);
+    const streamed = await worker.request("/html?nolength=1", DE);
+    assert.equal(whole.status, 200);
+    assert.ok(whole.complete && !whole.error);
+    assert.ok(whole.body.includes(`<span data-borderless-greeting>${GREETING}</span>`), "rewritten");
+    assert.equal(whole.headers["content-length"], String(whole.body.length), "sent with its length");
+    assert.equal(streamed.headers["content-length"], undefined, "the origin sent no length: streamed");
+    assert.ok(whole.body.equals(streamed.body), "the same page either way");
+    assert.equal(whole.headers["x-borderless-stream"], undefined, "the internal mark never leaves");
+  });
+
+  test("a declared length the first read does not fill: streamed, complete", async () => {
+    const whole = await worker.request("/html", DE);
+    const split = await worker.request("/html?split=150", DE);
+    assert.equal(split.status, 200);
+    assert.ok(split.complete && !split.error);
+    assert.ok(split.body.equals(whole.body), "the whole page, rewritten");
+  });
+
+  test("a compressed body (its length counts other bytes) is never cut at that length", async () => {
+    const res = await worker.request("/gzip", { ...DE, headers: { ...DE.headers, "accept-encoding": "identity" } });
+    const whole = await worker.request("/html", DE);
+    assert.equal(res.status, 200);
+    assert.ok(res.complete && !res.error);
+    const body = res.headers["content-encoding"] === "gzip" ? zlib.gunzipSync(res.body) : res.body;
+    assert.ok(body.equals(whole.body), "the whole page, rewritten");
   });
 });
 
