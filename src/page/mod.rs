@@ -451,14 +451,15 @@ impl Prepared {
         if let Some(l) = l10n.as_mut() {
             l.tm.clone_from(&memory);
         }
+        let l10n = l10n.map(Rc::new);
         let (personal, mut preport) = match self.visitor {
             Some(v) => personal::build(
                 &self.site,
                 &self.ctx,
                 &self.d.locale,
                 v,
-                values.pack.as_deref(),
-                values.customer.as_deref(),
+                values.pack.as_ref(),
+                values.customer.as_ref(),
                 l10n.as_ref(),
                 self.now_ms,
                 self.secure,
@@ -477,7 +478,7 @@ impl Prepared {
                 (Some(p), Some(c)) => p.explain_blocks(&c.slots),
                 _ => serde_json::json!([]),
             };
-            let decided = Decided::new(&self.d, l10n.as_ref(), preport, kv, "explain".into());
+            let decided = Decided::new(&self.d, l10n.as_deref(), preport, kv, "explain".into());
             let mut body =
                 serde_json::json!({"context": self.ctx, "decisions": decided, "blocks": blocks});
             if let Some(o) = body.as_object_mut().filter(|_| !self.ov.ignored.is_empty()) {
@@ -488,12 +489,12 @@ impl Prepared {
             }
             return Finish::Answer(json_answer(200, &body));
         };
-        let decided = Decided::new(&self.d, l10n.as_ref(), preport, kv, "rewrite".into());
+        let decided = Decided::new(&self.d, l10n.as_deref(), preport, kv, "rewrite".into());
         let report = self
             .preview
             .then(|| report::report(&self.ctx, &decided, &self.ov));
         let mut plan = self.plan;
-        plan.l10n = l10n.map(Rc::new);
+        plan.l10n = l10n;
         plan.conversion = conversion.map(Rc::new);
         plan.assignment = assignment;
         plan.tm = memory;

@@ -1,6 +1,6 @@
 //! Block markup: product cards and promo banners, rendered to HTML strings
-//! before the page streams. Every value is escaped; links and images must
-//! be paths on the shop or http(s) URLs.
+//! (cards when the page's slot is found: `plan::personal`). Every value is
+//! escaped; links and images must be paths on the shop or http(s) URLs.
 
 use crate::base::escape::escape;
 use crate::base::ids::{is_currency, valid_id};
@@ -71,6 +71,12 @@ fn link(url: &str, r: &Render) -> String {
         Some(p) => p,
         None => url.to_string(),
     }
+}
+
+/// Whether `c` renders as a card: a title for the visitor, a valid id and
+/// a safe link (what [`cards`] keeps, decided before any markup is made).
+pub fn renders(c: &Card, r: &Render) -> bool {
+    title(c, r).is_some() && valid_id(&c.id) && safe_url(&c.url)
 }
 
 fn card(out: &mut String, c: &Card, r: &Render) -> bool {
@@ -284,6 +290,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(blk.products, ["i"]);
+        let r = render(None, None);
+        let kept: Vec<&str> = [&js, &img, &bad_id]
+            .into_iter()
+            .filter(|c| renders(c, &r))
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(
+            kept, blk.products,
+            "decided before the markup, the same cards"
+        );
         assert!(!blk.html.contains("<img"), "{}", blk.html);
         assert_eq!(
             cards(BlockKind::Segment, "h", &[&js], &render(None, None)),

@@ -1,6 +1,7 @@
-//! The personalization part of the plan: which blocks fill which slots,
-//! rendered before the page streams, the cookies to set and the exposure
-//! log line.
+//! The personalization part of the plan: which blocks fill which slots
+//! (decided before the page streams; product cards rendered when the page's
+//! slot is found, so a page without the slot pays nothing for them), the
+//! cookies to set and the exposure log line.
 
 use crate::config::personal::CompiledSlot;
 use crate::config::SiteConfig;
@@ -10,12 +11,13 @@ use crate::decide::profile::{self, Profile};
 use crate::decide::promo::promo_for;
 use crate::decide::segment::{self, Segment};
 use crate::decide::visitor::Visitor;
-use crate::plan::blocks::{self, Block, Render};
+use crate::plan::blocks::{self, Render};
 use crate::plan::l10n::L10n;
 use crate::request::Context;
 use crate::schema::{BlockKind, Card, CountryPack, CustomerValue};
 use serde::Serialize;
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
+use std::rc::Rc;
 
 const COOKIE_MAX_AGE: u32 = 31_536_000;
 
@@ -50,20 +52,51 @@ pub struct Fill {
     pub slot: usize,
     pub kind: BlockKind,
     pub promo: Option<String>,
-    pub block: Block,
+    /// The products it shows (the cards that render), in order.
+    pub products: Vec<String>,
+    content: Content,
+}
+
+/// A block's markup, or what makes it.
+#[derive(Debug)]
+enum Content {
+    /// Product cards by id from `from`, under `heading`.
+    Cards { heading: String, from: CardSet },
+    /// Ready markup (a promo banner: one short string).
+    Html(String),
+}
+
+/// Where a block's cards are.
+#[derive(Debug)]
+enum CardSet {
+    Pack(Rc<CountryPack>),
+    Customer(Rc<CustomerValue>),
+}
+
+impl CardSet {
+    fn card(&self, id: &str) -> Option<&Card> {
+        match self {
+            CardSet::Pack(p) => p.cards.get(id),
+            CardSet::Customer(c) => c.cards.get(id),
+        }
+    }
 }
 
 /// The personalization of one response.
-#[derive(Debug)]
 pub struct Personal {
     pub fills: Vec<Fill>,
     /// `Set-Cookie` values.
     pub cookies: Vec<String>,
     pub(crate) shown: Vec<Cell<bool>>,
+    rendered: Vec<OnceCell<Option<String>>>,
     visitor: Option<String>,
     arm: String,
     segment: Option<String>,
     path: String,
+    // What rendering reads: the card template, prices, link prefix, titles.
+    site: Rc<SiteConfig>,
+    l10n: Option<Rc<L10n>>,
+    locale: String,
 }
 
 fn cookie(name: &str, value: &str, secure: bool) -> String {
@@ -107,16 +140,17 @@ fn heading<'a>(kind: BlockKind, own: Option<&'a str>, l10n: Option<&'a L10n>) ->
 /// What it decided goes into its own report, for the preview header.
 #[allow(clippy::too_many_arguments)]
 pub fn build(
-    site: &SiteConfig,
+    site: &Rc<SiteConfig>,
     ctx: &Context,
     locale: &str,
     v: Visitor,
-    pack: Option<&CountryPack>,
-    customer: Option<&CustomerValue>,
-    l10n: Option<&L10n>,
+    pack: Option<&Rc<CountryPack>>,
+    customer: Option<&Rc<CustomerValue>>,
+    l10n_rc: Option<&Rc<L10n>>,
     now_ms: i64,
     secure: bool,
 ) -> (Option<Personal>, PersonalReport) {
+    let l10n = l10n_rc.map(|l| &**l);
     let mut d = PersonalReport::default();
     let (Some(p), Some(c)) = (&site.doc.personalization, &site.personal) else {
         return (None, d);
@@ -174,6 +208,17 @@ pub fn build(
                 .take(p.cards)
                 .collect()
         };
+        // The cards that render, decided now; their markup waits for the slot.
+        let lazy = |list: Vec<&Card>, head: &str, from: CardSet| {
+            let products: Vec<String> = list
+                .into_iter()
+                .filter(|c| blocks::renders(c, &r))
+                .map(|c| c.id.clone())
+                .collect();
+            let heading = head.to_string();
+            (!products.is_empty()).then_some((products, Content::Cards { heading, from }))
+        };
+        let in_pack = || CardSet::Pack(Rc::clone(pack));
         for (i, slot) in c.slots.iter().enumerate() {
             let Some(conf) = p.slots.get(&slot.name) else {
                 continue;
@@ -194,11 +239,11 @@ pub fn build(
                     d.segment_used = Some(pick.key.to_string());
                     d.reasons.extend(pick.reasons);
                     let list = cards_of(&mut pick.ids.into_iter());
-                    (blocks::cards(kind, head, &list, &r), None)
+                    (lazy(list, head, in_pack()), None)
                 }
                 BlockKind::Trending => {
                     let list = cards_of(&mut pack.trending.iter().map(String::as_str));
-                    (blocks::cards(kind, head, &list, &r), None)
+                    (lazy(list, head, in_pack()), None)
                 }
                 BlockKind::RecentlyViewed => {
                     let recent = v
@@ -207,7 +252,7 @@ pub fn build(
                         .map(|pr| pr.recent.as_slice())
                         .unwrap_or(&[]);
                     let list = cards_of(&mut recent.iter().map(String::as_str));
-                    (blocks::cards(kind, head, &list, &r), None)
+                    (lazy(list, head, in_pack()), None)
                 }
                 BlockKind::AlsoBought => {
                     let Some(list) = product.and_then(|id| pack.also_bought.get(id)) else {
@@ -216,7 +261,7 @@ pub fn build(
                     d.reasons
                         .push(format!("also bought with {}", product.unwrap_or_default()));
                     let list = cards_of(&mut list.iter().map(String::as_str));
-                    (blocks::cards(kind, head, &list, &r), None)
+                    (lazy(list, head, in_pack()), None)
                 }
                 BlockKind::BuyAgain | BlockKind::ForYou => {
                     // Only ever read for a verified customer with consent.
@@ -236,7 +281,7 @@ pub fn build(
                         .collect();
                     d.reasons
                         .push(format!("{}: purchase history", kind.as_str()));
-                    (blocks::cards(kind, head, &list, &r), None)
+                    (lazy(list, head, CardSet::Customer(Rc::clone(cu))), None)
                 }
                 BlockKind::Promo => {
                     let Some((pr, holiday)) = promo_for(p, ctx) else {
@@ -254,24 +299,26 @@ pub fn build(
                         Some(h) => format!("promo {} (holiday {h})", pr.id),
                         None => format!("promo {}", pr.id),
                     });
+                    let block = blocks::promo(&pr.id, &t, pr.link.as_deref(), &r);
                     (
-                        Some(blocks::promo(&pr.id, &t, pr.link.as_deref(), &r)),
+                        Some((block.products, Content::Html(block.html))),
                         Some(pr.id.clone()),
                     )
                 }
             };
-            if let Some(block) = block {
+            if let Some((products, content)) = block {
                 d.blocks.push(BlockReport {
                     slot: slot.name.clone(),
                     block: kind,
-                    products: block.products.clone(),
+                    products: products.clone(),
                     promo: promo.clone(),
                 });
                 fills.push(Fill {
                     slot: i,
                     kind,
                     promo,
-                    block,
+                    products,
+                    content,
                 });
             }
         }
@@ -288,12 +335,16 @@ pub fn build(
     }
     let personal = Personal {
         shown: fills.iter().map(|_| Cell::new(false)).collect(),
+        rendered: fills.iter().map(|_| OnceCell::new()).collect(),
         fills,
         cookies,
         visitor: v.id,
         arm: v.assignment.label,
         segment: segment_key,
         path: ctx.path.clone(),
+        site: Rc::clone(site),
+        l10n: l10n_rc.cloned(),
+        locale: locale.to_string(),
     };
     (Some(personal), d)
 }
@@ -311,7 +362,7 @@ impl Personal {
                     "slot": slots.get(f.slot).map_or("", |s| s.name.as_str()),
                     "block": f.kind,
                     "promo": f.promo,
-                    "products": f.block.products,
+                    "products": f.products,
                 })
             })
             .collect();
@@ -335,16 +386,48 @@ impl Personal {
     pub fn explain_blocks(&self, slots: &[CompiledSlot]) -> serde_json::Value {
         self.fills
             .iter()
-            .map(|f| {
+            .enumerate()
+            .map(|(i, f)| {
                 serde_json::json!({
                     "slot": slots.get(f.slot).map_or("", |s| s.name.as_str()),
                     "block": f.kind,
                     "promo": f.promo,
-                    "products": f.block.products,
-                    "html": f.block.html,
+                    "products": f.products,
+                    "html": self.html(i).unwrap_or_default(),
                 })
             })
             .collect()
+    }
+
+    /// Fill `i`'s markup, rendered the first time its slot is found.
+    pub fn html(&self, i: usize) -> Option<&str> {
+        self.rendered
+            .get(i)?
+            .get_or_init(|| self.render(i))
+            .as_deref()
+    }
+
+    fn render(&self, i: usize) -> Option<String> {
+        let f = self.fills.get(i)?;
+        let (heading, from) = match &f.content {
+            Content::Html(h) => return Some(h.clone()),
+            Content::Cards { heading, from } => (heading, from),
+        };
+        let l10n = self.l10n.as_deref();
+        let r = Render {
+            locale: &self.locale,
+            default_locale: &self.site.doc.site.default_locale,
+            prices: l10n.and_then(|l| l.prices.as_ref()),
+            link_prefix: l10n.and_then(|l| l.link_prefix.as_deref()),
+            template: self
+                .site
+                .personal
+                .as_ref()
+                .and_then(|c| c.template.as_ref()),
+            arm: &self.arm,
+        };
+        let list: Vec<&Card> = f.products.iter().filter_map(|id| from.card(id)).collect();
+        blocks::cards(f.kind, heading, &list, &r).map(|b| b.html)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Slot handlers: each fills its slot with the block rendered in the plan.
+//! Slot handlers: each fills its slot with its block, rendered then.
 
 use crate::config::personal::CompiledSlot;
 use crate::plan::personal::Personal;
@@ -7,8 +7,8 @@ use lol_html::{ElementContentHandlers, Settings};
 use std::borrow::Cow;
 use std::rc::Rc;
 
-/// Adds the slot handlers to `settings`: each fills its slot with the
-/// pre-rendered block and notes that it was shown.
+/// Adds the slot handlers to `settings`: each renders its block into its
+/// slot and notes that it was shown.
 pub fn attach<'h, 's>(
     p: &Rc<Personal>,
     slots: &'s [CompiledSlot],
@@ -22,8 +22,8 @@ pub fn attach<'h, 's>(
         settings = settings.append_element_content_handler((
             Cow::Borrowed(&slot.selector),
             ElementContentHandlers::default().element(move |el: &mut Element| {
-                if let (Some(f), Some(shown)) = (p.fills.get(i), p.shown.get(i)) {
-                    el.set_inner_content(&f.block.html, ContentType::Html);
+                if let (Some(html), Some(shown)) = (p.html(i), p.shown.get(i)) {
+                    el.set_inner_content(html, ContentType::Html);
                     shown.set(true);
                 }
                 Ok(())
