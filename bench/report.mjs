@@ -114,7 +114,7 @@ export function render(r) {
       "",
       "### This round: before and after, same harness and workload",
       "",
-      `\`before\`: the worker at ${b.commit} (before this round's changes), measured by \`bench/run.mjs --variant\` against the same reference worker, pages and visitors (${b.rounds} round${b.rounds === 1 ? "" : "s"}, ${b.date.slice(0, 16)}Z, with a CI run going on beside it: noisy). The write-ups below give the before/after of each change.`,
+      `\`before\`: ${b.note ?? `the worker at ${b.commit} (before this round's changes), measured by \`bench/run.mjs --variant\` against the same reference worker, pages and visitors (${b.rounds} round${b.rounds === 1 ? "" : "s"}, ${b.date.slice(0, 16)}Z)`}. The write-ups below give the before/after of each change, side by side in one run.`,
       "",
       "| | before | now |",
       "|---|---:|---:|",
