@@ -454,6 +454,16 @@ export function contextOf(res) {
   return JSON.parse(v);
 }
 
+/**
+ * A rewritten response's `Content-Length` as comparable: `own` when absent
+ * (streamed) or the body's own (a small page sent whole), else the length,
+ * to show: the origin's length on a rewritten body is never right.
+ */
+export function ownLength(res) {
+  const n = res.headers["content-length"];
+  return n === undefined || n === String(res.body.length) ? "own" : n;
+}
+
 // ---------- expected output ----------
 
 /** The page the test config makes of `HTML_PAGE`-like UTF-8 input, for a given context. */

@@ -23,7 +23,7 @@ import http from "node:http";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { Miniflare } from "miniflare";
-import { assertDistFresh, buildBundle, expectedPrice, intlPrice, request, ROOT } from "./harness.mjs";
+import { assertDistFresh, buildBundle, expectedPrice, intlPrice, ownLength, request, ROOT } from "./harness.mjs";
 import { storefrontNames, storefrontPage as readPage } from "./origin.mjs";
 
 const REFERENCE = path.join(ROOT, "bench", "reference", "worker.mjs");
@@ -303,10 +303,3 @@ describe("a page of price constructs under the price options (exclude, only, sel
     });
   }
 });
-
-/** `own` for no length or the body's own (a small page sent whole, or a
- * streamed one); else the length, to show: a stale length is never right. */
-function ownLength(res) {
-  const n = res.headers["content-length"];
-  return n === undefined || n === String(res.body.length) ? "own" : n;
-}

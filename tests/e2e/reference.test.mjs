@@ -22,7 +22,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { startWorker, startDemoOrigin, request, loadBundle, contextOf, CF, UA, ROOT, DEMO_BUNDLE_PATH } from "./harness.mjs";
+import { startWorker, startDemoOrigin, request, loadBundle, contextOf, ownLength, CF, UA, ROOT, DEMO_BUNDLE_PATH } from "./harness.mjs";
 import { storefrontPage } from "./origin.mjs";
 
 const REFERENCE = path.join(ROOT, "bench", "reference", "worker.mjs");
@@ -143,12 +143,6 @@ after(async () => {
 });
 
 // ---------- comparing ----------
-
-/** `own` for no length or the body's own; else the length, to show. */
-function ownLength(res) {
-  const n = res.headers["content-length"];
-  return n === undefined || n === String(res.body.length) ? "own" : n;
-}
 
 /** The response headers a worker decides, as comparable values. */
 function decided(res) {
