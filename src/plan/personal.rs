@@ -136,6 +136,24 @@ fn heading<'a>(kind: BlockKind, own: Option<&'a str>, l10n: Option<&'a L10n>) ->
     }
 }
 
+/// What card markup reads, the same when the cards are chosen and when
+/// their slot renders them.
+fn render_with<'a>(
+    site: &'a SiteConfig,
+    l10n: Option<&'a L10n>,
+    locale: &'a str,
+    arm: &'a str,
+) -> Render<'a> {
+    Render {
+        locale,
+        default_locale: &site.doc.site.default_locale,
+        prices: l10n.and_then(|l| l.prices.as_ref()),
+        link_prefix: l10n.and_then(|l| l.link_prefix.as_deref()),
+        template: site.personal.as_ref().and_then(|c| c.template.as_ref()),
+        arm,
+    }
+}
+
 /// Everything personalization does to this response; `None` when nothing.
 /// What it decided goes into its own report, for the preview header.
 #[allow(clippy::too_many_arguments)]
@@ -192,14 +210,7 @@ pub fn build(
         }
         d.segment = Some(seg.key.clone());
         segment_key = Some(seg.key.clone());
-        let r = Render {
-            locale,
-            default_locale: &site.doc.site.default_locale,
-            prices: l10n.and_then(|l| l.prices.as_ref()),
-            link_prefix: l10n.and_then(|l| l.link_prefix.as_deref()),
-            template: c.template.as_ref(),
-            arm: &v.assignment.label,
-        };
+        let r = render_with(site, l10n, locale, &v.assignment.label);
         let product = v.product.as_deref();
         let exclude: Vec<&str> = product.into_iter().collect();
         let cards_of = |ids: &mut dyn Iterator<Item = &str>| -> Vec<&Card> {
@@ -413,19 +424,7 @@ impl Personal {
             Content::Html(h) => return Some(h.clone()),
             Content::Cards { heading, from } => (heading, from),
         };
-        let l10n = self.l10n.as_deref();
-        let r = Render {
-            locale: &self.locale,
-            default_locale: &self.site.doc.site.default_locale,
-            prices: l10n.and_then(|l| l.prices.as_ref()),
-            link_prefix: l10n.and_then(|l| l.link_prefix.as_deref()),
-            template: self
-                .site
-                .personal
-                .as_ref()
-                .and_then(|c| c.template.as_ref()),
-            arm: &self.arm,
-        };
+        let r = render_with(&self.site, self.l10n.as_deref(), &self.locale, &self.arm);
         let list: Vec<&Card> = f.products.iter().filter_map(|id| from.card(id)).collect();
         blocks::cards(f.kind, heading, &list, &r).map(|b| b.html)
     }
