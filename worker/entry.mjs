@@ -72,7 +72,6 @@ export default class extends WorkerEntrypoint {
       trapped(err);
       if (err instanceof Panic) log("worker_panic", err.message, path(), "head");
       else log("worker_exception", (err && err.stack) || err, path());
-      if (!spare) return new Response("Bad Gateway\n", { status: 502 });
       return fallback(spare, this.env, path);
     }
     const mark = resp.headers.get(STREAM_MARK);
@@ -115,7 +114,7 @@ export default class extends WorkerEntrypoint {
         if (e instanceof Panic) log("worker_panic", e.message, path(), "body");
         else if (at === "worker") log("worker_exception", (e && e.stack) || e, path());
         else log("origin_body_error", e, path());
-        return spare ? fallback(spare, this.env, path) : new Response("Bad Gateway\n", { status: 502 });
+        return fallback(spare, this.env, path);
       }
     }
     // From here on a panic aborts the connection, so the visitor never gets a
@@ -146,8 +145,10 @@ function concat(a, b) {
   return out;
 }
 
-// The origin's page again, untouched, for a request the worker failed.
+// The origin's page again, untouched, for a request the worker failed; a
+// request with a body (`spare` null) cannot be sent again.
 async function fallback(spare, env, path) {
+  if (!spare) return new Response("Bad Gateway\n", { status: 502 });
   try {
     return await fetch(originUrl(spare.url, env.ORIGIN), {
       method: spare.method,

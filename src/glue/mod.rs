@@ -138,7 +138,8 @@ async fn handle(
             _ => fixed(502, "Bad Gateway", &Headers::new()?),
         };
     };
-    let origin_headers = origin_headers(&resp.headers());
+    let resp_headers = resp.headers();
+    let origin_headers = origin_headers(&resp_headers);
     let head = OriginHead {
         status: resp.status(),
         headers: &origin_headers,
@@ -153,7 +154,7 @@ async fn handle(
             // removes the header); the length, when the bytes the entry reads
             // are the ones the origin counted, lets it tell that one read
             // holds the whole body.
-            let mark = match whole_length(&resp, &origin_headers) {
+            let mark = match whole_length(&resp_headers, &origin_headers) {
                 Some(n) => format!("{id} {n}"),
                 None => id.to_string(),
             };
@@ -179,7 +180,7 @@ fn origin_headers(h: &Headers) -> Vec<(String, String)> {
 /// The body's length in bytes as the entry will read them: the origin's
 /// `Content-Length`, unless a content coding (which the runtime decodes)
 /// makes it count other bytes.
-fn whole_length(origin: &Response, read: &[(String, String)]) -> Option<u64> {
+fn whole_length(h: &Headers, read: &[(String, String)]) -> Option<u64> {
     let coding = read.iter().find(|(k, _)| k == "content-encoding");
     let coded = coding.is_some_and(|(_, e)| {
         e.split(',')
@@ -189,13 +190,7 @@ fn whole_length(origin: &Response, read: &[(String, String)]) -> Option<u64> {
     if coded {
         return None;
     }
-    origin
-        .headers()
-        .get("content-length")
-        .ok()??
-        .trim()
-        .parse()
-        .ok()
+    h.get("content-length").ok()??.trim().parse().ok()
 }
 
 /// The vars and secrets the pipeline reads. A deployment's bindings are
