@@ -110,8 +110,8 @@ globalThis.__bl_imports = (imp) => { for (const m of Object.values(imp)) for (co
 globalThis.__bl_exports = (ex) => { const o = {}; for (const [k, fn] of Object.entries(ex)) o[k] = typeof fn === "function" ? function (...a) { __blC.exports[k] = (__blC.exports[k] || 0) + 1; return fn.apply(this, a); } : fn; return o; };
 `;
   let n = 0;
-  s = s.replace(/new WebAssembly\.Instance\((\w+), (\w+)\(\)\)/g, (_, a, b) => (n++, `new WebAssembly.Instance(${a}, globalThis.__bl_imports(${b}()))`));
-  s = s.replace(/(\w+) = (\w+)\.exports\b/g, (_, a, b) => (n++, `${a} = globalThis.__bl_exports(${b}.exports)`));
+  s = s.replace(/new WebAssembly\.Instance\(([\w$]+), ([\w$]+)\(\)\)/g, (_, a, b) => (n++, `new WebAssembly.Instance(${a}, globalThis.__bl_imports(${b}()))`));
+  s = s.replace(/([\w$]+) = ([\w$]+)\.exports\b/g, (_, a, b) => (n++, `${a} = globalThis.__bl_exports(${b}.exports)`));
   s = s.replace(/async fetch\(request\) \{/, (m) => (n++, `${m} if (request.url.endsWith("/__bl_calls")) return new Response(JSON.stringify(globalThis.__bl_calls));`));
   if (n < 5) throw new Error(`countingDist: patched ${n} places, expected 5 (the glue changed shape)`);
   // `import` lines must stay first.
@@ -143,7 +143,7 @@ function stageDists(dist) {
   };
   return [
     patch("entry", [[/async fetch\(request\) \{/, (m) => `${m} { const u = new URL(request.url); const o = new URL(this.env.ORIGIN); u.protocol = o.protocol; u.host = o.host; return fetch(u.toString(), request); }`]]),
-    patch("head", [[/const \[id, whole\] = mark\.split\(" "\)\.map\(Number\);/, (m) => `{ bodyDrop(Number(mark.split(" ")[0])); inflight.delete(r); return respond(resp.body, resp); }\n${m}`]]),
+    patch("head", [[/const \{ id, whole, init \} = out;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return new Response(out.body, init); }`]]),
     patch("pump", [
       [/bodyWrite\(id, (\w+)\.value\)/g, (_, v) => `${v}.value.slice()`],
       [/bodyEnd\(id\)/g, "new Uint8Array(0)"],

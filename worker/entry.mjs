@@ -8,6 +8,10 @@ import Borderless from "../build/index.js";
 // (src/glue/body.rs).
 const {
   borderless_fetch: rustFetch,
+  borderless_start: rustStart,
+  borderless_origin: rustOrigin,
+  borderless_origin_names: originNames,
+  borderless_pending_drop: pendingDrop,
   borderless_body_write: bodyWrite,
   borderless_body_end: bodyEnd,
   borderless_body_drop: bodyDrop,
@@ -60,28 +64,38 @@ export default class extends WorkerEntrypoint {
         reject(r.panic);
       };
     });
+    panicked.catch(() => {});
     inflight.add(r);
-    let resp;
+    let out;
     try {
-      const run = healthy()
-        ? rustFetch(request, this.env, headerLines(request.headers), cfJson(request))
-        : new Borderless(this.ctx, this.env).fetch(request);
-      resp = await Promise.race([run, panicked]);
+      const lines = headerLines(request.headers);
+      const cf = cfJson(request);
+      // The synchronous handler first; the async one when it declines (a KV
+      // read to make, a proxy, the beacon) or after a trap.
+      out = healthy() ? await direct(request, this.env, lines, cf, panicked) : undefined;
+      if (out === undefined) {
+        const run = healthy()
+          ? rustFetch(request, this.env, lines, cf)
+          : new Borderless(this.ctx, this.env).fetch(request);
+        out = marked(await Promise.race([run, panicked]));
+      }
     } catch (err) {
       inflight.delete(r);
       trapped(err);
-      if (err instanceof Panic) log("worker_panic", err.message, path(), "head");
-      else log("worker_exception", (err && err.stack) || err, path());
+      // A panic traps the instance: the call throws a RuntimeError after the
+      // hook has recorded the panic.
+      const e = r.panic ?? err;
+      if (e instanceof Panic) log("worker_panic", e.message, path(), "head");
+      else if (!(e instanceof OriginError)) log("worker_exception", (e && e.stack) || e, path());
       return fallback(spare, this.env, path);
     }
-    const mark = resp.headers.get(STREAM_MARK);
-    if (mark === null) {
+    if (out.response) {
       inflight.delete(r);
-      return resp;
+      return out.response;
     }
     // A body the worker rewrites.
-    const [id, whole] = mark.split(" ").map(Number);
-    const src = reading(resp.body);
+    const { id, whole, init } = out;
+    const src = reading(out.body);
     let first = null;
     if (src.reader && whole > 0 && whole <= READ_BYTES) {
       // A body the origin declared small: its first read, which the stream
@@ -93,10 +107,10 @@ export default class extends WorkerEntrypoint {
         first = await Promise.race([src.read(), panicked]);
         if (!first.done && first.value.byteLength === whole) {
           at = "worker";
-          const out = concat(bodyWrite(id, first.value), bodyEnd(id));
+          const bytes = concat(bodyWrite(id, first.value), bodyEnd(id));
           inflight.delete(r);
           src.release();
-          return respond(out, resp);
+          return new Response(bytes, init);
         }
       } catch (err) {
         inflight.delete(r);
@@ -108,8 +122,6 @@ export default class extends WorkerEntrypoint {
           // The instance trapped: the page went with it.
         }
         trapped(err);
-        // A panic traps the instance: the call throws a RuntimeError after
-        // the hook has recorded the panic.
         const e = r.panic ?? err;
         if (e instanceof Panic) log("worker_panic", e.message, path(), "body");
         else if (at === "worker") log("worker_exception", (e && e.stack) || e, path());
@@ -119,7 +131,7 @@ export default class extends WorkerEntrypoint {
     }
     // From here on a panic aborts the connection, so the visitor never gets a
     // short page that looks complete.
-    return respond(pumped(src, first, id, r, path), resp);
+    return new Response(pumped(src, first, id, r, path), init);
   }
 
   // Cron Trigger: the FX refresh (src/cron.rs). Its errors are logged there;
@@ -129,11 +141,108 @@ export default class extends WorkerEntrypoint {
   }
 }
 
-// The origin's answer with `body` and the worker's headers, less the mark.
-function respond(body, resp) {
-  const out = new Response(body, resp);
-  out.headers.delete(STREAM_MARK);
-  return out;
+class OriginError extends Error {}
+
+// The synchronous handler (src/glue/sync.rs): `{ response }`, or a body to
+// rewrite (`{ id, whole, body, init }`); undefined where it declines. The
+// origin request is sent from here and one response is built here.
+async function direct(request, env, lines, cf, panicked) {
+  const s = rustStart(env, request.method, request.url, lines, cf);
+  if (s === undefined) return undefined;
+  let nl = s.indexOf("\n");
+  const [kind, arg] = s.slice(0, nl).split(" ");
+  if (kind === "A") return { response: answered(s, arg, nl) };
+  const id = Number(arg);
+  const urlEnd = s.indexOf("\n", nl + 1);
+  let origin;
+  try {
+    const headers = edited(request.headers, s, urlEnd + 1);
+    const sent = fetch(s.slice(nl + 1, urlEnd), { method: request.method, headers, redirect: "manual" });
+    origin = await Promise.race([sent, panicked]);
+  } catch (err) {
+    if (err instanceof Panic) throw err;
+    pendingDrop(id);
+    throw new OriginError(String(err));
+  }
+  let got;
+  try {
+    got = rustOrigin(id, origin.status, originLines(origin.headers));
+  } catch (err) {
+    origin.body?.cancel().catch(() => {});
+    throw err;
+  }
+  nl = got.indexOf("\n");
+  const [k, x, y] = got.slice(0, nl).split(" ");
+  if (k === "A") {
+    origin.body?.cancel().catch(() => {});
+    return { response: answered(got, x, nl) };
+  }
+  if (k === "P" && nl + 1 === got.length) return { response: origin };
+  const init = { status: origin.status, headers: edited(origin.headers, got, nl + 1) };
+  if (k === "P") {
+    // A WebSocket the origin accepted goes on to the visitor.
+    if (origin.status === 101 && origin.webSocket) init.webSocket = origin.webSocket;
+    return { response: new Response(origin.body, init) };
+  }
+  return { id: Number(x), whole: Number(y), body: origin.body, init };
+}
+
+// The async handler's response: as it is, or a body to rewrite when it
+// carries the stream mark (`<id>` or `<id> <length>`), which is removed.
+function marked(resp) {
+  const mark = resp.headers.get(STREAM_MARK);
+  if (mark === null) return { response: resp };
+  const [id, whole] = mark.split(" ").map(Number);
+  const headers = new Headers(resp.headers);
+  headers.delete(STREAM_MARK);
+  const init = { status: resp.status, statusText: resp.statusText, headers };
+  return { id, whole, body: resp.body, init };
+}
+
+// `headers` with the edit lines of `s` from `at` on: `s`, `a` or `d`, the
+// name, `:`, the value.
+function edited(headers, s, at) {
+  const h = new Headers(headers);
+  while (at < s.length) {
+    let end = s.indexOf("\n", at);
+    if (end < 0) end = s.length;
+    const colon = s.indexOf(":", at);
+    const name = s.slice(at + 1, colon);
+    const op = s[at];
+    if (op === "s") h.set(name, s.slice(colon + 1, end));
+    else if (op === "a") h.append(name, s.slice(colon + 1, end));
+    else h.delete(name);
+    at = end + 1;
+  }
+  return h;
+}
+
+// The worker's own answer: `A <status>`, header lines, a blank line, the
+// body (bytes: no content type of its own).
+function answered(s, status, nl) {
+  const end = s.indexOf("\n\n", nl);
+  const headers = new Headers();
+  for (const l of s.slice(nl + 1, end).split("\n")) {
+    const colon = l.indexOf(":");
+    if (colon > 0) headers.append(l.slice(0, colon), l.slice(colon + 1));
+  }
+  const code = Number(status);
+  const body = NULL_BODY.has(code) ? null : encoder.encode(s.slice(end + 2));
+  return new Response(body, { status: code, headers });
+}
+const NULL_BODY = new Set([101, 204, 205, 304]);
+const encoder = new TextEncoder();
+
+// The origin's headers the Rust side reads, as `name:value` lines.
+let names = null;
+function originLines(headers) {
+  names ??= originNames().split(",");
+  let s = "";
+  for (const n of names) {
+    const v = headers.get(n);
+    if (v !== null) s += n + ":" + v + "\n";
+  }
+  return s;
 }
 
 function concat(a, b) {

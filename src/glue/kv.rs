@@ -55,14 +55,20 @@ fn read(key: &str, source: Source, found: bool) -> KvRead {
     KvRead { key, source, found }
 }
 
+/// The site config if the isolate cache holds it.
+pub(super) fn cached_config() -> Option<(Loaded, Option<KvRead>)> {
+    let hit = CONFIG.with_borrow(|c| c.get(CONFIG_KEY, js_sys::Date::now()))?;
+    let found = hit.is_ok();
+    Some((hit, Some(read(CONFIG_KEY, Source::Isolate, found))))
+}
+
 /// The site config from the isolate cache, else KV. A KV outage is not
 /// cached: the next request tries again.
 pub(super) async fn site_config(env: &Env) -> (Loaded, Option<KvRead>) {
-    let now = js_sys::Date::now();
-    if let Some(hit) = CONFIG.with_borrow(|c| c.get(CONFIG_KEY, now)) {
-        let found = hit.is_ok();
-        return (hit, Some(read(CONFIG_KEY, Source::Isolate, found)));
+    if let Some(hit) = cached_config() {
+        return hit;
     }
+    let now = js_sys::Date::now();
     let mut bytes = 0;
     let result: Loaded = match get(env, CONFIG_KEY).await {
         Ok(Some(t)) => {
@@ -102,14 +108,38 @@ pub(super) async fn read_all(env: &Env, reads: &[Read]) -> Values {
     values
 }
 
+/// Every read from the isolate cache, as [`read_all`] reads them, or
+/// `None` if a key it would read is not there.
+pub(super) fn cached_all(reads: &[Read]) -> Option<Values> {
+    let mut values = Values::default();
+    for r in reads {
+        let mut v = None;
+        for key in &r.keys {
+            let (hit, read) = cached(r, key)?;
+            values.reads.push(read);
+            if hit.is_some() {
+                v = hit;
+                break;
+            }
+        }
+        values.put_opt(v);
+    }
+    Some(values)
+}
+
+fn cached(r: &Read, key: &str) -> Option<(Option<Value>, KvRead)> {
+    let hit = cache_of(r.kind).with_borrow(|m| m.get(key, js_sys::Date::now()))?;
+    let found = hit.is_some();
+    Some((hit, read(key, Source::Isolate, found)))
+}
+
 /// One bundle value; values and their absence are cached.
 async fn value(env: &Env, r: &Read, key: &str) -> (Option<Value>, KvRead) {
+    if let Some(hit) = cached(r, key) {
+        return hit;
+    }
     let now = js_sys::Date::now();
     let cache = cache_of(r.kind);
-    if let Some(hit) = cache.with_borrow(|m| m.get(key, now)) {
-        let found = hit.is_some();
-        return (hit, read(key, Source::Isolate, found));
-    }
     let mut bytes = key.len();
     let (v, event) = match get(env, key).await {
         Ok(Some(t)) => {

@@ -8,6 +8,7 @@ mod events;
 mod intl;
 mod kv;
 mod panic;
+mod sync;
 
 use crate::page::{
     self, Answer, Finish, HeaderEdit, OriginHead, OriginRequest, Runtime, Start, Vars,
@@ -68,31 +69,24 @@ fn respond(r: Result<Response>) -> std::result::Result<JsValue, JsValue> {
 
 /// `name:value` lines: header values hold no line breaks (the runtime
 /// refuses them) and names no colon.
-fn header_lines(s: &str) -> Vec<(String, String)> {
+pub(super) fn header_lines(s: &str) -> Vec<(String, String)> {
     s.lines()
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
-async fn handle(
-    req: Request,
+/// Phase one for the request as read, with the site config as loaded.
+fn prepare(
     env: &Env,
-    headers: Vec<(String, String)>,
-    cf: Option<String>,
-) -> Result<Response> {
+    req: &page::Request,
+    site: page::Loaded,
+    config_read: Option<page::values::KvRead>,
+) -> Result<Start> {
     panic::install();
-    if panic::wanted(&headers, "head") {
+    if panic::wanted(req.headers, "head") {
         panic::trip("head");
     }
-    let (method, url) = (req.method(), req.url());
-    let pr = page::Request {
-        method: &method,
-        url: &url,
-        headers: &headers,
-        cf: cf.as_deref(),
-        now_ms: js_sys::Date::now() as i64,
-    };
     let [preview, token, origin, cookie_secret, customer_key] = vars(env);
     let vars = Vars {
         preview: preview.as_deref(),
@@ -105,10 +99,25 @@ async fn handle(
         tz: &intl::tz_offset,
         fresh_id: &new_visitor_id,
     };
+    page::prepare(req, &vars, &rt, site, config_read).map_err(worker::Error::RustError)
+}
+
+async fn handle(
+    req: Request,
+    env: &Env,
+    headers: Vec<(String, String)>,
+    cf: Option<String>,
+) -> Result<Response> {
+    let (method, url) = (req.method(), req.url());
+    let pr = page::Request {
+        method: &method,
+        url: &url,
+        headers: &headers,
+        cf: cf.as_deref(),
+        now_ms: js_sys::Date::now() as i64,
+    };
     let (site, config_read) = kv::site_config(env).await;
-    let start =
-        page::prepare(&pr, &vars, &rt, site, config_read).map_err(worker::Error::RustError)?;
-    let prepared = match start {
+    let prepared = match prepare(env, &pr, site, config_read)? {
         Start::Answer(a) => return answer(a),
         Start::Proxy {
             origin,
@@ -154,7 +163,8 @@ async fn handle(
             // removes the header); the length, when the bytes the entry reads
             // are the ones the origin counted, lets it tell that one read
             // holds the whole body.
-            let mark = match whole_length(&resp_headers, &origin_headers) {
+            let length = resp_headers.get("content-length").ok().flatten();
+            let mark = match whole_length(&origin_headers, length.as_deref()) {
                 Some(n) => format!("{id} {n}"),
                 None => id.to_string(),
             };
@@ -180,7 +190,7 @@ fn origin_headers(h: &Headers) -> Vec<(String, String)> {
 /// The body's length in bytes as the entry will read them: the origin's
 /// `Content-Length`, unless a content coding (which the runtime decodes)
 /// makes it count other bytes.
-fn whole_length(h: &Headers, read: &[(String, String)]) -> Option<u64> {
+fn whole_length(read: &[(String, String)], length: Option<&str>) -> Option<u64> {
     let coding = read.iter().find(|(k, _)| k == "content-encoding");
     let coded = coding.is_some_and(|(_, e)| {
         e.split(',')
@@ -190,7 +200,7 @@ fn whole_length(h: &Headers, read: &[(String, String)]) -> Option<u64> {
     if coded {
         return None;
     }
-    h.get("content-length").ok()??.trim().parse().ok()
+    length?.trim().parse().ok()
 }
 
 /// The vars and secrets the pipeline reads. A deployment's bindings are

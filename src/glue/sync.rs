@@ -1,0 +1,170 @@
+//! The handler as two synchronous calls, for a page whose config and KV
+//! values the isolate already holds (nearly every request): the entry
+//! sends the origin request and builds the one response itself, so no
+//! futures, promises or runtime objects cross into Wasm. Anything else (a
+//! KV read to make, a proxy, the beacon, an error) returns `None`, and the
+//! entry calls the async handler, which does it all again from the start.
+//!
+//! Both calls answer one string, which `worker/entry.mjs` reads:
+//! - `F <id>\n<url>\n<edits>`: fetch `url` with the request's headers and
+//!   `edits`, then call [`borderless_origin`];
+//! - `A <status>\n<name:value lines>\n<body>`: the worker's own answer;
+//! - `P\n<edits>`: the origin's response with `edits` to its headers;
+//! - `R <id> <length>\n<edits>`: the same, its body through the page
+//!   parked as `id` (`body.rs`); `length` is the origin's byte count as the
+//!   entry reads it, 0 if unknown.
+//!
+//! An edit line is `s`, `a` or `d` (set, append, delete), the name, `:` and
+//! the value. A name or value that could break a line takes the async path.
+
+use super::{body, events, header_lines, kv, panic, prepare, whole_length};
+use crate::page::values::Values;
+use crate::page::{self, Answer, Finish, HeaderEdit, OriginHead, Prepared, Start};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Write;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use worker::{AnalyticsEngineDataset, Env};
+
+/// A page waiting for its origin's response head.
+struct Pending {
+    prepared: Box<Prepared>,
+    values: Values,
+    events: Option<AnalyticsEngineDataset>,
+    test_panic: bool,
+}
+
+thread_local! {
+    /// Pages whose origin request is in flight, by id; the entry always
+    /// finishes or drops its own.
+    static PENDING: RefCell<(u32, HashMap<u32, Pending>)> = RefCell::new((0, HashMap::new()));
+}
+
+/// Phase one, if the isolate holds all it needs: `F` or `A`, else `None`.
+#[wasm_bindgen]
+pub fn borderless_start(
+    env: Env,
+    method: String,
+    url: String,
+    headers: String,
+    cf: Option<String>,
+) -> Option<String> {
+    let (site, config_read) = kv::cached_config()?;
+    let headers = header_lines(&headers);
+    let req = page::Request {
+        method: &method,
+        url: &url,
+        headers: &headers,
+        cf: cf.as_deref(),
+        now_ms: js_sys::Date::now() as i64,
+    };
+    let prepared = match prepare(&env, &req, site, config_read).ok()? {
+        Start::Answer(a) => return answer(&a),
+        Start::Page(p) => p,
+        Start::Proxy { .. } | Start::Beacon(_) => return None,
+    };
+    let origin = prepared.origin().filter(|o| !o.with_body)?;
+    let values = kv::cached_all(prepared.reads())?;
+    let mut out = String::new();
+    line(&mut out, &origin.url)?;
+    edits(&mut out, &origin.edits)?;
+    let pending = Pending {
+        prepared,
+        values,
+        events: events::dataset(&env),
+        test_panic: panic::wanted(&headers, "body"),
+    };
+    let id = PENDING.with_borrow_mut(|(next, pending_by_id)| {
+        *next = next.wrapping_add(1);
+        pending_by_id.insert(*next, pending);
+        *next
+    });
+    Some(format!("F {id}\n{out}"))
+}
+
+/// Phase two for page `id`, from the origin's status and the headers of
+/// [`borderless_origin_names`] it sent (`name:value` lines): `A`, `P` or
+/// `R`. An unknown id throws; a response it cannot write throws too (the
+/// entry serves the origin's page).
+#[wasm_bindgen]
+pub fn borderless_origin(id: u32, status: u16, headers: String) -> Result<String, JsValue> {
+    let p = PENDING
+        .with_borrow_mut(|(_, pending)| pending.remove(&id))
+        .ok_or_else(|| JsValue::from_str(&format!("page {id}: not pending")))?;
+    let mut headers = header_lines(&headers);
+    let length = headers
+        .iter()
+        .position(|(k, _)| k == "content-length")
+        .map(|i| headers.swap_remove(i).1);
+    let head = OriginHead {
+        status,
+        headers: &headers,
+    };
+    let unwritable = || JsValue::from_str("a header the entry cannot write");
+    match p.prepared.finish(p.values, Some(head)) {
+        Finish::Answer(a) => answer(&a).ok_or_else(unwritable),
+        Finish::Passthrough { edits: e } => {
+            let mut out = String::from("P\n");
+            edits(&mut out, &e).ok_or_else(unwritable)?;
+            Ok(out)
+        }
+        Finish::Rewrite { edits: e, body } => {
+            let mut out = String::new();
+            edits(&mut out, &e).ok_or_else(unwritable)?;
+            let whole = whole_length(&headers, length.as_deref()).unwrap_or(0);
+            let id = body::park(body, p.events, p.test_panic);
+            Ok(format!("R {id} {whole}\n{out}"))
+        }
+    }
+}
+
+/// The origin's headers [`borderless_origin`] reads, comma-separated: the
+/// pipeline's, and the length.
+#[wasm_bindgen]
+pub fn borderless_origin_names() -> String {
+    let mut names = page::ORIGIN_HEADERS.join(",");
+    names.push_str(",content-length");
+    names
+}
+
+/// The origin request failed: forget page `id`.
+#[wasm_bindgen]
+pub fn borderless_pending_drop(id: u32) {
+    PENDING.with_borrow_mut(|(_, pending)| pending.remove(&id));
+}
+
+fn answer(a: &Answer) -> Option<String> {
+    let mut out = format!("A {}\n", a.status);
+    for (n, v) in &a.headers {
+        field(&mut out, "", n, v)?;
+    }
+    out.push('\n');
+    out.push_str(&a.body);
+    Some(out)
+}
+
+fn edits(out: &mut String, edits: &[HeaderEdit]) -> Option<()> {
+    for e in edits {
+        match e {
+            HeaderEdit::Set(n, v) => field(out, "s", n, v)?,
+            HeaderEdit::Append(n, v) => field(out, "a", n, v)?,
+            HeaderEdit::Delete(n) => field(out, "d", n, "")?,
+        }
+    }
+    Some(())
+}
+
+fn field(out: &mut String, op: &str, name: &str, value: &str) -> Option<()> {
+    if name.contains([':', '\n', '\r']) || value.contains(['\n', '\r']) {
+        return None;
+    }
+    writeln!(out, "{op}{name}:{value}").ok()
+}
+
+fn line(out: &mut String, s: &str) -> Option<()> {
+    if s.contains(['\n', '\r']) {
+        return None;
+    }
+    writeln!(out, "{s}").ok()
+}
