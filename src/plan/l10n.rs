@@ -8,6 +8,7 @@ use crate::base::url::{percent_encode, same_site_path};
 use crate::config::SiteConfig;
 use crate::decide::{locale, Decisions};
 use crate::schema::{Dictionary, FxRates};
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 /// Path of the worker's own switch endpoint (the switcher links to it).
@@ -35,8 +36,8 @@ pub struct L10n {
     pub canonical: Option<String>,
     /// `/de-de`: prefixed onto root-relative navigation links.
     pub link_prefix: Option<String>,
-    /// Ready-made switcher markup for `[data-borderless-slot=switcher]`.
-    pub switcher: Option<String>,
+    /// The markup for `[data-borderless-slot=switcher]`.
+    pub switcher: Option<SwitcherHtml>,
     /// The currency prices are shown in: the negotiated one when a fresh
     /// rate converts to it, else the site's.
     pub currency: String,
@@ -47,6 +48,27 @@ pub struct L10n {
     pub detect: Option<Rc<crate::plan::prices::Setup>>,
     /// The locale's translation memory (also for texts the worker inserts).
     pub tm: Option<Rc<crate::rewrite::tm::memory::Memory>>,
+}
+
+/// The switcher's markup, rendered the first time a page's slot for it is
+/// found: most pages have none, and its links cost an escape each.
+pub struct SwitcherHtml {
+    html: OnceCell<String>,
+    render: Box<dyn Fn() -> String>,
+}
+
+impl SwitcherHtml {
+    pub fn new(render: impl Fn() -> String + 'static) -> Self {
+        let render = Box::new(render);
+        SwitcherHtml {
+            html: OnceCell::new(),
+            render,
+        }
+    }
+
+    pub fn html(&self) -> &str {
+        self.html.get_or_init(&self.render)
+    }
 }
 
 /// The page's own URL, split, with any locale prefix already removed.
@@ -62,7 +84,7 @@ pub struct PageUrl<'a> {
 /// Resolves localization for a request; `None` when the site has none.
 /// `L10n::prices_status` says whether prices are converted and if not, why.
 pub fn build(
-    site: &SiteConfig,
+    site: &Rc<SiteConfig>,
     d: &Decisions,
     dict: Option<Rc<Dictionary>>,
     fx: Option<&FxRates>,
@@ -109,13 +131,7 @@ pub fn build(
     // Every href written here is a path on this site, whatever the request
     // path was (`/de-de//evil.com/x` must not link to `//evil.com/x`).
     let path = same_site_path(url.path);
-    let href_of = |l: &str| -> String {
-        if l == default {
-            format!("{path}{}", url.query)
-        } else {
-            format!("{}{path}{}", locale::prefix_of(l), url.query)
-        }
-    };
+    let href_of = |l: &str| href_of(l, default, &path, url.query);
     let (mut alternates, mut canonical, mut link_prefix) = (String::new(), None, None);
     if loc.url_prefixes {
         for l in &loc.locales {
@@ -130,36 +146,10 @@ pub fn build(
         ));
         link_prefix = (d.locale != *default).then(|| locale::prefix_of(&d.locale));
     }
-    let switcher = loc.switcher.as_ref().map(|sw| {
-        // Back to this page as the visitor sees it (with its locale prefix).
-        let back = if loc.url_prefixes { href_of(&d.locale) } else { format!("{path}{}", url.query) };
-        let mut html = String::from("<nav class=\"borderless-switcher\" aria-label=\"Language and currency\"><ul class=\"borderless-locales\">");
-        for l in &loc.locales {
-            let href = if loc.url_prefixes {
-                href_of(l)
-            } else {
-                format!("{SWITCH_PATH}?locale={}&return={}", percent_encode(l), percent_encode(&back))
-            };
-            let label = sw.labels.get(l).map_or(l.as_str(), String::as_str);
-            let current = if *l == d.locale { " aria-current=\"true\"" } else { "" };
-            html.push_str(&format!(
-                "<li><a href=\"{}\" hreflang=\"{l}\" lang=\"{l}\"{current}>{}</a></li>",
-                escape(&href),
-                escape(label)
-            ));
-        }
-        html.push_str("</ul>");
-        if !loc.currencies.is_empty() {
-            html.push_str("<ul class=\"borderless-currencies\">");
-            for c in &loc.currencies {
-                let href = format!("{SWITCH_PATH}?currency={c}&return={}", percent_encode(&back));
-                let current = if *c == d.currency { " aria-current=\"true\"" } else { "" };
-                html.push_str(&format!("<li><a href=\"{}\" rel=\"nofollow\"{current}>{c}</a></li>", escape(&href)));
-            }
-            html.push_str("</ul>");
-        }
-        html.push_str("</nav>");
-        html
+    let switcher = loc.switcher.is_some().then(|| {
+        let (site, path, query) = (Rc::clone(site), path.to_string(), url.query.to_string());
+        let (locale, currency) = (d.locale.clone(), d.currency.clone());
+        SwitcherHtml::new(move || switcher(&site, &path, &query, &locale, &currency))
     });
     Some(L10n {
         tm: None,
@@ -175,6 +165,79 @@ pub fn build(
         prices_status,
         detect,
     })
+}
+
+/// `path` and `query` in locale `l`: with its prefix, unless it is the default.
+fn href_of(l: &str, default: &str, path: &str, query: &str) -> String {
+    if l == default {
+        format!("{path}{query}")
+    } else {
+        format!("{}{path}{query}", locale::prefix_of(l))
+    }
+}
+
+/// The switcher's markup: a link per locale and per currency, back to this
+/// page as the visitor sees it.
+fn switcher(site: &SiteConfig, path: &str, query: &str, locale: &str, currency: &str) -> String {
+    let Some((loc, sw)) = site
+        .doc
+        .localization
+        .as_ref()
+        .and_then(|l| Some((l, l.switcher.as_ref()?)))
+    else {
+        return String::new();
+    };
+    let default = &site.doc.site.default_locale;
+    let back = if loc.url_prefixes {
+        href_of(locale, default, path, query)
+    } else {
+        format!("{path}{query}")
+    };
+    let mut html = String::from("<nav class=\"borderless-switcher\" aria-label=\"Language and currency\"><ul class=\"borderless-locales\">");
+    for l in &loc.locales {
+        let href = if loc.url_prefixes {
+            href_of(l, default, path, query)
+        } else {
+            format!(
+                "{SWITCH_PATH}?locale={}&return={}",
+                percent_encode(l),
+                percent_encode(&back)
+            )
+        };
+        let label = sw.labels.get(l).map_or(l.as_str(), String::as_str);
+        let current = if l == locale {
+            " aria-current=\"true\""
+        } else {
+            ""
+        };
+        html.push_str(&format!(
+            "<li><a href=\"{}\" hreflang=\"{l}\" lang=\"{l}\"{current}>{}</a></li>",
+            escape(&href),
+            escape(label)
+        ));
+    }
+    html.push_str("</ul>");
+    if !loc.currencies.is_empty() {
+        html.push_str("<ul class=\"borderless-currencies\">");
+        for c in &loc.currencies {
+            let href = format!(
+                "{SWITCH_PATH}?currency={c}&return={}",
+                percent_encode(&back)
+            );
+            let current = if c == currency {
+                " aria-current=\"true\""
+            } else {
+                ""
+            };
+            html.push_str(&format!(
+                "<li><a href=\"{}\" rel=\"nofollow\"{current}>{c}</a></li>",
+                escape(&href)
+            ));
+        }
+        html.push_str("</ul>");
+    }
+    html.push_str("</nav>");
+    html
 }
 
 fn alternate(hreflang: &str, origin: &str, href: &str) -> String {
@@ -203,9 +266,9 @@ mod tests {
 
     #[test]
     fn build_with_prefixes_and_switcher() {
-        let s = site(
+        let s = Rc::new(site(
             r#","url_prefixes":true,"switcher":{"labels":{"de-DE":"Deutsch","ar-AE":"العربية <b>"}}"#,
-        );
+        ));
         let d = Decisions::origin("de-DE", "EUR");
         let now = parse_rfc3339("2026-11-22T06:00:00Z").unwrap();
         let fx = FxRates {
@@ -242,6 +305,7 @@ mod tests {
             )
         );
         let sw = l.switcher.unwrap();
+        let sw = sw.html();
         assert!(sw.contains(r#"<a href="/de-de/p/1?a=1&amp;b=&lt;2&gt;" hreflang="de-DE" lang="de-DE" aria-current="true">Deutsch</a>"#), "{sw}");
         assert!(sw.contains("العربية &lt;b&gt;"), "{sw}");
         assert!(sw.contains(r#"href="/__borderless/switch?currency=EUR&amp;return=/de-de/p/1%3Fa%3D1%26b%3D%3C2%3E" rel="nofollow" aria-current="true">EUR</a>"#), "{sw}");
@@ -258,17 +322,19 @@ mod tests {
 
     #[test]
     fn build_without_prefixes() {
-        let s = site(r#","switcher":{}"#);
+        let s = Rc::new(site(r#","switcher":{}"#));
         let d = Decisions::origin("en-GB", "GBP");
         let l = build(&s, &d, None, None, &PAGE, 0, None).unwrap();
         assert!(l.alternates.is_empty() && l.canonical.is_none() && l.link_prefix.is_none());
         assert_eq!(l.prices_status, "same_currency");
-        assert!(l.switcher.unwrap().contains(r#"<a href="/__borderless/switch?locale=de-DE&amp;return=/p/1%3Fa%3D1%26b%3D%3C2%3E" hreflang="de-DE" lang="de-DE">de-DE</a>"#));
+        assert!(l.switcher.unwrap().html().contains(r#"<a href="/__borderless/switch?locale=de-DE&amp;return=/p/1%3Fa%3D1%26b%3D%3C2%3E" hreflang="de-DE" lang="de-DE">de-DE</a>"#));
         assert!(build(
-            &config::parse(
-                r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"}}"#
-            )
-            .unwrap(),
+            &Rc::new(
+                config::parse(
+                    r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"}}"#
+                )
+                .unwrap()
+            ),
             &d,
             None,
             None,

@@ -143,7 +143,8 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
         add(
             6,
             Box::new(move |el| {
-                el.set_inner_content(l.switcher.as_deref().unwrap_or(""), ContentType::Html);
+                let html = l.switcher.as_ref().map_or("", |s| s.html());
+                el.set_inner_content(html, ContentType::Html);
                 Ok(())
             }),
         );
@@ -243,7 +244,9 @@ mod tests {
                     .into(),
             canonical: Some("<link rel=\"canonical\" href=\"https://shop.test/de-de/p/1\">".into()),
             link_prefix: Some("/de-de".into()),
-            switcher: Some("<a href=\"/en-gb/\">English</a>".into()),
+            switcher: Some(crate::plan::l10n::SwitcherHtml::new(|| {
+                "<a href=\"/en-gb/\">English</a>".into()
+            })),
             currency: "EUR".into(),
             prices_status: "converted".into(),
             detect: Some(Rc::new(detect)),
