@@ -68,6 +68,8 @@ const GBP_SITE: &[Case] = &[
     ),
     ("<span class=price>£<span itemprop=price>169.99</span></span>", "<span class=price><span itemprop=price>«339.98»</span></span>"),
     ("<strong>£&nbsp;<span>206</span></strong>", "<strong>&nbsp;<span>«412.00»</span></strong>"),
+    // A longer node ending with the sign and a character reference.
+    ("<p>Our lowest price this winter: £&nbsp;<span>206</span></p>", "<p>Our lowest price this winter: &nbsp;<span>«412.00»</span></p>"),
     ("<span class=price>72.99</span><span>£</span>", "<span class=price>«145.98»</span><span></span>"),
     ("<span>£</span> <span>279</span>", "<span></span> <span>«558.00»</span>"),
     ("Price: £<b>72.99</b>", "Price: <b>«145.98»</b>"),

@@ -130,11 +130,9 @@ impl State {
             return false;
         }
         let trimmed = text.trim_matches(is_space);
-        if trimmed.len() <= 12 {
-            return trimmed.is_empty(); // short: could be a lone sign
-        }
-        // Read the tail only if its last char could end a marker (`;`: a
-        // character reference, decoded by the view).
+        // Without digits, only a marker ending the node (a lone sign too)
+        // could start a run. Read the tail only if its last char could end
+        // one (`;`: a character reference, decoded by the view).
         if trimmed
             .chars()
             .next_back()
@@ -147,7 +145,13 @@ impl State {
             cut += 1;
         }
         let tail = View::new(trimmed.get(cut..).unwrap_or_default());
-        symbols::before(&tail.chars, tail.chars.len()).is_none()
+        // Trimmed again once decoded: `£&nbsp;` ends with its sign.
+        let end = tail
+            .chars
+            .iter()
+            .rposition(|c| !is_space(*c))
+            .map_or(0, |i| i + 1);
+        symbols::before(&tail.chars, end).is_none()
     }
 
     /// A whole text node (raw); the new raw HTML if it changes.
