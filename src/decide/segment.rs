@@ -20,6 +20,19 @@ pub struct Segment {
 impl Segment {
     /// `pack_country` is the pack at hand: the visitor's country, or `ZZ`
     /// (then the chain runs over all countries, `*`).
+    /// The visitor's segment key alone (the event lines'), without the
+    /// fallback chain and summary that [`Segment::of`] builds.
+    pub fn key_of(ctx: &Context) -> String {
+        let t = &ctx.time;
+        segment_key(
+            &ctx.geo.country,
+            ctx.device.as_str(),
+            t.daypart.as_str(),
+            t.day_kind.as_str(),
+            t.season.as_str(),
+        )
+    }
+
     pub fn of(ctx: &Context, pack_country: &str, category: Option<&str>) -> Segment {
         let t = &ctx.time;
         let (device, daypart, day_kind, season) = (

@@ -61,7 +61,7 @@ pub(crate) fn start(
         visitor: v.id.clone().unwrap_or_default(),
         holdout: v.assignment.label == "holdout",
         arm: v.assignment.label,
-        segment: Segment::of(ctx, &country, None).key,
+        segment: Segment::key_of(ctx),
         country,
         path: ctx.path.clone(),
         source: Some("beacon".into()),

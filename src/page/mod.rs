@@ -33,7 +33,7 @@ pub use wire::{
     apply, hex, origin_request, Answer, HeaderEdit, Loaded, OriginHead, OriginRequest, Request,
     Runtime, Vars, ORIGIN_HEADERS,
 };
-use wire::{delete, header, json_answer, set};
+use wire::{delete, header, json_answer, origin_request_from, set};
 
 use crate::base::url::{is_local_path, percent_decode};
 use crate::config::{ConfigError, SiteConfig};
@@ -151,7 +151,7 @@ pub fn prepare(
             locale::split_prefix(url.path(), &l.locales).map(|(_, rest)| rest.to_string())
         });
         return Ok(Start::Proxy {
-            origin: origin_request(req, vars, path.as_deref(), None)?,
+            origin: origin_request_from(url.clone(), req, vars, path.as_deref(), None)?,
             edits: Vec::new(),
             logs: Vec::new(),
         });
@@ -302,7 +302,8 @@ pub fn prepare(
     let origin = if explain || privacy.is_some() {
         None
     } else {
-        Some(origin_request(
+        Some(origin_request_from(
+            url.clone(),
             req,
             vars,
             origin_path.as_deref(),
@@ -553,7 +554,7 @@ impl Prepared {
             visitor: v.id.clone()?,
             arm: v.assignment.label.clone(),
             holdout: v.assignment.label == "holdout",
-            segment: crate::decide::segment::Segment::of(&self.ctx, &country, None).key,
+            segment: crate::decide::segment::Segment::key_of(&self.ctx),
             country,
             path: self.page_path.clone(),
             ..Default::default()

@@ -147,12 +147,23 @@ pub fn origin_request(
     path: Option<&str>,
     variant: Option<&str>,
 ) -> Result<OriginRequest, String> {
-    let mut url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
+    let url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
+    origin_request_from(url, req, vars, path, variant)
+}
+
+/// [`origin_request`] from the request's URL already parsed.
+pub(crate) fn origin_request_from(
+    mut url: url::Url,
+    req: &Request,
+    vars: &Vars,
+    path: Option<&str>,
+    variant: Option<&str>,
+) -> Result<OriginRequest, String> {
     if let Some(p) = path {
         url.set_path(p);
     }
     if let Some(origin) = vars.origin.filter(|o| !o.is_empty()) {
-        let o = url::Url::parse(origin).map_err(|e| format!("ORIGIN: {e}"))?;
+        let o = parsed_origin(origin)?;
         url.set_scheme(o.scheme())
             .map_err(|()| "ORIGIN: scheme".to_string())?;
         url.set_host(o.host_str())
@@ -181,6 +192,23 @@ pub fn origin_request(
         edits,
         with_body: !matches!(req.method, "GET" | "HEAD"),
     })
+}
+
+/// `ORIGIN` parsed; the last one is kept (it is the same on every request).
+fn parsed_origin(origin: &str) -> Result<url::Url, String> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(String, url::Url)>> = const { std::cell::RefCell::new(None) };
+    }
+    if let Some(u) = LAST.with_borrow(|l| {
+        l.as_ref()
+            .filter(|(s, _)| s == origin)
+            .map(|(_, u)| u.clone())
+    }) {
+        return Ok(u);
+    }
+    let u = url::Url::parse(origin).map_err(|e| format!("ORIGIN: {e}"))?;
+    LAST.with_borrow_mut(|l| *l = Some((origin.to_string(), u.clone())));
+    Ok(u)
 }
 
 /// Lower-case hex of `bytes` (visitor ids).

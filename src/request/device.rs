@@ -95,7 +95,16 @@ pub fn classify(user_agent: Option<&str>, ch_ua_mobile: Option<&str>) -> Device 
     }
     let ua = ua.get(..end).unwrap_or("").to_ascii_lowercase();
     let has = |t: &str| ua.contains(t);
-    if BOT_TOKENS.iter().any(|t| has(t)) {
+    // Searchers built once: `str::contains` builds one per token and call.
+    static BOTS: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::OnceLock::new();
+    let bots = BOTS.get_or_init(|| {
+        BOT_TOKENS
+            .iter()
+            .map(|t| memchr::memmem::Finder::new(t))
+            .collect()
+    });
+    if bots.iter().any(|f| f.find(ua.as_bytes()).is_some()) {
         return Device::Bot;
     }
     if ch_ua_mobile.map(str::trim) == Some("?1") {
