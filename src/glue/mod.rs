@@ -46,7 +46,9 @@ pub async fn fetch(req: Request, env: Env, _ctx: JsValue) -> std::result::Result
 
 /// The handler as `worker/entry.mjs` calls it: with the request's headers
 /// (`name:value` lines, as the runtime lists them) and `cf` (JSON) read in
-/// JS, one string each, rather than through a crossing per value.
+/// JS, one string each, rather than through a crossing per value. An error
+/// (the origin unreachable, say) is thrown: the entry serves the origin's
+/// page, or a 502, as it does for the synchronous handler (`sync.rs`).
 #[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
 pub async fn borderless_fetch(
     req: Request,
@@ -54,7 +56,9 @@ pub async fn borderless_fetch(
     headers: String,
     cf: Option<String>,
 ) -> std::result::Result<JsValue, JsValue> {
-    respond(handle(req, &env, header_lines(&headers), cf).await)
+    let resp = handle(req, &env, header_lines(&headers), cf).await;
+    resp.map(Into::into)
+        .map_err(|e| JsValue::from_str(&e.to_string()))
 }
 
 fn respond(r: Result<Response>) -> std::result::Result<JsValue, JsValue> {

@@ -98,12 +98,7 @@ pub fn classify(user_agent: Option<&str>, ch_ua_mobile: Option<&str>) -> Device 
     // Searchers built once: `str::contains` builds one per token and call.
     static BOTS: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
         std::sync::OnceLock::new();
-    let bots = BOTS.get_or_init(|| {
-        BOT_TOKENS
-            .iter()
-            .map(|t| memchr::memmem::Finder::new(t))
-            .collect()
-    });
+    let bots = BOTS.get_or_init(|| BOT_TOKENS.iter().map(memchr::memmem::Finder::new).collect());
     if bots.iter().any(|f| f.find(ua.as_bytes()).is_some()) {
         return Device::Bot;
     }

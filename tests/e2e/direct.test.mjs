@@ -5,6 +5,7 @@
 // response built in worker/entry.mjs. Each case gets a fresh worker.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import { startOrigin } from "./origin.mjs";
 import { startWorker, CF, UA } from "./harness.mjs";
 
@@ -51,5 +52,27 @@ describe("the synchronous handler answers as the async one", () => {
         await w.close();
       }
     });
+  }
+});
+
+test("an unreachable origin: a 502 and an origin_unreachable line on both paths", async () => {
+  // A port that was just free: nothing listens there.
+  const port = await new Promise((ok) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => ok(p));
+    });
+  });
+  const w = await startWorker({ origin: `http://127.0.0.1:${port}`, preview: "off" });
+  try {
+    for (const path of ["cold", "warm"]) {
+      const res = await w.request("/html", { cf: CF.DE, headers });
+      assert.equal(res.status, 502, path);
+      assert.equal(res.body.toString(), "Bad Gateway\n", path);
+    }
+    const unreachable = w.jsonLogs().filter((l) => l.event === "origin_unreachable");
+    assert.equal(unreachable.length, 2, JSON.stringify(w.jsonLogs()));
+  } finally {
+    await w.close();
   }
 });
