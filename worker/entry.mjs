@@ -154,14 +154,27 @@ async function direct(request, env, lines, cf, panicked) {
   if (kind === "A") return { response: answered(s, arg, nl) };
   const id = Number(arg);
   const urlEnd = s.indexOf("\n", nl + 1);
+  const forget = () => {
+    try {
+      pendingDrop(id);
+    } catch {
+      // The instance trapped: the page went with it.
+    }
+  };
+  let headers;
+  try {
+    headers = edited(request.headers, s, urlEnd + 1);
+  } catch (err) {
+    forget();
+    throw err;
+  }
   let origin;
   try {
-    const headers = edited(request.headers, s, urlEnd + 1);
     const sent = fetch(s.slice(nl + 1, urlEnd), { method: request.method, headers, redirect: "manual" });
     origin = await Promise.race([sent, panicked]);
   } catch (err) {
+    forget();
     if (err instanceof Panic) throw err;
-    pendingDrop(id);
     throw new OriginError(String(err));
   }
   let got;

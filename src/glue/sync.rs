@@ -36,10 +36,15 @@ struct Pending {
 }
 
 thread_local! {
-    /// Pages whose origin request is in flight, by id; the entry always
-    /// finishes or drops its own.
+    /// Pages whose origin request is in flight, by id; the entry finishes or
+    /// drops its own.
     static PENDING: RefCell<(u32, HashMap<u32, Pending>)> = RefCell::new((0, HashMap::new()));
 }
+
+/// A request the runtime drops while its origin request is out (the visitor
+/// left) never comes back for its page: past this many, the oldest goes (a
+/// page still wanted then throws, and the entry serves the origin's).
+const MAX_PENDING: usize = 1024;
 
 /// Phase one, if the isolate holds all it needs: `F` or `A`, else `None`.
 #[wasm_bindgen]
@@ -75,9 +80,19 @@ pub fn borderless_start(
         events: events::dataset(&env),
         test_panic: panic::wanted(&headers, "body"),
     };
-    let id = PENDING.with_borrow_mut(|(next, pending_by_id)| {
+    let id = PENDING.with_borrow_mut(|(next, by_id)| {
         *next = next.wrapping_add(1);
-        pending_by_id.insert(*next, pending);
+        if by_id.len() >= MAX_PENDING {
+            let newest = *next;
+            let oldest = by_id
+                .keys()
+                .copied()
+                .max_by_key(|k| newest.wrapping_sub(*k));
+            if let Some(k) = oldest {
+                by_id.remove(&k);
+            }
+        }
+        by_id.insert(*next, pending);
         *next
     });
     Some(format!("F {id}\n{out}"))
