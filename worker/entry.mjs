@@ -230,15 +230,11 @@ function edited(headers, s, at) {
   return h;
 }
 
-// The worker's own answer: `A <status>`, header lines, a blank line, the
-// body (bytes: no content type of its own).
+// The worker's own answer: `A <status>`, its headers as edit lines, a blank
+// line, the body (bytes: no content type of its own).
 function answered(s, status, nl) {
   const end = s.indexOf("\n\n", nl);
-  const headers = new Headers();
-  for (const l of s.slice(nl + 1, end).split("\n")) {
-    const colon = l.indexOf(":");
-    if (colon > 0) headers.append(l.slice(0, colon), l.slice(colon + 1));
-  }
+  const headers = edited(undefined, s.slice(0, end + 1), nl + 1);
   const code = Number(status);
   const body = NULL_BODY.has(code) ? null : encoder.encode(s.slice(end + 2));
   return new Response(body, { status: code, headers });

@@ -80,17 +80,26 @@ pub(super) fn header_lines(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Phase one for the request as read, with the site config as loaded.
+/// Phase one for the request as read (now), with the site config as loaded.
 fn prepare(
     env: &Env,
-    req: &page::Request,
+    (method, url): (&str, &str),
+    headers: &[(String, String)],
+    cf: Option<&str>,
     site: page::Loaded,
     config_read: Option<page::values::KvRead>,
 ) -> Result<Start> {
     panic::install();
-    if panic::wanted(req.headers, "head") {
+    if panic::wanted(headers, "head") {
         panic::trip("head");
     }
+    let req = page::Request {
+        method,
+        url,
+        headers,
+        cf,
+        now_ms: js_sys::Date::now() as i64,
+    };
     let [preview, token, origin, cookie_secret, customer_key] = vars(env);
     let vars = Vars {
         preview: preview.as_deref(),
@@ -103,7 +112,7 @@ fn prepare(
         tz: &intl::tz_offset,
         fresh_id: &new_visitor_id,
     };
-    page::prepare(req, &vars, &rt, site, config_read).map_err(worker::Error::RustError)
+    page::prepare(&req, &vars, &rt, site, config_read).map_err(worker::Error::RustError)
 }
 
 async fn handle(
@@ -113,15 +122,16 @@ async fn handle(
     cf: Option<String>,
 ) -> Result<Response> {
     let (method, url) = (req.method(), req.url());
-    let pr = page::Request {
-        method: &method,
-        url: &url,
-        headers: &headers,
-        cf: cf.as_deref(),
-        now_ms: js_sys::Date::now() as i64,
-    };
     let (site, config_read) = kv::site_config(env).await;
-    let prepared = match prepare(env, &pr, site, config_read)? {
+    let start = prepare(
+        env,
+        (&method, &url),
+        &headers,
+        cf.as_deref(),
+        site,
+        config_read,
+    )?;
+    let prepared = match start {
         Start::Answer(a) => return answer(a),
         Start::Proxy {
             origin,

@@ -8,7 +8,8 @@
 //! Both calls answer one string, which `worker/entry.mjs` reads:
 //! - `F <id>\n<url>\n<edits>`: fetch `url` with the request's headers and
 //!   `edits`, then call [`borderless_origin`];
-//! - `A <status>\n<name:value lines>\n<body>`: the worker's own answer;
+//! - `A <status>\n<edits>\n<body>`: the worker's own answer, its headers
+//!   as `a` edits to none;
 //! - `P\n<edits>`: the origin's response with `edits` to its headers;
 //! - `R <id> <length>\n<edits>`: the same, its body through the page
 //!   parked as `id` (`body.rs`); `length` is the origin's byte count as the
@@ -57,14 +58,15 @@ pub fn borderless_start(
 ) -> Option<String> {
     let (site, config_read) = kv::cached_config()?;
     let headers = header_lines(&headers);
-    let req = page::Request {
-        method: &method,
-        url: &url,
-        headers: &headers,
-        cf: cf.as_deref(),
-        now_ms: js_sys::Date::now() as i64,
-    };
-    let prepared = match prepare(&env, &req, site, config_read).ok()? {
+    let start = prepare(
+        &env,
+        (&method, &url),
+        &headers,
+        cf.as_deref(),
+        site,
+        config_read,
+    );
+    let prepared = match start.ok()? {
         Start::Answer(a) => return answer(&a),
         Start::Page(p) => p,
         Start::Proxy { .. } | Start::Beacon(_) => return None,
@@ -152,7 +154,7 @@ pub fn borderless_pending_drop(id: u32) {
 fn answer(a: &Answer) -> Option<String> {
     let mut out = format!("A {}\n", a.status);
     for (n, v) in &a.headers {
-        field(&mut out, "", n, v)?;
+        field(&mut out, "a", n, v)?;
     }
     out.push('\n');
     out.push_str(&a.body);
