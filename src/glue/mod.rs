@@ -35,12 +35,21 @@ const STREAM_MARK: &str = "x-borderless-stream";
 /// the URL and `webSocket` again on every request.
 #[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
 pub async fn fetch(req: Request, env: Env, _ctx: JsValue) -> std::result::Result<JsValue, JsValue> {
-    // `request.cf` as JSON: `worker::Cf`'s getters panic on missing fields.
+    // `request.cf` as JSON, the keys `Geo` reads, as the entry reads it:
+    // `worker::Cf`'s getters panic on missing fields.
     let cf = Reflect::get(&req, &"cf".into())
         .ok()
         .filter(JsValue::is_object);
-    let cf = cf.and_then(|v| js_sys::JSON::stringify(&v).ok()?.as_string());
-    let headers = entries(&req.headers());
+    let keys: js_sys::Array = crate::request::CF_KEYS
+        .iter()
+        .map(|k| JsValue::from_str(k))
+        .collect();
+    let cf = cf.and_then(|v| {
+        js_sys::JSON::stringify_with_replacer(&v, &keys)
+            .ok()?
+            .as_string()
+    });
+    let headers = by_name(&req.headers(), &page::REQUEST_HEADERS);
     respond(handle(req, &env, headers, cf).await)
 }
 
@@ -162,7 +171,7 @@ async fn handle(
         };
     };
     let resp_headers = resp.headers();
-    let origin_headers = origin_headers(&resp_headers);
+    let origin_headers = by_name(&resp_headers, &page::ORIGIN_HEADERS);
     let head = OriginHead {
         status: resp.status(),
         headers: &origin_headers,
@@ -192,10 +201,10 @@ async fn handle(
     }
 }
 
-/// The origin's headers the pipeline reads, by name: a call each, however
-/// many the origin sent.
-fn origin_headers(h: &Headers) -> Vec<(String, String)> {
-    page::ORIGIN_HEADERS
+/// The headers of `names` (those the pipeline reads), by name: a call
+/// each, however many were sent.
+fn by_name(h: &Headers, names: &[&str]) -> Vec<(String, String)> {
+    names
         .iter()
         .filter_map(|n| Some((n.to_string(), h.get(n).ok()??)))
         .collect()
@@ -252,17 +261,6 @@ async fn beacon_body(req: Request) -> Option<Vec<u8>> {
     let buf = JsFuture::from(req.array_buffer().ok()?).await.ok()?;
     let bytes = Uint8Array::new(&buf).to_vec();
     (bytes.len() <= max).then_some(bytes)
-}
-
-/// Every header in three calls into JS (`Headers.entries()` costs one
-/// per header), as JSON; an unreadable set reads as none.
-fn entries(h: &Headers) -> Vec<(String, String)> {
-    let pairs = js_sys::Array::from(h);
-    js_sys::JSON::stringify(&pairs)
-        .ok()
-        .and_then(|s| s.as_string())
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default()
 }
 
 fn apply(h: &Headers, edits: &[HeaderEdit]) -> Result<()> {

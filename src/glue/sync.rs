@@ -101,7 +101,7 @@ pub fn borderless_start(
 }
 
 /// Phase two for page `id`, from the origin's status and the headers of
-/// [`borderless_origin_names`] it sent (`name:value` lines): `A`, `P` or
+/// [`borderless_reads`] it sent (`name:value` lines): `A`, `P` or
 /// `R`. An unknown id throws; a response it cannot write throws too (the
 /// entry serves the origin's page).
 #[wasm_bindgen]
@@ -136,13 +136,17 @@ pub fn borderless_origin(id: u32, status: u16, headers: String) -> Result<String
     }
 }
 
-/// The origin's headers [`borderless_origin`] reads, comma-separated: the
-/// pipeline's, and the length.
+/// What the entry reads for the handlers, one comma-separated line each:
+/// the request headers, the keys of `request.cf`, and the origin's headers
+/// [`borderless_origin`] reads (the pipeline's, and the length).
 #[wasm_bindgen]
-pub fn borderless_origin_names() -> String {
-    let mut names = page::ORIGIN_HEADERS.join(",");
-    names.push_str(",content-length");
-    names
+pub fn borderless_reads() -> String {
+    [
+        page::REQUEST_HEADERS.join(","),
+        crate::request::CF_KEYS.join(","),
+        page::ORIGIN_HEADERS.join(",") + ",content-length",
+    ]
+    .join("\n")
 }
 
 /// The origin request failed: forget page `id`.

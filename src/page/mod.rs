@@ -31,7 +31,7 @@ mod wire;
 use log::Log;
 pub use wire::{
     apply, hex, origin_request, Answer, HeaderEdit, Loaded, OriginHead, OriginRequest, Request,
-    Runtime, Vars, ORIGIN_HEADERS,
+    Runtime, Vars, ORIGIN_HEADERS, REQUEST_HEADERS,
 };
 use wire::{delete, header, json_answer, origin_request_from, set};
 

@@ -6,7 +6,7 @@ use crate::page::log::Log;
 use crate::page::values::{KvRead, Source, Value, Values};
 use crate::page::{
     apply, prepare, Finish, HeaderEdit, Loaded, OriginHead, OriginRequest, Request, Runtime, Start,
-    Vars, ORIGIN_HEADERS,
+    Vars, ORIGIN_HEADERS, REQUEST_HEADERS,
 };
 
 /// The origin's response.
@@ -15,6 +15,15 @@ pub struct OriginResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// The headers of `names`, as the entry and the glue read them: by name.
+fn only(headers: &[(String, String)], names: &[&str]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect()
 }
 
 /// What the visitor got.
@@ -66,6 +75,12 @@ pub fn serve(
         source: Source::Isolate,
         found: site.is_ok(),
     });
+    // As the entry reads them: only the names the pipeline uses.
+    let heard: Vec<(String, String)> = only(req.headers, &REQUEST_HEADERS);
+    let req = &Request {
+        headers: &heard,
+        ..*req
+    };
     let prepared = match prepare(req, vars, rt, site, config_read)? {
         Start::Answer(a) => {
             return Ok(Served {
@@ -102,12 +117,7 @@ pub fn serve(
     }
     let sent = prepared.origin().cloned();
     // As the glue reads them: only the names phase two uses.
-    let read: Vec<(String, String)> = origin
-        .headers
-        .iter()
-        .filter(|(k, _)| ORIGIN_HEADERS.iter().any(|n| k.eq_ignore_ascii_case(n)))
-        .cloned()
-        .collect();
+    let read = only(&origin.headers, &ORIGIN_HEADERS);
     let head = sent.as_ref().map(|_| OriginHead {
         status: origin.status,
         headers: &read,

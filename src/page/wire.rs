@@ -3,7 +3,7 @@
 
 use crate::config::{ConfigError, SiteConfig};
 use crate::page::proxy;
-use crate::request::TzOffset;
+use crate::request::{preview, TzOffset};
 use std::rc::Rc;
 
 /// The request as plain data.
@@ -11,7 +11,8 @@ use std::rc::Rc;
 pub struct Request<'a> {
     pub method: &'a str,
     pub url: &'a str,
-    /// Lower-case names, as the runtime lists them.
+    /// Those of [`REQUEST_HEADERS`] the visitor sent (lower-case names):
+    /// the pipeline reads no other (the simulator passes only these too).
     pub headers: &'a [(String, String)],
     /// `request.cf` as JSON.
     pub cf: Option<&'a str>,
@@ -116,6 +117,28 @@ pub(crate) fn json_answer(status: u16, v: &serde_json::Value) -> Answer {
         body: v.to_string(),
     }
 }
+
+/// The request headers the pipeline reads (lower-case). The entry asks for
+/// these by name rather than listing all the visitor sent.
+pub const REQUEST_HEADERS: [&str; 16] = [
+    "user-agent",
+    "sec-ch-ua-mobile",
+    "accept-language",
+    "cookie",
+    "sec-gpc",
+    "if-none-match",
+    "origin",
+    "sec-fetch-site",
+    preview::TOKEN_HEADER,
+    preview::OVERRIDE_HEADERS[0],
+    preview::OVERRIDE_HEADERS[1],
+    preview::OVERRIDE_HEADERS[2],
+    preview::OVERRIDE_HEADERS[3],
+    preview::OVERRIDE_HEADERS[4],
+    preview::OVERRIDE_HEADERS[5],
+    // Test builds only: the fail-open tests' panic (`glue::panic`).
+    "x-borderless-test-panic",
+];
 
 /// The origin's response head.
 #[derive(Debug, Clone, Copy)]

@@ -46,6 +46,22 @@ struct BotManagement {
     verified_bot: Option<bool>,
 }
 
+/// The keys of `request.cf` that [`Geo`] reads, at any depth: the entry
+/// stringifies only these (`JSON.stringify`'s key list), not the ~40 fields
+/// the runtime sends.
+pub const CF_KEYS: [&str; 10] = [
+    "country",
+    "region",
+    "regionCode",
+    "timezone",
+    "latitude",
+    "longitude",
+    "continent",
+    "isEUCountry",
+    "botManagement",
+    "verifiedBot",
+];
+
 pub const UNKNOWN_COUNTRY: &str = "XX";
 
 impl Geo {
@@ -225,6 +241,33 @@ mod tests {
     const CF_DE: &str = r#"{"country":"DE","region":"Berlin","regionCode":"BE","timezone":"Europe/Berlin",
         "latitude":"52.52000","longitude":"13.40500","continent":"EU","isEUCountry":"1","colo":"FRA",
         "botManagement":{"verifiedBot":false,"score":99}}"#;
+
+    /// `JSON.stringify(cf, CF_KEYS)`: the keys of the list, at any depth.
+    fn stringified(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .filter(|(k, _)| CF_KEYS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), stringified(v)))
+                    .collect(),
+            ),
+            v => v.clone(),
+        }
+    }
+
+    #[test]
+    fn the_cf_keys_are_all_geo_reads() {
+        let bot = r#"{"country":"US","colo":"SJC","asn":15169,"tlsVersion":"TLSv1.3",
+            "botManagement":{"verifiedBot":true,"score":1,"ja3Hash":"x"},"isEUCountry":false}"#;
+        for cf in [CF_DE, bot] {
+            let full: serde_json::Value = serde_json::from_str(cf).unwrap();
+            let kept = stringified(&full).to_string();
+            assert!(kept.len() < cf.len());
+            assert_eq!(Geo::from_cf_json(Some(&kept)), Geo::from_cf_json(Some(cf)));
+        }
+        assert!(Geo::from_cf_json(Some(bot)).verified_bot);
+        assert!(Geo::from_cf_json(Some(CF_DE)).is_eu);
+    }
 
     fn fixed_tz(zone: &str, _at: i64) -> Option<i32> {
         match zone {

@@ -7,6 +7,6 @@ pub mod device;
 pub mod identity;
 pub mod preview;
 
-pub use context::{Context, Geo, Head, TzOffset, UNKNOWN_COUNTRY};
+pub use context::{Context, Geo, Head, TzOffset, CF_KEYS, UNKNOWN_COUNTRY};
 pub use device::Device;
 pub use preview::Overrides;
