@@ -4,7 +4,8 @@
 // inspector) and the count of JS↔Wasm calls per request.
 //
 //   node bench/fixed.mjs [--dist DIR ...] [--rounds N] [--tiny-only]
-//                        [--profile FILE.cpuprofile] [--crossings] [--stages]
+//                        [--profile FILE.cpuprofile [--requests N] [--warm N]]
+//                        [--crossings] [--stages]
 //
 // --stages splits the cost of the first --dist into the request's stages by
 // measuring, side by side, copies of it cut short (`stageDists`): the entry
@@ -32,6 +33,7 @@ const { values: opt } = parseArgs({
     crossings: { type: "boolean" },
     stages: { type: "boolean" },
     requests: { type: "string" },
+    warm: { type: "string" },
   },
 });
 const ROUNDS = Number(opt.rounds ?? 20);
@@ -310,7 +312,7 @@ async function main() {
       const port = 9229 + Math.floor(Math.random() * 500);
       const w = await startWorker("profiled", origin, DISTS[0], { inspectorPort: port });
       workers.push(w);
-      await batch(w, tiny, 4);
+      await batch(w, tiny, Math.ceil(Number(opt.warm ?? 20) / VISITORS.length));
       const p = await profile(w, port, tiny, Number(opt.requests ?? 2000), path.resolve(opt.profile));
       console.log(JSON.stringify(p, null, 1));
       return;

@@ -1,6 +1,5 @@
 // Entry point: the Rust worker (build/index.js), wrapped so that an exception
 // escaping it (a bug, a Wasm trap) still serves the origin's page untouched.
-import { WorkerEntrypoint } from "cloudflare:workers";
 import Borderless from "../build/index.js";
 
 // worker-build puts the Rust handlers and exported functions on its
@@ -31,6 +30,28 @@ const trapped = (err) => {
 // (src/glue/panic.rs) calls this just before the trap; every request in
 // flight in the instance is lost with it, so each one falls open.
 const inflight = new Set();
+
+// A request in flight. Before the head, a panic marks it: each await of
+// the synchronous path checks the mark when it settles, and the async
+// handler's promise (which never settles after a trap) races `panicked()`.
+// In the body, `pumped` replaces `fail`: the stream is aborted.
+class InFlight {
+  panic = null;
+  wake = null;
+  fail(detail) {
+    this.panic = new Panic(detail);
+    this.wake?.(this.panic);
+  }
+  check() {
+    if (this.panic) throw this.panic;
+  }
+  panicked() {
+    return new Promise((_, reject) => {
+      if (this.panic) reject(this.panic);
+      else this.wake = reject;
+    });
+  }
+}
 globalThis.__borderless_panic = (detail) => {
   const lost = [...inflight];
   inflight.clear();
@@ -51,22 +72,16 @@ const SMALL_BYTES = 16 << 10;
 // Read buffers come back when a body ends: reused, not allocated per request.
 const spareBuffers = [];
 
-export default class extends WorkerEntrypoint {
-  async fetch(request) {
+// A plain module handler, not a `WorkerEntrypoint` class: the runtime
+// would construct the class anew for every request.
+export default {
+  async fetch(request, env, ctx) {
     // GET and HEAD have no body, so the request itself can be replayed
     // (no clone: it costs a tee per request).
     const replayable = request.method === "GET" || request.method === "HEAD";
     const spare = replayable ? request : null;
     const path = () => new URL(request.url).pathname;
-    // Before the head, a panic rejects `panicked`; after, it aborts the body.
-    const r = {};
-    const panicked = new Promise((_, reject) => {
-      r.fail = (detail) => {
-        r.panic = new Panic(detail);
-        reject(r.panic);
-      };
-    });
-    panicked.catch(() => {});
+    const r = new InFlight();
     inflight.add(r);
     let out;
     try {
@@ -74,12 +89,12 @@ export default class extends WorkerEntrypoint {
       const cf = cfJson(request);
       // The synchronous handler first; the async one when it declines (a KV
       // read to make, a proxy, the beacon) or after a trap.
-      out = healthy() ? await direct(request, this.env, heard, cf, panicked) : undefined;
+      out = healthy() ? await direct(request, env, heard, cf, r) : undefined;
       if (out === undefined) {
         const run = healthy()
-          ? rustFetch(request, this.env, heard, cf)
-          : new Borderless(this.ctx, this.env).fetch(request);
-        out = marked(await Promise.race([run, panicked]));
+          ? rustFetch(request, env, heard, cf)
+          : new Borderless(ctx, env).fetch(request);
+        out = marked(await Promise.race([run, r.panicked()]));
       }
     } catch (err) {
       inflight.delete(r);
@@ -89,7 +104,7 @@ export default class extends WorkerEntrypoint {
       const e = r.panic ?? err;
       if (e instanceof Panic) log("worker_panic", e.message, path(), "head");
       else if (!(e instanceof OriginError)) log("worker_exception", (e && e.stack) || e, path());
-      return fallback(spare, this.env, path);
+      return fallback(spare, env, path);
     }
     if (out.response) {
       inflight.delete(r);
@@ -104,7 +119,8 @@ export default class extends WorkerEntrypoint {
       // failure here serves the origin's page.
       let at = "origin";
       try {
-        const buf = new Uint8Array(await Promise.race([out.source.arrayBuffer(), panicked]));
+        const buf = new Uint8Array(await out.source.arrayBuffer());
+        r.check();
         at = "worker";
         const bytes = concat(bodyWrite(id, buf), bodyEnd(id));
         inflight.delete(r);
@@ -121,7 +137,7 @@ export default class extends WorkerEntrypoint {
         if (e instanceof Panic) log("worker_panic", e.message, path(), "body");
         else if (at === "worker") log("worker_exception", (e && e.stack) || e, path());
         else log("origin_body_error", e, path());
-        return fallback(spare, this.env, path);
+        return fallback(spare, env, path);
       }
     }
     const src = reading(out.body);
@@ -133,7 +149,8 @@ export default class extends WorkerEntrypoint {
       // Nothing has gone out yet, so a failure here serves the origin's page.
       let at = "origin";
       try {
-        first = await Promise.race([src.read(), panicked]);
+        first = await src.read();
+        r.check();
         if (!first.done && first.value.byteLength === whole) {
           at = "worker";
           const bytes = concat(bodyWrite(id, first.value), bodyEnd(id));
@@ -155,27 +172,27 @@ export default class extends WorkerEntrypoint {
         if (e instanceof Panic) log("worker_panic", e.message, path(), "body");
         else if (at === "worker") log("worker_exception", (e && e.stack) || e, path());
         else log("origin_body_error", e, path());
-        return fallback(spare, this.env, path);
+        return fallback(spare, env, path);
       }
     }
     // From here on a panic aborts the connection, so the visitor never gets a
     // short page that looks complete.
     return new Response(pumped(src, first, id, r, path), init);
-  }
+  },
 
   // Cron Trigger: the FX refresh (src/cron.rs). Its errors are logged there;
   // an exception escaping it only fails this run, the old rates stay.
-  async scheduled(controller) {
-    return new Borderless(this.ctx, this.env).scheduled(controller);
-  }
-}
+  async scheduled(controller, env, ctx) {
+    return new Borderless(ctx, env).scheduled(controller);
+  },
+};
 
 class OriginError extends Error {}
 
 // The synchronous handler (src/glue/sync.rs): `{ response }`, or a body to
 // rewrite (`{ id, whole, body, init }`); undefined where it declines. The
 // origin request is sent from here and one response is built here.
-async function direct(request, env, heard, cf, panicked) {
+async function direct(request, env, heard, cf, r) {
   const s = rustStart(env, request.method, request.url, heard, cf);
   if (s === undefined) return undefined;
   let nl = s.indexOf("\n");
@@ -192,7 +209,9 @@ async function direct(request, env, heard, cf, panicked) {
   };
   let headers;
   try {
-    headers = edited(request.headers, s, urlEnd + 1);
+    // No edits (the usual case): the request's own headers, which the
+    // runtime copies into the origin request anyway.
+    headers = urlEnd + 1 < s.length ? edited(request.headers, s, urlEnd + 1) : request.headers;
   } catch (err) {
     forget();
     throw err;
@@ -200,11 +219,16 @@ async function direct(request, env, heard, cf, panicked) {
   let origin;
   try {
     const sent = fetch(s.slice(nl + 1, urlEnd), { method: request.method, headers, redirect: "manual" });
-    origin = await Promise.race([sent, panicked]);
+    origin = await sent;
   } catch (err) {
     forget();
-    if (err instanceof Panic) throw err;
     throw new OriginError(String(err));
+  }
+  if (r.panic) {
+    // The instance trapped while the origin answered.
+    origin.body?.cancel().catch(() => {});
+    forget();
+    throw r.panic;
   }
   let got;
   try {

@@ -1,6 +1,17 @@
 //! Syntax checks for the identifiers that come from requests, configs and
 //! KV: countries, zones, locales, currencies, product ids, tokens.
 
+/// Lower-case hex of `bytes` (ids, nonces, MACs).
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        for nibble in [b >> 4, b & 15] {
+            s.extend(char::from_digit(u32::from(nibble), 16));
+        }
+    }
+    s
+}
+
 /// ISO 3166-1 alpha-2 (or Cloudflare's `XX`/`T1`), upper case.
 pub fn valid_country(c: &str) -> bool {
     c.len() == 2
@@ -45,4 +56,15 @@ pub fn valid_id(s: &str) -> bool {
     (1..=32).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex;
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(hex(&[0, 15, 16, 0xab, 255]), "000f10abff");
+        assert_eq!(hex(&[]), "");
+    }
 }

@@ -345,5 +345,7 @@ async fn send(req: &Request, o: &OriginRequest) -> Result<Response> {
 /// A visitor id from 16 random bytes; `None` if the runtime has no randomness.
 fn new_visitor_id() -> Option<String> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).ok().map(|()| page::hex(&b))
+    getrandom::fill(&mut b)
+        .ok()
+        .map(|()| crate::base::ids::hex(&b))
 }

@@ -30,8 +30,8 @@ mod wire;
 
 use log::Log;
 pub use wire::{
-    apply, hex, origin_request, Answer, HeaderEdit, Loaded, OriginHead, OriginRequest, Request,
-    Runtime, Vars, ORIGIN_HEADERS, REQUEST_HEADERS,
+    apply, origin_request, Answer, HeaderEdit, Loaded, OriginHead, OriginRequest, Request, Runtime,
+    Vars, ORIGIN_HEADERS, REQUEST_HEADERS,
 };
 use wire::{delete, header, json_answer, origin_request_from, set};
 

@@ -234,11 +234,6 @@ fn parsed_origin(origin: &str) -> Result<url::Url, String> {
     Ok(u)
 }
 
-/// Lower-case hex of `bytes` (visitor ids).
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,6 +88,36 @@ pub fn classify(user_agent: Option<&str>, ch_ua_mobile: Option<&str>) -> Device 
     let Some(ua) = user_agent.map(str::trim).filter(|u| !u.is_empty()) else {
         return Device::Bot;
     };
+    let hint = ch_ua_mobile.map(str::trim) == Some("?1");
+    if ua.len() > MAX_UA {
+        return scan(ua, hint);
+    }
+    // Most visitors share a handful of browsers' exact strings: the last
+    // few answers are kept (bounded: RECENT entries of at most MAX_UA bytes).
+    thread_local! {
+        static SEEN: std::cell::RefCell<Recent> = const { std::cell::RefCell::new((0, Vec::new())) };
+    }
+    SEEN.with_borrow_mut(|(next, seen)| {
+        if let Some((_, _, d)) = seen.iter().find(|(u, h, _)| *h == hint && u == ua) {
+            return *d;
+        }
+        let d = scan(ua, hint);
+        let e = (ua.to_string(), hint, d);
+        if seen.len() < RECENT {
+            seen.push(e);
+        } else if let Some(slot) = seen.get_mut(*next) {
+            *slot = e;
+            *next = (*next + 1) % RECENT;
+        }
+        d
+    })
+}
+
+const RECENT: usize = 16;
+/// The next slot to replace, and (User-Agent, hint, answer) entries.
+type Recent = (usize, Vec<(String, bool, Device)>);
+
+fn scan(ua: &str, hint: bool) -> Device {
     // Long UAs are truncated at a char boundary; the tokens sit early.
     let mut end = ua.len().min(MAX_UA);
     while !ua.is_char_boundary(end) {
@@ -102,7 +132,7 @@ pub fn classify(user_agent: Option<&str>, ch_ua_mobile: Option<&str>) -> Device 
     if bots.iter().any(|f| f.find(ua.as_bytes()).is_some()) {
         return Device::Bot;
     }
-    if ch_ua_mobile.map(str::trim) == Some("?1") {
+    if hint {
         return Device::Mobile;
     }
     if has("ipad")
@@ -147,6 +177,29 @@ mod tests {
         for (ua, want) in cases {
             assert_eq!(classify(Some(ua), None), want, "{ua}");
         }
+    }
+
+    #[test]
+    fn the_recent_answers_are_the_scans() {
+        let desktop =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36";
+        let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+        // More distinct strings than are kept, twice over, with and without the hint.
+        for round in 0..2 {
+            for i in 0..3 * RECENT {
+                let ua = format!("{desktop} v{i}");
+                assert_eq!(classify(Some(&ua), None), Device::Desktop, "{round} {i}");
+                assert_eq!(
+                    classify(Some(&ua), Some("?1")),
+                    Device::Mobile,
+                    "{round} {i}"
+                );
+                assert_eq!(classify(Some(bot), Some("?1")), Device::Bot);
+                assert_eq!(classify(Some(&ua), Some("?0")), Device::Desktop);
+            }
+        }
+        let long = format!("{desktop} {}", "x".repeat(MAX_UA));
+        assert_eq!(classify(Some(&long), None), Device::Desktop);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! key, id)>`, so KV never holds the id itself and the key cannot be
 //! guessed from an id without the secret the CLI and the worker share.
 
+use crate::base::ids::hex;
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
@@ -52,16 +53,6 @@ fn mac(secret: &[u8]) -> Option<HmacSha256> {
         return None;
     }
     HmacSha256::new_from_slice(secret).ok()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        for nibble in [b >> 4, b & 15] {
-            s.extend(char::from_digit(u32::from(nibble), 16));
-        }
-    }
-    s
 }
 
 /// Lowercase hex only (one spelling per signature).

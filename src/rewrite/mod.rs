@@ -15,7 +15,7 @@ use encoding_rs::Encoding;
 use lol_html::html_content::{ContentType, Element};
 use lol_html::{
     AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, MemorySettings, OutputSink,
-    Settings,
+    Selector, Settings,
 };
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -239,6 +239,29 @@ impl Rewriter {
             None => out,
         }
     }
+}
+
+/// `text` parsed as a selector, once per isolate rather than for every
+/// page: the texts come from the code and the config, so they are few (the
+/// cache starts over past `MAX`, should configs churn). `None` if it does
+/// not parse: it would never match.
+pub(crate) fn selector(text: &str) -> Option<Selector> {
+    const MAX: usize = 256;
+    thread_local! {
+        static PARSED: RefCell<std::collections::HashMap<String, Option<Selector>>> =
+            RefCell::new(std::collections::HashMap::new());
+    }
+    PARSED.with_borrow_mut(|parsed| {
+        if let Some(s) = parsed.get(text) {
+            return s.clone();
+        }
+        if parsed.len() >= MAX {
+            parsed.clear();
+        }
+        let s = text.parse::<Selector>().ok();
+        parsed.insert(text.to_string(), s.clone());
+        s
+    })
 }
 
 #[cfg(test)]

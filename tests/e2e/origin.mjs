@@ -253,6 +253,11 @@ function route(req, res, body, dribbles) {
     res.write(HTML_PAGE.subarray(0, 100));
     return res.end(HTML_PAGE.subarray(100));
   }
+  if (p === "/html" && q.has("late")) {
+    // The page, its head sent `late` ms after the request.
+    setTimeout(() => send(res, 200, { "content-type": UTF8, "cache-control": "public, max-age=60" }, HTML_PAGE), Number(q.get("late")));
+    return;
+  }
   if (p === "/html" && q.has("split")) {
     // Its length declared, but the bytes in two writes `split` ms apart.
     res.writeHead(200, { "content-type": UTF8, "cache-control": "public, max-age=60", "content-length": HTML_PAGE.length });

@@ -71,6 +71,22 @@ describe("a panic never reaches the visitor as a broken page", () => {
     assert.match(lines[0].detail, /test panic at head/);
   });
 
+  test("a request waiting for its origin while another panics: the origin's page", async () => {
+    const before = panics().length;
+    const waiting = w.request("/html?late=400", { cf: CF.DE });
+    await new Promise((r) => setTimeout(r, 100));
+    const res = await w.request("/html", { cf: CF.DE, headers: { [PANIC]: "head" } });
+    assert.ok(res.body.equals(HTML_PAGE));
+    const late = await waiting;
+    assert.equal(late.status, 200);
+    assert.ok(late.complete && !late.error);
+    assert.ok(late.body.equals(HTML_PAGE), "the origin's page untouched: the instance it was prepared in is gone");
+    await waitFor(() => panics().length >= before + 2);
+    const lines = panics().slice(before);
+    assert.equal(lines.length, 2, w.logs.join(" | "));
+    assert.ok(lines.every((l) => l.phase === "head"));
+  });
+
   test("panic mid-body: the connection is aborted, never a short page that looks complete", async (t) => {
     const before = panics().length;
     const direct = await request(origin.url, "/big?mb=2");

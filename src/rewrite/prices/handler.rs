@@ -439,7 +439,7 @@ pub fn attach<'h, 's>(
         add(Some(Cow::Owned(sel.clone())), on(|c| c.hint = Hint::Strong));
     }
     for (name, unit) in &opts.attributes {
-        let Ok(sel) = format!("[{name}]").parse::<Selector>() else {
+        let Some(sel) = crate::rewrite::selector(&format!("[{name}]")) else {
             continue;
         };
         let (s1, s2, name, unit) = (Rc::clone(state), Rc::clone(state), name.clone(), *unit);

@@ -94,7 +94,7 @@ impl Tm {
     pub fn new(opts: Rc<Options>, memory: Option<Rc<Memory>>, extract: bool) -> Option<Shared> {
         let mut b = [0u8; 8];
         getrandom::fill(&mut b).ok()?;
-        let nonce: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let nonce = crate::base::ids::hex(&b);
         Some(Rc::new(RefCell::new(Tm {
             opts,
             memory,

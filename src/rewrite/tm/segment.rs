@@ -159,7 +159,7 @@ pub fn attach<'h, 's>(tm: &Shared, mut settings: Settings<'h, 's>) -> Settings<'
         .opts
         .exclude
         .iter()
-        .filter_map(|s| s.parse().ok())
+        .filter_map(|s| crate::rewrite::selector(s))
         .collect();
     for sel in excludes {
         let tm = Rc::clone(tm);
@@ -171,9 +171,8 @@ pub fn attach<'h, 's>(tm: &Shared, mut settings: Settings<'h, 's>) -> Settings<'
             }),
         ));
     }
-    let all: Selector = match "*".parse() {
-        Ok(s) => s,
-        Err(_) => return settings,
+    let Some(all) = crate::rewrite::selector("*") else {
+        return settings;
     };
     let (t1, t2, t3, t4) = (Rc::clone(tm), Rc::clone(tm), Rc::clone(tm), Rc::clone(tm));
     settings
