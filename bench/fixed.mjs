@@ -3,7 +3,7 @@
 // passthrough worker; optionally V8's CPU profile of the worker (workerd's
 // inspector) and the count of JS↔Wasm calls per request.
 //
-//   node bench/fixed.mjs [--dist DIR ...] [--rounds N] [--tiny-only]
+//   node bench/fixed.mjs [--dist DIR ...] [--rounds N] [--copies N] [--tiny-only]
 //                        [--profile FILE.cpuprofile [--requests N] [--warm N]]
 //                        [--crossings] [--stages]
 //
@@ -13,7 +13,10 @@
 // passed on), and the body pumped through JS without the Wasm rewrite.
 //
 // Several --dist (each a `make dist` output) are measured side by side in one
-// run, for before/after tables. CPU is read as bench/run.mjs reads it.
+// run, for before/after tables. Two workerd processes of the same build read
+// up to ~5 % apart (memory layout, the core they land on): --copies N runs
+// each build in N processes and reports their mean beside each one. CPU is
+// read as bench/run.mjs reads it.
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
@@ -34,9 +37,11 @@ const { values: opt } = parseArgs({
     stages: { type: "boolean" },
     requests: { type: "string" },
     warm: { type: "string" },
+    copies: { type: "string" },
   },
 });
 const ROUNDS = Number(opt.rounds ?? 20);
+const COPIES = Math.max(1, Number(opt.copies ?? 1));
 const DISTS = (opt.dist ?? [path.join(ROOT, "dist")]).map((d) => path.resolve(d));
 const VISITORS = JSON.parse(fs.readFileSync(path.join(ROOT, "bench", "visitors.json"), "utf8")).visitors;
 const log = (...a) => console.error("[fixed]", ...a);
@@ -319,9 +324,22 @@ async function main() {
     }
     workers.push(await startWorker("passthrough", origin, null));
     const dists = opt.stages ? stageDists(DISTS[0]) : DISTS;
-    for (const [i, d] of dists.entries()) workers.push(await startWorker(dists.length > 1 ? `${i}-${path.basename(d)}` : "borderless", origin, d));
+    // Copies of each build in their own processes, started interleaved
+    // (A B A B ...): two processes of one build differ by up to ~5 %.
+    const names = dists.map((d, i) => (dists.length > 1 ? `${i}-${path.basename(d)}` : "borderless"));
+    for (let k = 0; k < COPIES; k++) {
+      for (const [i, d] of dists.entries()) workers.push(await startWorker(COPIES > 1 ? `${names[i]}-c${k}` : names[i], origin, d));
+    }
     const r = await cpu(workers, pages);
-    console.log(JSON.stringify({ rounds: ROUNDS, dists, by_page: r }, null, 1));
+    if (COPIES > 1) {
+      for (const row of Object.values(r)) {
+        for (const n of names) {
+          const xs = Array.from({ length: COPIES }, (_, k) => row[`${n}-c${k}_net_us`]);
+          row[`${n}_net_us`] = xs.reduce((a, b) => a + b, 0) / COPIES;
+        }
+      }
+    }
+    console.log(JSON.stringify({ rounds: ROUNDS, copies: COPIES, dists, by_page: r }, null, 1));
   } finally {
     for (const w of workers) w.agent.destroy(), await w.mf.dispose();
     server.close();

@@ -22,7 +22,7 @@ use super::{body, events, header_lines, kv, panic, prepare, whole_length};
 use crate::page::values::Values;
 use crate::page::{self, Answer, Finish, HeaderEdit, OriginHead, Prepared, Start};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::fmt::Write;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -37,9 +37,10 @@ struct Pending {
 }
 
 thread_local! {
-    /// Pages whose origin request is in flight, by id; the entry finishes or
-    /// drops its own.
-    static PENDING: RefCell<(u32, HashMap<u32, Pending>)> = RefCell::new((0, HashMap::new()));
+    /// Pages whose origin request is in flight, with their ids, in the order
+    /// they were parked (a few at a time: a scan beats a hash); the entry
+    /// finishes or drops its own.
+    static PENDING: RefCell<(u32, VecDeque<(u32, Pending)>)> = const { RefCell::new((0, VecDeque::new())) };
 }
 
 /// A request the runtime drops while its origin request is out (the visitor
@@ -82,19 +83,12 @@ pub fn borderless_start(
         events: events::dataset(&env),
         test_panic: panic::wanted(&headers, "body"),
     };
-    let id = PENDING.with_borrow_mut(|(next, by_id)| {
+    let id = PENDING.with_borrow_mut(|(next, parked)| {
         *next = next.wrapping_add(1);
-        if by_id.len() >= MAX_PENDING {
-            let newest = *next;
-            let oldest = by_id
-                .keys()
-                .copied()
-                .max_by_key(|k| newest.wrapping_sub(*k));
-            if let Some(k) = oldest {
-                by_id.remove(&k);
-            }
+        if parked.len() >= MAX_PENDING {
+            parked.pop_front();
         }
-        by_id.insert(*next, pending);
+        parked.push_back((*next, pending));
         *next
     });
     Some(format!("F {id}\n{out}"))
@@ -106,9 +100,7 @@ pub fn borderless_start(
 /// entry serves the origin's page).
 #[wasm_bindgen]
 pub fn borderless_origin(id: u32, status: u16, headers: String) -> Result<String, JsValue> {
-    let p = PENDING
-        .with_borrow_mut(|(_, pending)| pending.remove(&id))
-        .ok_or_else(|| JsValue::from_str(&format!("page {id}: not pending")))?;
+    let p = take(id).ok_or_else(|| JsValue::from_str(&format!("page {id}: not pending")))?;
     let mut headers = header_lines(&headers);
     let length = headers
         .iter()
@@ -152,7 +144,14 @@ pub fn borderless_reads() -> String {
 /// The origin request failed: forget page `id`.
 #[wasm_bindgen]
 pub fn borderless_pending_drop(id: u32) {
-    PENDING.with_borrow_mut(|(_, pending)| pending.remove(&id));
+    take(id);
+}
+
+fn take(id: u32) -> Option<Pending> {
+    PENDING.with_borrow_mut(|(_, parked)| {
+        let i = parked.iter().position(|(k, _)| *k == id)?;
+        parked.remove(i).map(|(_, p)| p)
+    })
 }
 
 fn answer(a: &Answer) -> Option<String> {
