@@ -30,6 +30,9 @@ const trapped = (err) => {
 // (src/glue/panic.rs) calls this just before the trap; every request in
 // flight in the instance is lost with it, so each one falls open.
 const inflight = new Set();
+// Bumped by every panic: the instance is rebuilt, so page ids handed out
+// before it are void (the new instance hands them out again).
+let generation = 0;
 
 // A request in flight. Before the head, a panic marks it: each await of
 // the synchronous path checks the mark when it settles, and the async
@@ -38,6 +41,11 @@ const inflight = new Set();
 class InFlight {
   panic = null;
   wake = null;
+  gen = generation;
+  // Whether this request's page ids still name pages of the live instance.
+  current() {
+    return this.gen === generation;
+  }
   fail(detail) {
     this.panic = new Panic(detail);
     this.wake?.(this.panic);
@@ -53,6 +61,7 @@ class InFlight {
   }
 }
 globalThis.__borderless_panic = (detail) => {
+  generation += 1;
   const lost = [...inflight];
   inflight.clear();
   for (const r of lost) r.fail(String(detail));
@@ -128,7 +137,7 @@ export default {
       } catch (err) {
         inflight.delete(r);
         try {
-          bodyDrop(id);
+          if (r.current()) bodyDrop(id);
         } catch {
           // The instance trapped: the page went with it.
         }
@@ -163,7 +172,7 @@ export default {
         src.reader.cancel(err).catch(() => {});
         src.release();
         try {
-          bodyDrop(id);
+          if (r.current()) bodyDrop(id);
         } catch {
           // The instance trapped: the page went with it.
         }
@@ -202,7 +211,7 @@ async function direct(request, env, heard, cf, r) {
   const urlEnd = s.indexOf("\n", nl + 1);
   const forget = () => {
     try {
-      pendingDrop(id);
+      if (r.current()) pendingDrop(id);
     } catch {
       // The instance trapped: the page went with it.
     }
@@ -225,9 +234,8 @@ async function direct(request, env, heard, cf, r) {
     throw new OriginError(String(err));
   }
   if (r.panic) {
-    // The instance trapped while the origin answered.
+    // The instance trapped while the origin answered (its page went with it).
     origin.body?.cancel().catch(() => {});
-    forget();
     throw r.panic;
   }
   let got;
@@ -393,7 +401,7 @@ function pumped(src, first, id, r, path) {
     inflight.delete(r);
     src.release();
     try {
-      bodyDrop(id);
+      if (r.current()) bodyDrop(id);
     } catch {
       // The instance trapped: the page went with it.
     }
