@@ -135,17 +135,7 @@ export default {
         inflight.delete(r);
         return new Response(bytes, init);
       } catch (err) {
-        inflight.delete(r);
-        try {
-          if (r.current()) bodyDrop(id);
-        } catch {
-          // The instance trapped: the page went with it.
-        }
-        trapped(err);
-        const e = r.panic ?? err;
-        if (e instanceof Panic) log("worker_panic", e.message, path(), "body");
-        else if (at === "worker") log("worker_exception", (e && e.stack) || e, path());
-        else log("origin_body_error", e, path());
+        wholeFailed(r, id, err, at, path);
         return fallback(spare, env, path);
       }
     }
@@ -168,19 +158,9 @@ export default {
           return new Response(bytes, init);
         }
       } catch (err) {
-        inflight.delete(r);
         src.reader.cancel(err).catch(() => {});
         src.release();
-        try {
-          if (r.current()) bodyDrop(id);
-        } catch {
-          // The instance trapped: the page went with it.
-        }
-        trapped(err);
-        const e = r.panic ?? err;
-        if (e instanceof Panic) log("worker_panic", e.message, path(), "body");
-        else if (at === "worker") log("worker_exception", (e && e.stack) || e, path());
-        else log("origin_body_error", e, path());
+        wholeFailed(r, id, err, at, path);
         return fallback(spare, env, path);
       }
     }
@@ -197,6 +177,28 @@ export default {
 };
 
 class OriginError extends Error {}
+
+// A page sent whole failed before any byte went out (the origin's body, or
+// the worker at `at`): the page dropped and the failure logged; the caller
+// serves the origin's page.
+function wholeFailed(r, id, err, at, path) {
+  inflight.delete(r);
+  dropPage(r, id);
+  trapped(err);
+  const e = r.panic ?? err;
+  if (e instanceof Panic) log("worker_panic", e.message, path(), "body");
+  else if (at === "worker") log("worker_exception", (e && e.stack) || e, path());
+  else log("origin_body_error", e, path());
+}
+
+// Page `id` dropped, if it is still the live instance's.
+function dropPage(r, id) {
+  try {
+    if (r.current()) bodyDrop(id);
+  } catch {
+    // The instance trapped: the page went with it.
+  }
+}
 
 // The synchronous handler (src/glue/sync.rs): `{ response }`, or a body to
 // rewrite (`{ id, whole, body, init }`); undefined where it declines. The
@@ -400,11 +402,7 @@ function pumped(src, first, id, r, path) {
     settled = true;
     inflight.delete(r);
     src.release();
-    try {
-      if (r.current()) bodyDrop(id);
-    } catch {
-      // The instance trapped: the page went with it.
-    }
+    dropPage(r, id);
   };
   const fail = (controller, err) => {
     settle();
