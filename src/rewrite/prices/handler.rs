@@ -305,22 +305,11 @@ fn mark(
     }
 }
 
-/// A constant selector list, parsed once per isolate rather than for every
-/// page (at most a dozen lists). `None` if it does not parse: it would
-/// never match.
+/// A constant selector list, parsed once per isolate (`rewrite::selector`)
+/// rather than for every page. `None` if it does not parse: it would never
+/// match.
 fn parse(list: &[&str]) -> Option<Cow<'static, Selector>> {
-    thread_local! {
-        static PARSED: RefCell<Vec<(String, &'static Selector)>> = const { RefCell::new(Vec::new()) };
-    }
-    let key = list.join(", ");
-    PARSED.with(|p| {
-        if let Some((_, sel)) = p.borrow().iter().find(|(k, _)| *k == key) {
-            return Some(Cow::Borrowed(*sel));
-        }
-        let sel: &'static Selector = Box::leak(Box::new(key.parse::<Selector>().ok()?));
-        p.borrow_mut().push((key, sel));
-        Some(Cow::Borrowed(sel))
-    })
+    crate::rewrite::selector(&list.join(", ")).map(Cow::Owned)
 }
 
 /// Elements whose start and end tags end a run of pieces.
