@@ -149,9 +149,12 @@ function stageDists(dist) {
     return out;
   };
   return [
-    patch("entry", [[/async fetch\(request\) \{/, (m) => `${m} { const u = new URL(request.url); const o = new URL(this.env.ORIGIN); u.protocol = o.protocol; u.host = o.host; return fetch(u.toString(), request); }`]]),
+    patch("entry", [[/async fetch\(request, env, ctx\) \{/, (m) => `${m} { const u = new URL(request.url); const o = new URL(env.ORIGIN); u.protocol = o.protocol; u.host = o.host; return fetch(u.toString(), request); }`]]),
     patch("head", [[/const \{ id, whole, init \} = out;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return new Response(out.body, init); }`]]),
     patch("pump", [
+      // A page sent whole: the bytes as read; streamed: a copy of each read.
+      [/concat\(bodyWrite\(id, buf\), bodyEnd\(id\)\)/, "(bodyDrop(id), buf)"],
+      [/concat\(bodyWrite\(id, first\.value\), bodyEnd\(id\)\)/, "(bodyDrop(id), first.value)"],
       [/bodyWrite\(id, (\w+)\.value\)/g, (_, v) => `${v}.value.slice()`],
       [/bodyEnd\(id\)/g, "new Uint8Array(0)"],
     ]),

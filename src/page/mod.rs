@@ -464,6 +464,7 @@ impl Prepared {
                 l10n.as_ref(),
                 self.now_ms,
                 self.secure,
+                self.preview || origin.is_none(),
             ),
             None => (None, PersonalReport::default()),
         };
@@ -490,10 +491,10 @@ impl Prepared {
             }
             return Finish::Answer(json_answer(200, &body));
         };
-        let decided = Decided::new(&self.d, l10n.as_deref(), preport, kv, "rewrite".into());
-        let report = self
-            .preview
-            .then(|| report::report(&self.ctx, &decided, &self.ov));
+        let report = self.preview.then(|| {
+            let decided = Decided::new(&self.d, l10n.as_deref(), preport, kv, "rewrite".into());
+            report::report(&self.ctx, &decided, &self.ov)
+        });
         let mut plan = self.plan;
         plan.l10n = l10n;
         plan.conversion = conversion.map(Rc::new);

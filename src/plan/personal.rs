@@ -155,7 +155,9 @@ fn render_with<'a>(
 }
 
 /// Everything personalization does to this response; `None` when nothing.
-/// What it decided goes into its own report, for the preview header.
+/// What it decided goes into its own report, for the preview header; its
+/// reasons (text, formatted) only when `explain` (a preview, the explain
+/// endpoint): nothing else reads them.
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     site: &Rc<SiteConfig>,
@@ -167,6 +169,7 @@ pub fn build(
     l10n_rc: Option<&Rc<L10n>>,
     now_ms: i64,
     secure: bool,
+    explain: bool,
 ) -> (Option<Personal>, PersonalReport) {
     let l10n = l10n_rc.map(|l| &**l);
     let mut d = PersonalReport::default();
@@ -203,8 +206,10 @@ pub fn build(
     if let (true, Some(pack)) = (v.assignment.personalized, pack) {
         let category = v.profile.as_ref().and_then(Profile::top_category);
         let seg = Segment::of(ctx, &pack.country, category);
-        d.reasons.push(seg.summary.clone());
-        if pack.country == crate::schema::GLOBAL_COUNTRY && ctx.geo.country != pack.country {
+        if explain {
+            d.reasons.push(seg.summary.clone());
+        }
+        if explain && pack.country == crate::schema::GLOBAL_COUNTRY && ctx.geo.country != pack.country {
             d.reasons
                 .push(format!("no pack for {}: the global pack", ctx.geo.country));
         }
@@ -244,11 +249,15 @@ pub fn build(
             let (block, promo) = match kind {
                 BlockKind::Segment => {
                     let Some(pick) = segment::pick(pack, &seg, p.cards, &exclude) else {
-                        d.reasons.push(format!("{}: no segment list", slot.name));
+                        if explain {
+                            d.reasons.push(format!("{}: no segment list", slot.name));
+                        }
                         continue;
                     };
                     d.segment_used = Some(pick.key.to_string());
-                    d.reasons.extend(pick.reasons);
+                    if explain {
+                        d.reasons.extend(pick.reasons);
+                    }
                     let list = cards_of(&mut pick.ids.into_iter());
                     (lazy(list, head, in_pack()), None)
                 }
@@ -269,8 +278,10 @@ pub fn build(
                     let Some(list) = product.and_then(|id| pack.also_bought.get(id)) else {
                         continue;
                     };
-                    d.reasons
-                        .push(format!("also bought with {}", product.unwrap_or_default()));
+                    if explain {
+                        d.reasons
+                            .push(format!("also bought with {}", product.unwrap_or_default()));
+                    }
                     let list = cards_of(&mut list.iter().map(String::as_str));
                     (lazy(list, head, in_pack()), None)
                 }
@@ -290,8 +301,10 @@ pub fn build(
                         .filter_map(|id| cu.cards.get(id))
                         .take(p.cards)
                         .collect();
-                    d.reasons
-                        .push(format!("{}: purchase history", kind.as_str()));
+                    if explain {
+                        d.reasons
+                            .push(format!("{}: purchase history", kind.as_str()));
+                    }
                     (lazy(list, head, CardSet::Customer(Rc::clone(cu))), None)
                 }
                 BlockKind::Promo => {
@@ -306,10 +319,12 @@ pub fn build(
                         .and_then(|m| crate::rewrite::tm::translate_plain(m, t))
                         .unwrap_or_else(|| t.to_string())
                         .replace("{holiday}", holiday.unwrap_or(""));
-                    d.reasons.push(match holiday {
-                        Some(h) => format!("promo {} (holiday {h})", pr.id),
-                        None => format!("promo {}", pr.id),
-                    });
+                    if explain {
+                        d.reasons.push(match holiday {
+                            Some(h) => format!("promo {} (holiday {h})", pr.id),
+                            None => format!("promo {}", pr.id),
+                        });
+                    }
                     let block = blocks::promo(&pr.id, &t, pr.link.as_deref(), &r);
                     (
                         Some((block.products, Content::Html(block.html))),
@@ -333,6 +348,7 @@ pub fn build(
                 });
             }
         }
+    } else if !explain {
     } else if v.assignment.personalized {
         d.reasons.push("no country pack".into());
     } else {

@@ -96,15 +96,25 @@ impl Rewriter {
                 ElementContentHandlers::default().element(handler),
             ));
         }
+        let opts = plan
+            .site
+            .doc
+            .localization
+            .as_ref()
+            .and_then(|l| l.translation.clone());
+        let tm = match (&plan.tm, opts) {
+            (Some(m), Some(o)) => tm::Tm::new(Rc::new(o), Some(Rc::clone(m)), false),
+            _ => None,
+        };
         let mut price_stage = None;
         if let Some(l) = &plan.l10n {
             settings = l10n::attach(l, settings);
             if let Some(setup) = &l.detect {
                 let holds = Rc::new(RefCell::new(prices::Holds::new(encoding.into())));
-                let state = Rc::new(RefCell::new(prices::State::new(
-                    Rc::clone(setup),
-                    Rc::clone(&holds),
-                )));
+                let mut state = prices::State::new(Rc::clone(setup), Rc::clone(&holds));
+                // The memory's text handler comes after this stage's.
+                state.last = tm.is_none();
+                let state = Rc::new(RefCell::new(state));
                 settings = prices::attach(&state, settings);
                 price_stage = Some((state, prices::Release::new(holds)));
             }
@@ -127,16 +137,6 @@ impl Rewriter {
                 ));
             }
         }
-        let opts = plan
-            .site
-            .doc
-            .localization
-            .as_ref()
-            .and_then(|l| l.translation.clone());
-        let tm = match (&plan.tm, opts) {
-            (Some(m), Some(o)) => tm::Tm::new(Rc::new(o), Some(Rc::clone(m)), false),
-            _ => None,
-        };
         let tm = tm.map(|t| {
             settings = tm::segment::attach(&t, std::mem::take(&mut settings));
             let post = tm::post::Post::new(Rc::clone(&t), page_encoding);

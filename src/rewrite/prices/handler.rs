@@ -38,6 +38,7 @@ impl State {
             expected: None,
             jsonld: String::new(),
             tainted: false,
+            last: false,
         }
     }
 
@@ -90,7 +91,7 @@ impl State {
         if !chunk.last_in_text_node() {
             self.carry.push_str(chunk.as_str());
             if self.carry.len() <= CARRY_MAX {
-                chunk.remove();
+                self.set(chunk, String::new());
                 return;
             }
             // A long node: convert all but a bounded tail now.
@@ -111,16 +112,30 @@ impl State {
             return;
         }
         if self.carry.is_empty() {
-            // The common case: the whole node in one piece, no copy.
+            // The whole node in one piece, no copy.
             if let Some(out) = self.node(chunk.as_str(), &ctx) {
-                chunk.replace(&out, ContentType::Html);
+                self.set(chunk, out);
             }
             return;
         }
+        // The common case: the node's text came before its last, empty
+        // chunk (lol_html ends each node so) and goes out here.
         let mut text = std::mem::take(&mut self.carry);
         text.push_str(chunk.as_str());
         let out = self.node(&text, &ctx);
-        chunk.replace(out.as_deref().unwrap_or(&text), ContentType::Html);
+        self.set(chunk, out.unwrap_or(text));
+    }
+
+    /// `html` in place of the chunk's text: set in place when no text
+    /// handler follows (no mutation record, no copy), else replaced.
+    fn set(&self, chunk: &mut TextChunk, html: String) {
+        if self.last {
+            chunk.set_str(html);
+        } else if html.is_empty() {
+            chunk.remove();
+        } else {
+            chunk.replace(&html, ContentType::Html);
+        }
     }
 
     /// Whether a node can be skipped unread: no digit, no run to continue,

@@ -46,4 +46,8 @@ pub struct State {
     pub(super) jsonld: String,
     /// The current run met another amount: it is left alone.
     pub(super) tainted: bool,
+    /// No text handler runs after this stage's: a chunk's text can be set
+    /// in place (no copy) instead of replaced. Another handler would read
+    /// the new text as the page's.
+    pub last: bool,
 }

@@ -123,7 +123,7 @@ pub fn build(pieces: &[Piece]) -> Option<Source> {
                 });
             }
             Piece::Text(t) => {
-                let mut text = String::new();
+                let mut text = String::with_capacity(t.len());
                 let mut rest: &str = t;
                 while !rest.is_empty() {
                     if let Some((pre, num, post)) = split_number(rest) {

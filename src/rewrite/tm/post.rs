@@ -7,6 +7,12 @@ use super::segment::{Rec, Verdict, VOID_INLINE};
 use super::{Left, Shared};
 use encoding_rs::Encoding;
 
+thread_local! {
+    /// The markers' common start, its searcher built once per isolate
+    /// (`memmem::find` builds one per call).
+    static MARKER: memchr::memmem::Finder<'static> = memchr::memmem::Finder::new(b"<!--tm");
+}
+
 pub struct Post {
     tm: Shared,
     enc: &'static Encoding,
@@ -55,7 +61,7 @@ impl Post {
             &data
         };
         loop {
-            let Some(i) = memchr::memmem::find(buf, b"<!--tm") else {
+            let Some(i) = MARKER.with(|f| f.find(buf)) else {
                 // Hold back a tail that may begin a marker.
                 let keep = partial_tail(buf, &self.prefix);
                 let (ready, tail) = buf
