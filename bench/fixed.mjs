@@ -9,8 +9,8 @@
 //
 // --stages splits the cost of the first --dist into the request's stages by
 // measuring, side by side, copies of it cut short (`stageDists`): the entry
-// alone (fetch in JS), the Rust head without the body (the origin's body
-// passed on), and the body pumped through JS without the Wasm rewrite.
+// alone, + the reads, + phase one, + phase two, + the response head, + the
+// body through JS, and the build without its console log line.
 //
 // Several --dist (each a `make dist` output) are measured side by side in one
 // run, for before/after tables. Two workerd processes of the same build read
@@ -129,10 +129,16 @@ globalThis.__bl_exports = (ex) => { const o = {}; for (const [k, fn] of Object.e
 }
 
 /**
- * Copies of `dist` cut short at each stage of a request (bench/fixed-cost.md):
+ * Copies of `dist` cut short at each stage of a request (bench/fixed-cost.md),
+ * each a patch of the bundled entry, so no rebuild:
  * `entry`: worker/entry.mjs fetches the origin itself, no Wasm call;
- * `head`: the Rust handler runs, the origin's body goes out untouched;
- * `pump`: the body goes through the entry's pump, but not through Wasm.
+ * `read`: + the request headers and `cf` read, then the same fetch;
+ * `start`: + phase one in Wasm and the origin request it names;
+ * `origin`: + phase two in Wasm; the origin's response goes out as it came;
+ * `head`: + the response's header edits; its body passed on untouched;
+ * `body`: + the body read in JS and sent, not through Wasm;
+ * `nolog`: the build with its log lines not written to the console;
+ * then the build itself (the rewrite and the log line).
  */
 function stageDists(dist) {
   const patch = (name, edits) => {
@@ -148,16 +154,22 @@ function stageDists(dist) {
     fs.writeFileSync(f, s);
     return out;
   };
+  const self = "{ const u = new URL(request.url); const o = new URL(env.ORIGIN); u.protocol = o.protocol; u.host = o.host; return fetch(u.toString(), request); }";
+  const read = "{ inflight.delete(r); if (heard.length + (cf ?? \"\").length < 0) throw 0; const u = new URL(request.url); const o = new URL(env.ORIGIN); u.protocol = o.protocol; u.host = o.host; return fetch(u.toString(), request); }";
   return [
-    patch("entry", [[/async fetch\(request, env, ctx\) \{/, (m) => `${m} { const u = new URL(request.url); const o = new URL(env.ORIGIN); u.protocol = o.protocol; u.host = o.host; return fetch(u.toString(), request); }`]]),
+    patch("entry", [[/async fetch\(request, env, ctx\) \{/, (m) => `${m} ${self}`]]),
+    patch("read", [[/const cf = cfJson\(request\);/, (m) => `${m} ${read}`]]),
+    patch("start", [[/origin = await sent;/, (m) => `${m} forget(); return { response: origin };`]]),
+    patch("origin", [[/nl = got\.indexOf\("\\n"\);/, (m) => `{ const m = /^R (\\d+)/.exec(got); if (m) bodyDrop(Number(m[1])); return { response: origin }; } ${m}`]]),
     patch("head", [[/const \{ id, whole, init \} = out;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return new Response(out.body, init); }`]]),
-    patch("pump", [
+    patch("body", [
       // A page sent whole: the bytes as read; streamed: a copy of each read.
       [/concat\(bodyWrite\(id, buf\), bodyEnd\(id\)\)/, "(bodyDrop(id), buf)"],
       [/concat\(bodyWrite\(id, first\.value\), bodyEnd\(id\)\)/, "(bodyDrop(id), first.value)"],
       [/bodyWrite\(id, (\w+)\.value\)/g, (_, v) => `${v}.value.slice()`],
       [/bodyEnd\(id\)/g, "new Uint8Array(0)"],
     ]),
+    patch("nolog", [[/(__wbg_log_\w+: function\(\w+\) \{)/, "$1 return;"]]),
     dist,
   ];
 }

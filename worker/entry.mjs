@@ -204,7 +204,9 @@ function dropPage(r, id) {
 // rewrite (`{ id, whole, body, init }`); undefined where it declines. The
 // origin request is sent from here and one response is built here.
 async function direct(request, env, heard, cf, r) {
-  const s = rustStart(env, request.method, request.url, heard, cf);
+  // One argument, encoded here: wasm-bindgen copies a string argument into
+  // Wasm memory a character at a time in JS.
+  const s = rustStart(env, encoder.encode(request.method + "\n" + request.url + "\n" + (cf ?? "") + "\n" + heard));
   if (s === undefined) return undefined;
   let nl = s.indexOf("\n");
   const [kind, arg] = s.slice(0, nl).split(" ");
@@ -242,7 +244,7 @@ async function direct(request, env, heard, cf, r) {
   }
   let got;
   try {
-    got = rustOrigin(id, origin.status, originLines(origin.headers));
+    got = rustOrigin(id, origin.status, encoder.encode(originLines(origin.headers)));
   } catch (err) {
     origin.body?.cancel().catch(() => {});
     throw err;

@@ -49,21 +49,23 @@ thread_local! {
 const MAX_PENDING: usize = 1024;
 
 /// Phase one, if the isolate holds all it needs: `F` or `A`, else `None`.
+/// `request`: the method, the URL and `cf` as JSON (empty without one),
+/// a line each, then the headers of [`borderless_reads`] as `name:value`
+/// lines; UTF-8 the entry encoded (one copy into Wasm memory, where a
+/// string argument is copied a character at a time in JS).
 #[wasm_bindgen]
-pub fn borderless_start(
-    env: Env,
-    method: String,
-    url: String,
-    headers: String,
-    cf: Option<String>,
-) -> Option<String> {
+pub fn borderless_start(env: Env, request: &[u8]) -> Option<String> {
     let (site, config_read) = kv::cached_config()?;
-    let headers = header_lines(&headers);
+    let request = std::str::from_utf8(request).ok()?;
+    let (method, rest) = request.split_once('\n')?;
+    let (url, rest) = rest.split_once('\n')?;
+    let (cf, headers) = rest.split_once('\n')?;
+    let headers = header_lines(headers);
     let start = prepare(
         &env,
-        (&method, &url),
+        (method, url),
         &headers,
-        cf.as_deref(),
+        Some(cf).filter(|c| !c.is_empty()),
         site,
         config_read,
     );
@@ -95,13 +97,13 @@ pub fn borderless_start(
 }
 
 /// Phase two for page `id`, from the origin's status and the headers of
-/// [`borderless_reads`] it sent (`name:value` lines): `A`, `P` or
+/// [`borderless_reads`] it sent (`name:value` lines, UTF-8): `A`, `P` or
 /// `R`. An unknown id throws; a response it cannot write throws too (the
 /// entry serves the origin's page).
 #[wasm_bindgen]
-pub fn borderless_origin(id: u32, status: u16, headers: String) -> Result<String, JsValue> {
+pub fn borderless_origin(id: u32, status: u16, headers: &[u8]) -> Result<String, JsValue> {
     let p = take(id).ok_or_else(|| JsValue::from_str(&format!("page {id}: not pending")))?;
-    let mut headers = header_lines(&headers);
+    let mut headers = header_lines(&String::from_utf8_lossy(headers));
     let length = headers
         .iter()
         .position(|(k, _)| k == "content-length")

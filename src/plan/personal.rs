@@ -209,7 +209,10 @@ pub fn build(
         if explain {
             d.reasons.push(seg.summary.clone());
         }
-        if explain && pack.country == crate::schema::GLOBAL_COUNTRY && ctx.geo.country != pack.country {
+        if explain
+            && pack.country == crate::schema::GLOBAL_COUNTRY
+            && ctx.geo.country != pack.country
+        {
             d.reasons
                 .push(format!("no pack for {}: the global pack", ctx.geo.country));
         }
