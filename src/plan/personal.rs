@@ -351,14 +351,15 @@ pub fn build(
                 });
             }
         }
-    } else if !explain {
-    } else if v.assignment.personalized {
-        d.reasons.push("no country pack".into());
-    } else {
-        d.reasons.push(format!(
-            "{}: the origin's page",
-            v.assignment.label.split(',').next().unwrap_or("control")
-        ));
+    } else if explain {
+        d.reasons.push(if v.assignment.personalized {
+            "no country pack".into()
+        } else {
+            format!(
+                "{}: the origin's page",
+                v.assignment.label.split(',').next().unwrap_or("control")
+            )
+        });
     }
     if fills.is_empty() && cookies.is_empty() {
         return (None, d);
