@@ -183,7 +183,7 @@ class OriginError extends Error {}
 // serves the origin's page.
 function wholeFailed(r, id, err, at, path) {
   inflight.delete(r);
-  dropPage(r, id);
+  dropPage(r, bodyDrop, id);
   trapped(err);
   const e = r.panic ?? err;
   if (e instanceof Panic) log("worker_panic", e.message, path(), "body");
@@ -191,10 +191,11 @@ function wholeFailed(r, id, err, at, path) {
   else log("origin_body_error", e, path());
 }
 
-// Page `id` dropped, if it is still the live instance's.
-function dropPage(r, id) {
+// Page `id` dropped with `drop` (a parked page or a body), if it is still
+// the live instance's.
+function dropPage(r, drop, id) {
   try {
-    if (r.current()) bodyDrop(id);
+    if (r.current()) drop(id);
   } catch {
     // The instance trapped: the page went with it.
   }
@@ -213,13 +214,7 @@ async function direct(request, env, heard, cf, r) {
   if (kind === "A") return { response: answered(s, arg, nl) };
   const id = Number(arg);
   const urlEnd = s.indexOf("\n", nl + 1);
-  const forget = () => {
-    try {
-      if (r.current()) pendingDrop(id);
-    } catch {
-      // The instance trapped: the page went with it.
-    }
-  };
+  const forget = () => dropPage(r, pendingDrop, id);
   let headers;
   try {
     // No edits (the usual case): the request's own headers, which the
@@ -404,7 +399,7 @@ function pumped(src, first, id, r, path) {
     settled = true;
     inflight.delete(r);
     src.release();
-    dropPage(r, id);
+    dropPage(r, bodyDrop, id);
   };
   const fail = (controller, err) => {
     settle();

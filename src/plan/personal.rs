@@ -208,13 +208,10 @@ pub fn build(
         let seg = Segment::of(ctx, &pack.country, category);
         if explain {
             d.reasons.push(seg.summary.clone());
-        }
-        if explain
-            && pack.country == crate::schema::GLOBAL_COUNTRY
-            && ctx.geo.country != pack.country
-        {
-            d.reasons
-                .push(format!("no pack for {}: the global pack", ctx.geo.country));
+            if pack.country == crate::schema::GLOBAL_COUNTRY && ctx.geo.country != pack.country {
+                d.reasons
+                    .push(format!("no pack for {}: the global pack", ctx.geo.country));
+            }
         }
         d.segment = Some(seg.key.clone());
         segment_key = Some(seg.key.clone());
