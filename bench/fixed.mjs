@@ -167,8 +167,8 @@ function stageDists(dist) {
     patch("head", [[/const \{ id, whole, init \} = out;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return new Response(out.body, init); }`]]),
     patch("body", [
       // A page sent whole: the bytes as read; streamed: a copy of each read.
-      [/concat\(bodyWrite\(id, buf\), bodyEnd\(id\)\)/, "(bodyDrop(id), buf)"],
-      [/concat\(bodyWrite\(id, first\.value\), bodyEnd\(id\)\)/, "(bodyDrop(id), first.value)"],
+      [/bodyWhole\(id, buf\)/, "(bodyDrop(id), buf)"],
+      [/bodyWhole\(id, first\.value\)/, "(bodyDrop(id), first.value)"],
       [/bodyWrite\(id, (\w+)\.value\)/g, (_, v) => `${v}.value.slice()`],
       [/bodyEnd\(id\)/g, "new Uint8Array(0)"],
     ]),

@@ -13,6 +13,7 @@ const {
   borderless_pending_drop: pendingDrop,
   borderless_body_write: bodyWrite,
   borderless_body_end: bodyEnd,
+  borderless_body_whole: bodyWhole,
   borderless_body_drop: bodyDrop,
 } = Borderless.prototype;
 // The shim rebuilds the Wasm instance after a trap (`criticalError`), but only
@@ -131,7 +132,7 @@ export default {
         const buf = new Uint8Array(await out.source.arrayBuffer());
         r.check();
         at = "worker";
-        const bytes = concat(bodyWrite(id, buf), bodyEnd(id));
+        const bytes = bodyWhole(id, buf);
         inflight.delete(r);
         return new Response(bytes, init);
       } catch (err) {
@@ -152,7 +153,7 @@ export default {
         r.check();
         if (!first.done && first.value.byteLength === whole) {
           at = "worker";
-          const bytes = concat(bodyWrite(id, first.value), bodyEnd(id));
+          const bytes = bodyWhole(id, first.value);
           inflight.delete(r);
           src.release();
           return new Response(bytes, init);
@@ -326,15 +327,6 @@ function lines(headers, list) {
 }
 const requestLines = (headers) => lines(headers, reads().request);
 const originLines = (headers) => lines(headers, reads().origin);
-
-function concat(a, b) {
-  if (!b.length) return a;
-  if (!a.length) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 // The origin's page again, untouched, for a request the worker failed; a
 // request with a body (`spare` null) cannot be sent again.

@@ -27,6 +27,9 @@ fuzz_target!(|data: &[u8]| {
         preview: d.preview.clone(),
         cookie_secret: d.cookie_secret.clone(),
         customer_key: d.customer_key.clone(),
+        // Each run puts another value under the same bundle's key, which a
+        // real bundle never does: no page is kept across runs.
+        keep: false,
     });
     s.values.insert(key.to_string(), value);
     let origin = OriginResponse::html(PAGE, "text/html");

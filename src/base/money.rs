@@ -72,6 +72,12 @@ pub struct Converter {
 }
 
 impl Converter {
+    /// Names what this converter does, exactly: its currencies and factor
+    /// (the rounding rule comes from the config).
+    pub fn key(&self) -> String {
+        format!("{}>{}={:x}", self.from, self.to, self.factor.to_bits())
+    }
+
     /// `None` (with the reason) when prices must stay as they are.
     pub fn new(
         from: &str,

@@ -25,6 +25,9 @@ pub struct SiteConfig {
     pub personal: Option<personal::Compiled>,
     /// `doc.localization.prices`, selectors parsed (`None` without localization).
     pub prices: Option<std::rc::Rc<prices::Options>>,
+    /// SHA-256 of the config's text, cut to 128 bits: names this config in
+    /// the keys of kept page variants (`page::variants`).
+    pub digest: [u8; 16],
 }
 
 #[derive(Debug)]
@@ -88,7 +91,13 @@ pub fn parse(text: &str) -> Result<SiteConfig, ConfigError> {
     }
     let doc: Config =
         serde_json::from_str(text).map_err(|e| ConfigError::Unparsable(e.to_string()))?;
-    compile(doc).map_err(ConfigError::Invalid)
+    let mut site = compile(doc).map_err(ConfigError::Invalid)?;
+    use sha2::Digest;
+    let full = sha2::Sha256::digest(text.as_bytes());
+    for (d, b) in site.digest.iter_mut().zip(full.iter()) {
+        *d = *b;
+    }
+    Ok(site)
 }
 
 fn compile(doc: Config) -> Result<SiteConfig, String> {
@@ -171,6 +180,7 @@ fn compile(doc: Config) -> Result<SiteConfig, String> {
         rules,
         personal,
         prices,
+        digest: [0; 16],
     })
 }
 

@@ -89,6 +89,23 @@ pub fn borderless_body_end(id: u32) -> Result<Vec<u8>, JsValue> {
     Ok(out)
 }
 
+/// The origin's whole body in one call (the entry read it at once): the
+/// page to send; its log lines go out. A kept page may answer it
+/// (`page::variants`).
+#[wasm_bindgen]
+pub fn borderless_body_whole(id: u32, body: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let mut pump = PUMPS
+        .with_borrow_mut(|(_, pumps)| pumps.remove(&id))
+        .ok_or_else(|| lost(id))?;
+    if pump.test_panic {
+        super::panic::trip("body");
+    }
+    let (out, logs) = pump.page.whole(body);
+    super::events::emit_to(pump.events.as_ref(), &logs);
+    pump.sending(&out);
+    Ok(out)
+}
+
 /// The body broke off (origin or visitor): forget it, no log lines.
 #[wasm_bindgen]
 pub fn borderless_body_drop(id: u32) {

@@ -109,13 +109,14 @@ fn prepare(
         cf,
         now_ms: js_sys::Date::now() as i64,
     };
-    let [preview, token, origin, cookie_secret, customer_key] = vars(env);
+    let [preview, token, origin, cookie_secret, customer_key, kept_pages] = vars(env);
     let vars = Vars {
         preview: preview.as_deref(),
         preview_token: token.as_deref(),
         origin: origin.as_deref(),
         cookie_secret: cookie_secret.as_deref(),
         customer_key: customer_key.as_deref(),
+        kept_pages: kept_pages.as_deref(),
     };
     let rt = Runtime {
         tz: &intl::tz_offset,
@@ -228,9 +229,9 @@ fn whole_length(read: &[(String, String)], length: Option<&str>) -> Option<u64> 
 
 /// The vars and secrets the pipeline reads. A deployment's bindings are
 /// fixed for the isolate's life: read once.
-fn vars(env: &Env) -> [Option<std::rc::Rc<str>>; 5] {
+fn vars(env: &Env) -> [Option<std::rc::Rc<str>>; 6] {
     thread_local! {
-        static VARS: std::cell::OnceCell<[Option<std::rc::Rc<str>>; 5]> =
+        static VARS: std::cell::OnceCell<[Option<std::rc::Rc<str>>; 6]> =
             const { std::cell::OnceCell::new() };
     }
     VARS.with(|v| {
@@ -241,6 +242,7 @@ fn vars(env: &Env) -> [Option<std::rc::Rc<str>>; 5] {
                 "ORIGIN",
                 "BORDERLESS_COOKIE_SECRET",
                 "BORDERLESS_CUSTOMER_KEY",
+                "KEPT_PAGES",
             ]
             .map(|n| env.secret(n).ok().map(|v| v.to_string().into()))
         })

@@ -2,8 +2,11 @@
 //! origin's chunks through the rewriter; at the end, the log lines.
 
 use crate::page::log::{self, Log};
+use crate::page::variants::{self, Kept, Key};
 use crate::plan::Plan;
 use crate::rewrite::charset::{self, Charset};
+use crate::rewrite::prices::Counts;
+use crate::rewrite::tm::Report;
 use crate::rewrite::Rewriter;
 use std::rc::Rc;
 
@@ -13,17 +16,73 @@ pub struct PageBody {
     sniff: Vec<u8>,
     rw: Option<Rewriter>,
     path: String,
+    /// The page's variant key, if it may be kept (see [`variants`]).
+    key: Option<Key>,
+    now_ms: i64,
+}
+
+/// What the rewrite found that the log lines report.
+struct Found<'a> {
+    tm: Option<(Report, u8)>,
+    prices: Option<Counts>,
+    bail_out: Option<&'a str>,
 }
 
 impl PageBody {
-    pub(crate) fn new(plan: Rc<Plan>, declared: Option<Charset>, path: String) -> PageBody {
+    pub(crate) fn new(
+        plan: Rc<Plan>,
+        declared: Option<Charset>,
+        path: String,
+        key: Option<Key>,
+        now_ms: i64,
+    ) -> PageBody {
         PageBody {
             plan,
             declared,
             sniff: Vec::new(),
             rw: None,
             path,
+            key,
+            now_ms,
         }
+    }
+
+    /// The whole origin body at once (the entry read it in one piece): the
+    /// page and its log lines, as [`Self::write`] then [`Self::end`] give
+    /// them. A page kept from an earlier request with the same key and the
+    /// same origin bytes is not rewritten again.
+    pub fn whole(&mut self, body: &[u8]) -> (Vec<u8>, Vec<Log>) {
+        let key = if self.rw.is_none() && self.sniff.is_empty() {
+            self.key.take()
+        } else {
+            None
+        };
+        if let Some(kept) = key
+            .as_ref()
+            .and_then(|k| variants::get(k, body, self.now_ms))
+        {
+            let found = Found {
+                tm: kept.tm.clone().map(|r| (r, fresh_sample())),
+                prices: kept.prices,
+                bail_out: None,
+            };
+            return (kept.out.clone(), self.lines(&found));
+        }
+        let mut out = self.write(body);
+        let (tail, logs) = self.end();
+        out.extend(tail);
+        let untouched = self.plan.personal.as_ref().is_none_or(|p| !p.touched.get());
+        if let (Some(key), Some(rw)) = (key, self.rw.as_ref()) {
+            if rw.complete() && untouched {
+                let kept = Kept {
+                    out: out.clone(),
+                    prices: rw.price_counts(),
+                    tm: rw.tm_report().map(|(r, _)| r),
+                };
+                variants::put(key, body, kept, self.now_ms);
+            }
+        }
+        (out, logs)
     }
 
     /// Feeds one origin chunk; returns the bytes ready to send. Until the
@@ -50,39 +109,51 @@ impl PageBody {
         } else {
             Vec::new()
         };
+        let Some(rw) = self.rw.as_mut() else {
+            return (out, Vec::new());
+        };
+        out.extend(rw.end());
+        let Some(rw) = self.rw.as_ref() else {
+            return (out, Vec::new());
+        };
+        let found = Found {
+            tm: rw.tm_report(),
+            prices: rw.price_counts(),
+            bail_out: rw.bail_out(),
+        };
+        let logs = self.lines(&found);
+        (out, logs)
+    }
+
+    /// The page's log lines, from what its rewrite found.
+    fn lines(&self, found: &Found) -> Vec<Log> {
         let mut logs = Vec::new();
-        if let Some(rw) = self.rw.as_mut() {
-            out.extend(rw.end());
-        }
-        if let Some(line) = self.rw.as_ref().and_then(|rw| self.missing_line(rw)) {
+        if let Some(line) = found.tm.as_ref().and_then(|t| self.missing_line(t)) {
             logs.push(log::info(line));
         }
-        if let Some(rw) = self.rw.as_mut() {
-            if let Some(why) = rw.bail_out() {
-                logs.push(log::error("rewriter_bail_out", why, &self.path));
-            }
-            // What the price stage found on the page and why any stayed.
-            if let Some(c) = rw.price_counts().filter(|c| c.found > 0) {
-                logs.push(log::prices(&c, &self.path));
-            }
-            let exposure = match (&self.plan.personal, &self.plan.site.personal) {
-                (Some(p), Some(c)) => p.exposure(&c.slots),
-                _ => None,
-            };
-            if let Some(line) = exposure.or_else(|| self.plan.assignment.clone()) {
-                logs.push(log::info(line));
-            }
-            if let Some(line) = self.plan.conversion.as_ref().and_then(|c| c.line()) {
-                logs.push(log::info(line));
-            }
+        if let Some(why) = found.bail_out {
+            logs.push(log::error("rewriter_bail_out", why, &self.path));
         }
-        (out, logs)
+        // What the price stage found on the page and why any stayed.
+        if let Some(c) = found.prices.filter(|c| c.found > 0) {
+            logs.push(log::prices(&c, &self.path));
+        }
+        let exposure = match (&self.plan.personal, &self.plan.site.personal) {
+            (Some(p), Some(c)) => p.exposure(&c.slots),
+            _ => None,
+        };
+        if let Some(line) = exposure.or_else(|| self.plan.assignment.clone()) {
+            logs.push(log::info(line));
+        }
+        if let Some(line) = self.plan.conversion.as_ref().and_then(|c| c.line()) {
+            logs.push(log::info(line));
+        }
+        logs
     }
 
     /// One page in `log_missing_one_in` with segments missing from the
     /// memory logs them, so the shop can find what to translate.
-    fn missing_line(&self, rw: &Rewriter) -> Option<String> {
-        let (r, sample) = rw.tm_report()?;
+    fn missing_line(&self, (r, sample): &(Report, u8)) -> Option<String> {
         let one_in = self
             .plan
             .site
@@ -92,7 +163,7 @@ impl PageBody {
             .translation
             .as_ref()?
             .log_missing_one_in;
-        if r.missing == 0 || one_in == 0 || u32::from(sample) % one_in != 0 {
+        if r.missing == 0 || one_in == 0 || u32::from(*sample) % one_in != 0 {
             return None;
         }
         let locale = self.plan.tm.as_ref().map_or("", |m| m.locale());
@@ -127,4 +198,12 @@ impl PageBody {
         self.rw = Some(rw);
         out
     }
+}
+
+/// A random byte for a kept page's log sampling (a rewrite draws it from
+/// its memory's nonce).
+fn fresh_sample() -> u8 {
+    let mut b = [0u8; 1];
+    let _ = getrandom::fill(&mut b);
+    u8::from_ne_bytes(b)
 }

@@ -26,6 +26,7 @@ pub mod switch;
 #[cfg(test)]
 mod tests;
 pub mod values;
+pub mod variants;
 mod wire;
 
 use log::Log;
@@ -91,6 +92,8 @@ pub struct Prepared {
     d: Decisions,
     ov: Overrides,
     preview: bool,
+    /// The page may be kept for the next request (`page::variants`).
+    keep: bool,
     visitor: Option<Visitor>,
     plan: Plan,
     variant: String,
@@ -316,6 +319,10 @@ pub fn prepare(
         d,
         ov,
         preview: preview_on,
+        keep: !preview_on
+            && !vars
+                .kept_pages
+                .is_some_and(|v| v.eq_ignore_ascii_case("off")),
         visitor,
         plan,
         variant,
@@ -539,7 +546,12 @@ impl Prepared {
         if self.head {
             return Finish::Passthrough { edits };
         }
-        let body = PageBody::new(Rc::new(plan), declared, self.ctx.path);
+        // The variant key, if the page may be kept: never for a preview.
+        let key = self
+            .keep
+            .then(|| variants::Key::of(&plan, &self.d, &page, h("content-type")))
+            .flatten();
+        let body = PageBody::new(Rc::new(plan), declared, self.ctx.path, key, self.now_ms);
         Finish::Rewrite {
             edits,
             body: Box::new(body),

@@ -60,7 +60,7 @@ impl Served {
 /// Serves one request. `kv` returns a parsed value by key (as the isolate
 /// cache of a warm worker would; every read is reported as from the
 /// isolate); `origin` is the origin's answer to any request; the body is
-/// fed to the rewriter in `chunk`-byte pieces.
+/// fed to the rewriter in `chunk`-byte pieces (0: whole, in one call).
 pub fn serve(
     req: &Request,
     vars: &Vars,
@@ -133,12 +133,19 @@ pub fn serve(
         Finish::Rewrite { edits, mut body } => {
             let mut headers = origin.headers.clone();
             apply(&mut headers, &edits);
-            let mut out = Vec::with_capacity(origin.body.len() + 1024);
-            for c in origin.body.chunks(chunk.max(1)) {
-                out.extend(body.write(c));
-            }
-            let (tail, logs) = body.end();
-            out.extend(tail);
+            let (out, logs) = match chunk {
+                // As the entry sends a page it read at once.
+                0 => body.whole(&origin.body),
+                _ => {
+                    let mut out = Vec::with_capacity(origin.body.len() + 1024);
+                    for c in origin.body.chunks(chunk) {
+                        out.extend(body.write(c));
+                    }
+                    let (tail, logs) = body.end();
+                    out.extend(tail);
+                    (out, logs)
+                }
+            };
             Ok(Served {
                 status: origin.status,
                 headers,
@@ -179,6 +186,8 @@ pub struct Shop {
     /// `BORDERLESS_COOKIE_SECRET` and `BORDERLESS_CUSTOMER_KEY`.
     pub cookie_secret: Option<String>,
     pub customer_key: Option<String>,
+    /// Pages read whole may be kept (`KEPT_PAGES` not `off`).
+    pub keep: bool,
 }
 
 /// One visit: the request's parts.
@@ -189,7 +198,8 @@ pub struct Visit {
     pub cf: String,
     pub headers: Vec<(String, String)>,
     pub now_ms: i64,
-    /// Origin body chunk size.
+    /// Origin body chunk size; 0: the body in one call, as the entry sends
+    /// a page it read at once (a kept page may answer it).
     pub chunk: usize,
     /// The UTC offset every zone gets (the glue asks the runtime's Intl).
     pub tz_offset: Option<i32>,
@@ -232,6 +242,7 @@ impl Shop {
             preview: Some("on".into()),
             cookie_secret: None,
             customer_key: None,
+            keep: true,
         }
     }
 
@@ -256,6 +267,7 @@ impl Shop {
             preview: self.preview.as_deref(),
             cookie_secret: self.cookie_secret.as_deref(),
             customer_key: self.customer_key.as_deref(),
+            kept_pages: (!self.keep).then_some("off"),
             ..Vars::default()
         };
         let offset = v.tz_offset;

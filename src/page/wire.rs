@@ -43,6 +43,8 @@ pub struct Vars<'a> {
     pub cookie_secret: Option<&'a str>,
     /// The secret the CLI keys customer values with.
     pub customer_key: Option<&'a str>,
+    /// `KEPT_PAGES`: `off` rewrites every page, none kept (`page::variants`).
+    pub kept_pages: Option<&'a str>,
 }
 
 /// What the runtime lends the pure code.

@@ -88,6 +88,9 @@ pub struct Personal {
     /// `Set-Cookie` values.
     pub cookies: Vec<String>,
     pub(crate) shown: Vec<Cell<bool>>,
+    /// A slot's selector matched (whether or not its block had content):
+    /// the page's bytes then depend on this visitor.
+    pub(crate) touched: Cell<bool>,
     rendered: Vec<OnceCell<Option<String>>>,
     visitor: Option<String>,
     arm: String,
@@ -363,6 +366,7 @@ pub fn build(
     }
     let personal = Personal {
         shown: fills.iter().map(|_| Cell::new(false)).collect(),
+        touched: Cell::new(false),
         rendered: fills.iter().map(|_| OnceCell::new()).collect(),
         fills,
         cookies,

@@ -40,6 +40,9 @@ pub struct Rewriter {
     /// markers and swaps in translations; prices inside a segment are
     /// already settled when it reads them).
     tm: Option<(tm::Shared, tm::post::Post)>,
+    /// The memory was left out for want of a nonce: this page is not the
+    /// one its plan names.
+    degraded: bool,
 }
 
 impl Rewriter {
@@ -60,6 +63,7 @@ impl Rewriter {
                 bail_out: Some("encoding".into()),
                 prices: None,
                 tm: None,
+                degraded: false,
             };
         };
         let mut settings = Settings::new()
@@ -102,9 +106,13 @@ impl Rewriter {
             .localization
             .as_ref()
             .and_then(|l| l.translation.clone());
-        let tm = match (&plan.tm, opts) {
-            (Some(m), Some(o)) => tm::Tm::new(Rc::new(o), Some(Rc::clone(m)), false),
-            _ => None,
+        let (tm, degraded) = match (&plan.tm, opts) {
+            (Some(m), Some(o)) => {
+                let tm = tm::Tm::new(Rc::new(o), Some(Rc::clone(m)), false);
+                let degraded = tm.is_none();
+                (tm, degraded)
+            }
+            _ => (None, false),
         };
         let mut price_stage = None;
         if let Some(l) = &plan.l10n {
@@ -149,6 +157,7 @@ impl Rewriter {
             bail_out: None,
             prices: price_stage,
             tm,
+            degraded,
         }
     }
 
@@ -160,6 +169,7 @@ impl Rewriter {
             bail_out: None,
             prices: None,
             tm: None,
+            degraded: false,
         }
     }
 
@@ -208,6 +218,12 @@ impl Rewriter {
     /// What the price stage found and did on this page so far.
     pub fn price_counts(&self) -> Option<prices::Counts> {
         self.prices.as_ref().map(|(s, _)| s.borrow().counts)
+    }
+
+    /// The page came out as its plan names it: no bail-out, no stage left
+    /// out. Only such a page may be kept for the next request.
+    pub fn complete(&self) -> bool {
+        self.bail_out.is_none() && !self.degraded
     }
 
     /// Why the rewriter stopped rewriting, if it did.

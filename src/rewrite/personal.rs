@@ -22,6 +22,7 @@ pub fn attach<'h, 's>(
         settings = settings.append_element_content_handler((
             Cow::Borrowed(&slot.selector),
             ElementContentHandlers::default().element(move |el: &mut Element| {
+                p.touched.set(true);
                 if let (Some(html), Some(shown)) = (p.html(i), p.shown.get(i)) {
                     el.set_inner_content(html, ContentType::Html);
                     shown.set(true);

@@ -89,6 +89,14 @@ impl Memory {
         *self = Memory::new(Rc::clone(&self.base), Some(Rc::new(v)));
     }
 
+    /// The values this memory is made of: `de-DE`, or `de-DE+3` with shard 3.
+    pub fn id(&self) -> String {
+        match self.shard.as_ref().and_then(|s| s.shard) {
+            Some(k) => format!("{}+{k}", self.base.locale),
+            None => self.base.locale.clone(),
+        }
+    }
+
     pub fn locale(&self) -> &str {
         &self.base.locale
     }

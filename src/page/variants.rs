@@ -1,0 +1,351 @@
+//! Rewritten pages kept per isolate (issue 14, item 4). A page read whole
+//! whose origin bytes and variant key both equal a kept page's gets the kept
+//! output, without the rewrite: the rewrite is a function of those two (the
+//! key names every input of it that is not the origin's bytes), so these are
+//! the bytes it would write again. The origin confirmed them on this very
+//! request: no validator or age is trusted, the bytes are compared whole.
+//!
+//! Never kept: a page a slot's selector matched (it holds this visitor's
+//! blocks), the order confirmation, previews, a rewrite that bailed out.
+
+use crate::decide::Decisions;
+use crate::plan::l10n::PageUrl;
+use crate::plan::Plan;
+use crate::rewrite::prices::Counts;
+use crate::rewrite::tm::Report;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt::Write;
+use std::rc::Rc;
+
+/// Origin and output bytes kept in all; the oldest go first.
+const MAX_BYTES: usize = 8 << 20;
+/// A page's origin and output bytes, at most (the entry reads a body whole
+/// up to 256 KiB).
+const MAX_PAGE: usize = 640 << 10;
+/// Kept pages older than this are dropped (bundle values are immutable per
+/// version; this bounds what a republished one could leave behind).
+const MAX_AGE_MS: i64 = 10 * 60_000;
+
+/// Everything besides the origin's bytes that shapes a rewritten page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key(String);
+
+impl Key {
+    /// The key of `plan`'s page, or `None` if it is never kept (the order
+    /// confirmation). `content_type` is the origin's header (its charset).
+    pub fn of(
+        plan: &Plan,
+        d: &Decisions,
+        page: &PageUrl,
+        content_type: Option<&str>,
+    ) -> Option<Key> {
+        if plan.conversion.is_some() {
+            return None;
+        }
+        let mut k = Key(String::with_capacity(256));
+        k.part(&crate::base::ids::hex(&plan.site.digest));
+        k.part(&d.locale);
+        k.part(&d.currency);
+        k.part(if d.crawler { "bot" } else { "" });
+        k.part(page.origin);
+        k.part(page.path);
+        k.part(page.query);
+        k.part(content_type.unwrap_or(""));
+        for e in &plan.edits {
+            k.part(&e.rule.to_string());
+            for (name, value) in &e.attrs {
+                k.part(name);
+                k.part(value);
+            }
+            k.part(e.text.as_deref().unwrap_or("\u{0}"));
+        }
+        match plan.l10n.as_deref() {
+            Some(l) => {
+                k.part(&l.locale);
+                k.part(&l.currency);
+                k.part(&l.prices_status);
+                k.part(if l.dict.is_some() { "dict" } else { "" });
+                let conv = l.prices.as_ref().and_then(|p| p.converter.as_ref());
+                k.part(&conv.map(|c| c.key()).unwrap_or_default());
+                k.part(if l.prices.is_some() { "format" } else { "" });
+                for (c, r) in l.detect.iter().flat_map(|s| &s.converters) {
+                    k.part(c);
+                    k.part(&match r {
+                        Ok(c) => c.key(),
+                        Err(why) => why.as_str().to_string(),
+                    });
+                }
+            }
+            None => k.part("no-l10n"),
+        }
+        k.part(&plan.tm.as_ref().map(|m| m.id()).unwrap_or_default());
+        let mut slots = String::new();
+        for f in plan.personal.iter().flat_map(|p| &p.fills) {
+            let _ = write!(slots, "{},", f.slot);
+        }
+        k.part(&slots);
+        Some(k)
+    }
+
+    /// Length-prefixed, so no two lists of parts give one key.
+    fn part(&mut self, p: &str) {
+        let _ = write!(self.0, "{}:", p.len());
+        self.0.push_str(p);
+    }
+}
+
+/// What a kept page's rewrite found, for its log lines.
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    pub out: Vec<u8>,
+    pub prices: Option<Counts>,
+    pub tm: Option<Report>,
+}
+
+struct Entry {
+    key: Key,
+    origin: Vec<u8>,
+    at_ms: i64,
+    kept: Rc<Kept>,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.origin.len() + self.kept.out.len() + self.key.0.len()
+    }
+}
+
+thread_local! {
+    /// The kept pages and their bytes in all.
+    static KEPT: RefCell<(usize, VecDeque<Entry>)> = const { RefCell::new((0, VecDeque::new())) };
+    /// Pages answered from a kept one (tests, the bench).
+    static HITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The page kept for `key` and exactly these origin bytes.
+pub fn get(key: &Key, origin: &[u8], now_ms: i64) -> Option<Rc<Kept>> {
+    KEPT.with_borrow(|(_, kept)| {
+        kept.iter()
+            .find(|e| {
+                e.origin.len() == origin.len()
+                    && now_ms.saturating_sub(e.at_ms) < MAX_AGE_MS
+                    && e.at_ms <= now_ms
+                    && e.key == *key
+                    && e.origin == origin
+            })
+            .map(|e| {
+                HITS.set(HITS.get() + 1);
+                Rc::clone(&e.kept)
+            })
+    })
+}
+
+/// Keeps a page rewritten from `origin` under `key`, the oldest pages
+/// dropped to make room.
+pub fn put(key: Key, origin: &[u8], kept: Kept, now_ms: i64) {
+    let entry = Entry {
+        key,
+        origin: origin.to_vec(),
+        at_ms: now_ms,
+        kept: Rc::new(kept),
+    };
+    let size = entry.bytes();
+    if size > MAX_PAGE {
+        return;
+    }
+    KEPT.with_borrow_mut(|(bytes, kept)| {
+        // One entry per key and origin: a page kept again replaces its own.
+        if let Some(i) = kept
+            .iter()
+            .position(|e| e.key == entry.key && e.origin == entry.origin)
+        {
+            if let Some(old) = kept.remove(i) {
+                *bytes -= old.bytes();
+            }
+        }
+        while *bytes + size > MAX_BYTES {
+            match kept.pop_front() {
+                Some(old) => *bytes -= old.bytes(),
+                None => break,
+            }
+        }
+        *bytes += size;
+        kept.push_back(entry);
+    });
+}
+
+/// Pages kept in this isolate, and answers given from them.
+pub fn count() -> (usize, u64) {
+    (KEPT.with_borrow(|(_, kept)| kept.len()), HITS.get())
+}
+
+/// Forgets every kept page (tests: a cold isolate).
+pub fn clear() {
+    KEPT.with_borrow_mut(|(bytes, kept)| {
+        kept.clear();
+        *bytes = 0;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{clear, count};
+    use crate::page::sim::{Served, Shop, Visit};
+    use crate::page::values::Kind;
+    use crate::schema::{Card, CountryPack};
+    use std::collections::BTreeMap;
+
+    const NOW_MS: i64 = 1_764_000_000_000;
+    const PLAIN: &str = "<html><head><title>About</title></head><body><h1>About us</h1><p>Tea, cakes &amp; gifts.</p></body></html>";
+    const SLOT: &str =
+        r#"<html><body><p>Hello</p><div data-borderless-slot="recs"></div></body></html>"#;
+
+    fn shop() -> Shop {
+        let site = r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"},
+            "rules":[{"select":"html","set_attr":{"data-country":"{country}"}},{"select":"h1","set_text":"Hi {country}"}],
+            "personalization":{"slots":{"recs":{"block":"segment"}},"cards":3,"holdout":0}}"#;
+        let card = Card {
+            id: "p1".into(),
+            title: BTreeMap::from([("en-GB".into(), "Popular".into())]),
+            category: "Gifts".into(),
+            price: "2.55".into(),
+            currency: "GBP".into(),
+            image: "/img/p1.svg".into(),
+            url: "/p/p1".into(),
+        };
+        let pack = CountryPack {
+            country: "ZZ".into(),
+            segments: BTreeMap::from([("*:*:*:*:*".into(), vec!["p1".into()])]),
+            trending: vec![],
+            also_bought: BTreeMap::new(),
+            cards: BTreeMap::from([("p1".into(), card)]),
+        };
+        let mut s = Shop::new(site);
+        for c in ["JP", "DE"] {
+            let pack = serde_json::to_string(&pack).unwrap();
+            s = s.value(&format!("b/t/country/{c}"), Kind::Pack, &pack);
+        }
+        s.preview = None;
+        s
+    }
+
+    fn visit(country: &str, chunk: usize) -> Visit {
+        let mut v = Visit::get("/about", country);
+        v.now_ms = NOW_MS;
+        v.chunk = chunk;
+        v.fresh_id = Some("0123456789abcdef0123456789abcdef".into());
+        v
+    }
+
+    fn same(a: &Served, b: &Served) {
+        assert_eq!(a.text(), b.text());
+        assert_eq!(a.headers, b.headers);
+        let lines = |s: &Served| s.logs.iter().map(|l| l.line.clone()).collect::<Vec<_>>();
+        assert_eq!(lines(a), lines(b));
+    }
+
+    #[test]
+    fn a_kept_page_is_the_page_rewritten_again() {
+        clear();
+        let shop = shop();
+        let streamed = shop.page(&visit("JP", 7), PLAIN);
+        assert!(
+            streamed.text().contains("<h1>Hi JP</h1>"),
+            "{}",
+            streamed.text()
+        );
+        assert_eq!(count(), (0, 0), "a streamed page is not kept");
+        let first = shop.page(&visit("JP", 0), PLAIN);
+        assert_eq!(count(), (1, 0));
+        let again = shop.page(&visit("JP", 0), PLAIN);
+        assert_eq!(count(), (1, 1), "answered from the kept page");
+        same(&streamed, &first);
+        same(&streamed, &again);
+        assert!(
+            again.logs.iter().any(|l| l.line.contains("\"assignment\"")),
+            "{:?}",
+            again.logs
+        );
+    }
+
+    #[test]
+    fn other_bytes_or_another_variant_are_rewritten() {
+        clear();
+        let shop = shop();
+        shop.page(&visit("JP", 0), PLAIN);
+        let other = PLAIN.replace("gifts", "gift");
+        let out = shop.page(&visit("JP", 0), &other);
+        assert!(out.text().contains("gift."));
+        let de = shop.page(&visit("DE", 0), PLAIN);
+        assert!(de.text().contains("data-country=\"DE\""), "{}", de.text());
+        assert!(de.text().contains("<h1>Hi DE</h1>"));
+        let mut later = visit("JP", 0);
+        later.url = "https://shop.test/about?x=1".into();
+        shop.page(&later, PLAIN);
+        assert_eq!(count(), (4, 0));
+    }
+
+    #[test]
+    fn a_page_a_slot_matched_is_never_kept() {
+        clear();
+        let shop = shop();
+        for _ in 0..2 {
+            let out = shop.page(&visit("JP", 0), SLOT);
+            assert!(out.text().contains("Popular"), "{}", out.text());
+        }
+        assert_eq!(count(), (0, 0));
+    }
+
+    #[test]
+    fn previews_and_kept_pages_off_are_never_kept() {
+        clear();
+        let mut shop = shop();
+        shop.preview = Some("on".into());
+        shop.page(&visit("JP", 0), PLAIN);
+        shop.page(&visit("JP", 0), PLAIN);
+        shop.preview = None;
+        shop.keep = false;
+        shop.page(&visit("JP", 0), PLAIN);
+        shop.page(&visit("JP", 0), PLAIN);
+        assert_eq!(count(), (0, 0));
+    }
+
+    #[test]
+    fn a_new_config_misses() {
+        clear();
+        let shop = shop();
+        shop.page(&visit("JP", 0), PLAIN);
+        let mut changed = Shop::new(
+            r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"},
+            "rules":[{"select":"html","set_attr":{"data-country":"x{country}"}}]}"#,
+        );
+        changed.preview = None;
+        let out = changed.page(&visit("JP", 0), PLAIN);
+        assert!(
+            out.text().contains("data-country=\"xJP\""),
+            "{}",
+            out.text()
+        );
+        assert_eq!(count(), (2, 0));
+    }
+
+    #[test]
+    fn kept_pages_expire_and_stay_bounded() {
+        clear();
+        let shop = shop();
+        shop.page(&visit("JP", 0), PLAIN);
+        let mut later = visit("JP", 0);
+        later.now_ms = NOW_MS + super::MAX_AGE_MS;
+        shop.page(&later, PLAIN);
+        assert_eq!(count(), (1, 0), "an old page is rewritten and kept anew");
+        let big = format!("<html><body>{}</body></html>", "<p>x</p>".repeat(30_000));
+        for i in 0..40 {
+            let page = big.replace("<body>", &format!("<body data-i={i}>"));
+            shop.page(&visit("JP", 0), &page);
+        }
+        let bytes = super::KEPT.with_borrow(|(b, _)| *b);
+        assert!(bytes <= super::MAX_BYTES, "{bytes}");
+        assert!((10..40).contains(&count().0), "{:?}", count());
+    }
+}

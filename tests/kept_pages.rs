@@ -1,0 +1,149 @@
+//! Kept pages (`page::variants`) on the 95 real storefront pages, with the
+//! real-storefront workload (price detection and conversion, the
+//! translation memory, a config rule): for each page and visitor, the page
+//! sent whole and rewritten, then the same answered from the kept page, are
+//! byte for byte the page streamed in chunks, with the same headers and log
+//! lines.
+
+use borderless::page::sim::{OriginResponse, Served, Shop, Visit};
+use borderless::page::values::Kind;
+use borderless::page::variants;
+use borderless::precompute::tm::extract::{self, Stats};
+use borderless::precompute::tm::{import, pseudo, Catalog};
+use borderless::rewrite::tm::Options;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+#[path = "support/storefront.rs"]
+mod storefront;
+use storefront::{fx, money_formats};
+
+/// Visitor country, language, currency.
+const VISITORS: [(&str, &str, &str); 2] = [("DE", "de-DE", "EUR"), ("JP", "ja-JP", "JPY")];
+
+fn pages() -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/storefront-pages");
+    let mut out = Vec::new();
+    for f in extract::pages_in(&dir).expect("storefront pages") {
+        out.extend(extract::read_source(&f).expect("page"));
+    }
+    assert_eq!(out.len(), 95, "expected the 95 storefront pages");
+    out
+}
+
+/// A GBP shop in en-GB with a de-DE memory (pseudo-translated from every
+/// page), FX, the visitors' money formats and one rule.
+fn shop(pages: &[(String, Vec<u8>)]) -> Shop {
+    let opts = Rc::new(Options::default());
+    let mut cat = Catalog::new("en");
+    let mut stats = Stats::default();
+    for (path, html) in pages {
+        extract::page(&mut cat, path, html, &opts, &mut stats).unwrap();
+    }
+    let mut tm = import::LocaleTm::default();
+    for u in cat.units.values() {
+        tm.entries
+            .insert(u.key.clone(), (pseudo(&u.source).unwrap(), u.pages.clone()));
+    }
+    let values = import::values("de-DE", &tm, 256 << 10);
+    let config = serde_json::json!({
+        "version": 1, "bundle": "v1",
+        "site": {"default_locale": "en-GB", "currency": "GBP"},
+        "rules": [{"select": "html", "set_attr": {"data-country": "{country}"}}],
+        "localization": {
+            "locales": ["en-GB", "de-DE", "ja-JP"],
+            "currencies": ["GBP", "EUR", "JPY"],
+            "fx_max_age_hours": 48,
+            "translation": {"shards": {"de-DE": values[0].shards}, "log_missing_one_in": 1},
+        },
+    });
+    let mut shop = Shop::new(&config.to_string());
+    shop.preview = None;
+    for v in &values {
+        let id = borderless::rewrite::tm::memory::value_id(&v.locale, v.shard);
+        let kind = if v.shard.is_some() {
+            Kind::TmShard
+        } else {
+            Kind::Tm
+        };
+        shop = shop.value(
+            &format!("b/v1/tm/{id}"),
+            kind,
+            &serde_json::to_string(v).unwrap(),
+        );
+    }
+    shop = shop.value(
+        "b/v1/fx/rates",
+        Kind::Fx,
+        &serde_json::to_string(&fx()).unwrap(),
+    );
+    let formats = money_formats();
+    for (_, l, _) in VISITORS {
+        let money = formats.get(l).or_else(|| formats.get("en-US"));
+        let dict = serde_json::json!({"locale": l, "entries": {}, "money": money});
+        shop = shop.value(&format!("b/v1/dict/{l}"), Kind::Dict, &dict.to_string());
+    }
+    shop
+}
+
+fn lines(s: &Served) -> Vec<String> {
+    s.logs.iter().map(|l| l.line.clone()).collect()
+}
+
+#[test]
+fn kept_pages_are_the_pages_rewritten() {
+    let pages = pages();
+    let shop = shop(&pages);
+    // A day after the table's rates were observed: fresh.
+    let now = borderless::base::time::parse_rfc3339(&fx().as_of).unwrap() + 86_400_000;
+    variants::clear();
+    let (mut kept, mut changed) = (0, 0);
+    let mut chunked = Vec::new();
+    for (path, html) in &pages {
+        for (country, lang, currency) in VISITORS {
+            let visit = |chunk: usize| {
+                let mut v = Visit::get(path, country)
+                    .header("accept-language", &format!("{lang},en;q=0.5"))
+                    .header("cookie", &format!("borderless_currency={currency}"));
+                v.now_ms = now;
+                v.chunk = chunk;
+                v.fresh_id = Some("0123456789abcdef0123456789abcdef".into());
+                v
+            };
+            let origin = OriginResponse::html(html, "text/html");
+            let streamed = shop.serve(&visit(4093), &origin).unwrap();
+            let (_, hits) = variants::count();
+            let first = shop.serve(&visit(0), &origin).unwrap();
+            let again = shop.serve(&visit(0), &origin).unwrap();
+            let hit = variants::count().1 > hits;
+            kept += usize::from(hit);
+            changed += usize::from(streamed.body != *html);
+            // The kept page is the page rewritten whole, byte for byte.
+            assert!(
+                again.body == first.body,
+                "{path} {country}: kept page differs"
+            );
+            assert_eq!(again.headers, first.headers, "{path} {country}");
+            assert_eq!(lines(&again), lines(&first), "{path} {country}");
+            // Whole or in chunks, the same page (the memory's segments
+            // across a chunk boundary aside: counted, see the note below).
+            assert_eq!(first.headers, streamed.headers, "{path} {country}");
+            assert_eq!(lines(&first), lines(&streamed), "{path} {country}");
+            if first.body != streamed.body {
+                chunked.push(format!("{path} {country}"));
+            }
+            // Only a page too large to keep or a bail-out is rewritten again.
+            let small = html.len() + streamed.body.len() < 600 << 10;
+            if small && streamed.bail_out().is_none() {
+                assert!(hit, "{path} {country}: not answered from the kept page");
+            }
+        }
+    }
+    eprintln!(
+        "{kept} of {} answers from kept pages; {changed} pages rewritten; {} differ whole vs in chunks: {chunked:?}",
+        pages.len() * VISITORS.len(),
+        chunked.len()
+    );
+    assert!(kept > 0);
+    assert!(changed > pages.len(), "the workload changes the pages");
+}
