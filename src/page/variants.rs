@@ -20,6 +20,9 @@ use std::rc::Rc;
 
 /// Origin and output bytes kept in all; the oldest go first.
 const MAX_BYTES: usize = 8 << 20;
+/// Pages kept, at most: a lookup compares each one's lengths (then, on a
+/// match, its key and bytes), so many small ones must not make it slow.
+const MAX_ENTRIES: usize = 256;
 /// A page's origin and output bytes, at most (the entry reads a body whole
 /// up to 256 KiB).
 const MAX_PAGE: usize = 640 << 10;
@@ -129,6 +132,7 @@ pub fn get(key: &Key, origin: &[u8], now_ms: i64) -> Option<Rc<Kept>> {
         kept.iter()
             .find(|e| {
                 e.origin.len() == origin.len()
+                    && e.key.0.len() == key.0.len()
                     && now_ms.saturating_sub(e.at_ms) < MAX_AGE_MS
                     && e.at_ms <= now_ms
                     && e.key == *key
@@ -164,7 +168,7 @@ pub fn put(key: Key, origin: &[u8], kept: Kept, now_ms: i64) {
                 *bytes -= old.bytes();
             }
         }
-        while *bytes + size > MAX_BYTES {
+        while *bytes + size > MAX_BYTES || kept.len() >= MAX_ENTRIES {
             match kept.pop_front() {
                 Some(old) => *bytes -= old.bytes(),
                 None => break,
@@ -347,5 +351,13 @@ mod tests {
         let bytes = super::KEPT.with_borrow(|(b, _)| *b);
         assert!(bytes <= super::MAX_BYTES, "{bytes}");
         assert!((10..40).contains(&count().0), "{:?}", count());
+        clear();
+        for i in 0..super::MAX_ENTRIES + 10 {
+            shop.page(
+                &visit("JP", 0),
+                &PLAIN.replace("About", &format!("About {i}")),
+            );
+        }
+        assert_eq!(count().0, super::MAX_ENTRIES);
     }
 }
