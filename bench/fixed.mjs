@@ -164,9 +164,10 @@ function stageDists(dist) {
     patch("read", [[/const cf = cfJson\(request\);/, (m) => `${m} ${read}`]]),
     patch("start", [[/origin = await sent;/, (m) => `${m} forget(); return { response: origin };`]]),
     patch("origin", [[/nl = got\.indexOf\("\\n"\);/, (m) => `{ const m = /^R (\\d+)/.exec(got); if (m) bodyDrop(Number(m[1])); return { response: origin }; } ${m}`]]),
-    patch("head", [[/const \{ id, whole, init \} = out;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return new Response(out.body, init); }`]]),
+    patch("head", [[/const init = typeof out\.init === "function" \? out\.init : \(\) => out\.init;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return new Response(out.buf ?? out.body, init()); }`]]),
     patch("body", [
       // A page sent whole: the bytes as read; streamed: a copy of each read.
+      [/bodyWhole\(id, out\.buf\)/, "(bodyDrop(id), out.buf)"],
       [/bodyWhole\(id, buf\)/, "(bodyDrop(id), buf)"],
       [/bodyWhole\(id, first\.value\)/, "(bodyDrop(id), first.value)"],
       [/bodyWrite\(id, (\w+)\.value\)/g, (_, v) => `${v}.value.slice()`],

@@ -8,6 +8,7 @@ use crate::rewrite::charset::{self, Charset};
 use crate::rewrite::prices::Counts;
 use crate::rewrite::tm::Report;
 use crate::rewrite::Rewriter;
+use std::borrow::Cow;
 use std::rc::Rc;
 
 pub struct PageBody {
@@ -23,7 +24,8 @@ pub struct PageBody {
 
 /// What the rewrite found that the log lines report.
 struct Found<'a> {
-    tm: Option<(Report, u8)>,
+    /// The memory's report and the page's random byte (for sampling).
+    tm: Option<(Cow<'a, Report>, u8)>,
     prices: Option<Counts>,
     bail_out: Option<&'a str>,
 }
@@ -62,7 +64,11 @@ impl PageBody {
             .and_then(|k| variants::get(k, body, self.now_ms))
         {
             let found = Found {
-                tm: kept.tm.clone().map(|r| (r, fresh_sample())),
+                // A random byte only where a line may be sampled.
+                tm: kept.tm.as_ref().map(|r| {
+                    let sample = if r.missing > 0 { fresh_sample() } else { 0 };
+                    (Cow::Borrowed(r), sample)
+                }),
                 prices: kept.prices,
                 bail_out: None,
             };
@@ -117,7 +123,7 @@ impl PageBody {
             return (out, Vec::new());
         };
         let found = Found {
-            tm: rw.tm_report(),
+            tm: rw.tm_report().map(|(r, s)| (Cow::Owned(r), s)),
             prices: rw.price_counts(),
             bail_out: rw.bail_out(),
         };
@@ -153,7 +159,7 @@ impl PageBody {
 
     /// One page in `log_missing_one_in` with segments missing from the
     /// memory logs them, so the shop can find what to translate.
-    fn missing_line(&self, (r, sample): &(Report, u8)) -> Option<String> {
+    fn missing_line(&self, (r, sample): &(Cow<Report>, u8)) -> Option<String> {
         let one_in = self
             .plan
             .site
