@@ -8,44 +8,21 @@
 use borderless::page::sim::{OriginResponse, Served, Shop, Visit};
 use borderless::page::values::Kind;
 use borderless::page::variants;
-use borderless::precompute::tm::extract::{self, Stats};
-use borderless::precompute::tm::{import, pseudo, Catalog};
-use borderless::rewrite::tm::Options;
-use std::path::PathBuf;
-use std::rc::Rc;
 
 #[path = "support/storefront.rs"]
 mod storefront;
 use storefront::{fx, money_formats};
+#[path = "support/memory.rs"]
+mod memory;
+use memory::{pages, pseudo_memory, with_memory};
 
 /// Visitor country, language, currency.
 const VISITORS: [(&str, &str, &str); 2] = [("DE", "de-DE", "EUR"), ("JP", "ja-JP", "JPY")];
 
-fn pages() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/storefront-pages");
-    let mut out = Vec::new();
-    for f in extract::pages_in(&dir).expect("storefront pages") {
-        out.extend(extract::read_source(&f).expect("page"));
-    }
-    assert_eq!(out.len(), 95, "expected the 95 storefront pages");
-    out
-}
-
 /// A GBP shop in en-GB with a de-DE memory (pseudo-translated from every
 /// page), FX, the visitors' money formats and one rule.
 fn shop(pages: &[(String, Vec<u8>)]) -> Shop {
-    let opts = Rc::new(Options::default());
-    let mut cat = Catalog::new("en");
-    let mut stats = Stats::default();
-    for (path, html) in pages {
-        extract::page(&mut cat, path, html, &opts, &mut stats).unwrap();
-    }
-    let mut tm = import::LocaleTm::default();
-    for u in cat.units.values() {
-        tm.entries
-            .insert(u.key.clone(), (pseudo(&u.source).unwrap(), u.pages.clone()));
-    }
-    let values = import::values("de-DE", &tm, 256 << 10);
+    let (values, _) = pseudo_memory(pages, "de-DE");
     let config = serde_json::json!({
         "version": 1, "bundle": "v1",
         "site": {"default_locale": "en-GB", "currency": "GBP"},
@@ -59,20 +36,7 @@ fn shop(pages: &[(String, Vec<u8>)]) -> Shop {
     });
     let mut shop = Shop::new(&config.to_string());
     shop.preview = None;
-    for v in &values {
-        let id = borderless::rewrite::tm::memory::value_id(&v.locale, v.shard);
-        let kind = if v.shard.is_some() {
-            Kind::TmShard
-        } else {
-            Kind::Tm
-        };
-        shop = shop.value(
-            &format!("b/v1/tm/{id}"),
-            kind,
-            &serde_json::to_string(v).unwrap(),
-        );
-    }
-    shop = shop.value(
+    shop = with_memory(shop, "v1", &values).value(
         "b/v1/fx/rates",
         Kind::Fx,
         &serde_json::to_string(&fx()).unwrap(),

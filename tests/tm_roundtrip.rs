@@ -16,15 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::rc::Rc;
 
-fn pages() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/storefront-pages");
-    let mut out = Vec::new();
-    for f in extract::pages_in(&dir).expect("storefront pages") {
-        out.extend(extract::read_source(&f).expect("page"));
-    }
-    assert_eq!(out.len(), 95, "expected the 95 storefront pages");
-    out
-}
+#[path = "support/memory.rs"]
+mod memory;
+use memory::{pages, pseudo_memory, with_memory};
 
 /// Start tags with their attribute names, in order (end tags are implied
 /// by lol_html's element stack and compared through the bytes around them).
@@ -251,39 +245,14 @@ fn tag_names(html: &[u8], enc: &'static encoding_rs::Encoding) -> Vec<String> {
 #[test]
 fn the_worker_pipeline_translates_every_page_from_kv() {
     use borderless::page::sim::{OriginResponse, Shop, Visit};
-    use borderless::page::values::Kind;
     let pages = pages();
-    let opts = Rc::new(Options::default());
-    let mut cat = Catalog::new("en");
-    let mut stats = Stats::default();
-    for (path, html) in &pages {
-        extract::page(&mut cat, path, html, &opts, &mut stats).unwrap();
-    }
-    let mut tm = import::LocaleTm::default();
-    for u in cat.units.values() {
-        tm.entries
-            .insert(u.key.clone(), (pseudo(&u.source).unwrap(), u.pages.clone()));
-    }
-    let values = import::values("de-DE", &tm, 256 << 10);
+    let (values, stats) = pseudo_memory(&pages, "de-DE");
     let shards = values[0].shards;
     let config = format!(
         r#"{{"version":1,"bundle":"v1","site":{{"default_locale":"en-GB","currency":"GBP"}},
         "localization":{{"locales":["en-GB","de-DE"],"translation":{{"shards":{{"de-DE":{shards}}},"log_missing_one_in":1}}}}}}"#
     );
-    let mut shop = Shop::new(&config);
-    for v in &values {
-        let id = borderless::rewrite::tm::memory::value_id(&v.locale, v.shard);
-        let kind = if v.shard.is_some() {
-            Kind::TmShard
-        } else {
-            Kind::Tm
-        };
-        shop = shop.value(
-            &format!("b/v1/tm/{id}"),
-            kind,
-            &serde_json::to_string(v).unwrap(),
-        );
-    }
+    let shop = with_memory(Shop::new(&config), "v1", &values);
     let mut changed = 0;
     for (path, html) in &pages {
         let Charset::Stream(enc) = charset::sniff(html) else {
