@@ -611,7 +611,7 @@ async function main() {
   if (opt.only === "cpu") {
     server.close();
     results.fixed_overhead_us = results.fixed.kept_net_us;
-  results.fixed_overhead_rewrite_us = results.fixed.borderless_net_us;
+    results.fixed_overhead_rewrite_us = results.fixed.borderless_net_us;
     results.timing_s = { ...timing, run: Math.round((Date.now() - started.getTime()) / 1000) };
     results.bundle = bundleSizes();
     fs.writeFileSync(path.resolve(opt.out), JSON.stringify(results, null, 2) + "\n");

@@ -99,7 +99,7 @@ export default {
       const cf = cfJson(request);
       // The synchronous handler first; the async one when it declines (a KV
       // read to make, a proxy, the beacon) or after a trap.
-      out = healthy() ? await direct(request, env, heard, cf, r) : undefined;
+      out = healthy() ? await direct(request, env, heard, cf, r, path) : undefined;
       if (out === undefined) {
         const run = healthy()
           ? rustFetch(request, env, heard, cf)
@@ -217,7 +217,7 @@ function dropPage(r, drop, id) {
 // The synchronous handler (src/glue/sync.rs): `{ response }`, or a body to
 // rewrite (`{ id, whole, body, init }`); undefined where it declines. The
 // origin request is sent from here and one response is built here.
-async function direct(request, env, heard, cf, r) {
+async function direct(request, env, heard, cf, r, path) {
   // One argument, encoded here: wasm-bindgen copies a string argument into
   // Wasm memory a character at a time in JS.
   const s = rustStart(env, encoder.encode(request.method + "\n" + request.url + "\n" + (cf ?? "") + "\n" + heard));
@@ -260,7 +260,7 @@ async function direct(request, env, heard, cf, r) {
       buf = new Uint8Array(await origin.arrayBuffer());
     } catch (err) {
       forget();
-      log("origin_body_error", err, new URL(request.url).pathname);
+      log("origin_body_error", err, path());
       throw new OriginError(String(err));
     }
     if (r.panic) throw r.panic;
@@ -491,11 +491,12 @@ function cfJson(request) {
   return cf && typeof cf === "object" ? picked(cf, reads().cf) : undefined;
 }
 
-// `JSON.stringify(v, keys)`, the same text, built by hand: the runtime's
-// stringify with a key list cost ~35 µs a request on `cf` (side by side,
-// bench/fixed-cost.md), a loop over the few keys a fraction of that. As
-// with the list, an object keeps only the listed keys, at any depth, in
-// the list's order.
+// `JSON.stringify(v, keys)`, the same text, built by hand: a loop over the
+// few keys instead of the runtime's stringify with a key list (side by
+// side, bench/fixed-cost.md: −13 to −37 µs a request in two runs, +15 in a
+// third; with the body read before phase two, −14 to −18). As with the
+// list, an object keeps only the listed keys, at any depth, in the list's
+// order.
 function picked(v, keys) {
   if (v === null || typeof v !== "object" || typeof v.toJSON === "function") return JSON.stringify(v);
   if (Array.isArray(v)) return "[" + v.map((x) => (x === undefined || typeof x === "function" || typeof x === "symbol" ? "null" : picked(x, keys))).join(",") + "]";

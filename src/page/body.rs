@@ -27,7 +27,7 @@ struct Found<'a> {
     /// The memory's report and the page's random byte (for sampling).
     tm: Option<(Cow<'a, Report>, u8)>,
     prices: Option<Counts>,
-    bail_out: Option<&'a str>,
+    bail_out: Option<String>,
 }
 
 impl PageBody {
@@ -119,13 +119,10 @@ impl PageBody {
             return (out, Vec::new());
         };
         out.extend(rw.end());
-        let Some(rw) = self.rw.as_ref() else {
-            return (out, Vec::new());
-        };
         let found = Found {
             tm: rw.tm_report().map(|(r, s)| (Cow::Owned(r), s)),
             prices: rw.price_counts(),
-            bail_out: rw.bail_out(),
+            bail_out: rw.bail_out().map(str::to_owned),
         };
         let logs = self.lines(&found);
         (out, logs)
@@ -137,7 +134,7 @@ impl PageBody {
         if let Some(line) = found.tm.as_ref().and_then(|t| self.missing_line(t)) {
             logs.push(log::info(line));
         }
-        if let Some(why) = found.bail_out {
+        if let Some(why) = &found.bail_out {
             logs.push(log::error("rewriter_bail_out", why, &self.path));
         }
         // What the price stage found on the page and why any stayed.

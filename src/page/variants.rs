@@ -64,8 +64,8 @@ impl Key {
             k.part(e.text.as_deref().unwrap_or("\u{0}"));
         }
         match plan.l10n.as_deref() {
+            // Its locale is the decisions' (above).
             Some(l) => {
-                k.part(&l.locale);
                 k.part(&l.currency);
                 k.part(&l.prices_status);
                 k.part(if l.dict.is_some() { "dict" } else { "" });
