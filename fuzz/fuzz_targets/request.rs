@@ -1,6 +1,7 @@
 //! Request headers: cookies (profile, consent, locale, currency, visitor
 //! id), Accept-Language, User-Agent, the preview override headers and
-//! `request.cf`, through the whole pipeline.
+//! `request.cf`, through the whole pipeline; and a request URL split by
+//! hand must be the `url` crate's (`base::request_url`).
 #![no_main]
 use borderless::page::sim::OriginResponse;
 use borderless_fuzz::{check, visit, with_shop, Bytes};
@@ -34,6 +35,13 @@ fuzz_target!(|data: &[u8]| {
     }
     if b.byte() % 2 == 0 {
         v.cf = b.string(200);
+    }
+    // What is left: a URL, split by hand where the crate agrees.
+    let url = String::from_utf8_lossy(b.rest()).into_owned();
+    for s in [url.clone(), format!("https://shop.test/{url}")] {
+        if let Err(e) = borderless::base::request_url::same_as_crate(&s) {
+            panic!("{e}");
+        }
     }
     let origin = OriginResponse::html(PAGE, "text/html; charset=utf-8");
     with_shop(shop, |s| {

@@ -7,5 +7,7 @@ pub mod escape;
 pub mod fxfeed;
 pub mod ids;
 pub mod money;
+pub mod request_url;
+pub mod text;
 pub mod time;
 pub mod url;

@@ -75,7 +75,16 @@ impl Converter {
     /// Names what this converter does, exactly: its currencies and factor
     /// (the rounding rule comes from the config).
     pub fn key(&self) -> String {
-        format!("{}>{}={:x}", self.from, self.to, self.factor.to_bits())
+        let bits = crate::base::ids::hex(&self.factor.to_bits().to_be_bytes());
+        // `{:x}` of the bits: no leading zeros.
+        let bits = bits.trim_start_matches('0');
+        crate::base::text::concat(&[
+            &self.from,
+            ">",
+            &self.to,
+            "=",
+            if bits.is_empty() { "0" } else { bits },
+        ])
     }
 
     /// `None` (with the reason) when prices must stay as they are.
@@ -201,6 +210,19 @@ mod tests {
     use super::*;
     use crate::base::time::parse_rfc3339;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn keys_name_the_factor_bits() {
+        for factor in [0.0, 1.0, 1.1734, 187.25, f64::MIN_POSITIVE] {
+            let c = Converter {
+                from: "GBP".into(),
+                to: "EUR".into(),
+                factor,
+                rule: Rule::minor(2),
+            };
+            assert_eq!(c.key(), format!("GBP>EUR={:x}", factor.to_bits()));
+        }
+    }
 
     fn loc(json: &str) -> Localization {
         serde_json::from_str(json).unwrap()

@@ -98,11 +98,9 @@ pub fn safe_url(u: &str) -> bool {
         && !u
             .chars()
             .any(|c| c.is_control() || c == '\\' || c.is_whitespace());
-    let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();
+    let starts = |p: &str| u.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
     ok_chars
-        && ((u.starts_with('/') && !u.starts_with("//"))
-            || lower.starts_with("https://")
-            || lower.starts_with("http://"))
+        && ((u.starts_with('/') && !u.starts_with("//")) || starts("https://") || starts("http://"))
 }
 
 #[cfg(test)]

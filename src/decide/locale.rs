@@ -214,7 +214,7 @@ pub fn split_prefix<'p>(path: &'p str, available: &[String]) -> Option<(&'p str,
 
 /// The URL path prefix of a locale: lower case (`de-DE` → `/de-de`).
 pub fn prefix_of(locale: &str) -> String {
-    format!("/{}", locale.to_ascii_lowercase())
+    crate::base::text::concat(&["/", &locale.to_ascii_lowercase()])
 }
 
 /// Right-to-left scripts (by language subtag, or an explicit script subtag).

@@ -37,19 +37,30 @@ fn matches(w: &When, ctx: &Context, holiday: Option<&str>) -> bool {
         && (!w.holiday || holiday.is_some())
 }
 
-/// The first promo whose conditions hold now, with today's holiday name.
+/// `12-24`.
+fn month_day_key(m: u8, d: u8) -> String {
+    let mut s = String::with_capacity(5);
+    crate::base::text::push_padded(&mut s, u64::from(m), 2);
+    s.push('-');
+    crate::base::text::push_padded(&mut s, u64::from(d), 2);
+    s
+}
+
+/// The first promo whose conditions hold now (its index and itself), with
+/// today's holiday name.
 pub fn promo_for<'p>(
     p: &'p Personalization,
     ctx: &Context,
-) -> Option<(&'p Promo, Option<&'p str>)> {
+) -> Option<(usize, &'p Promo, Option<&'p str>)> {
     let holiday = local_date(ctx).and_then(|(m, d)| {
         p.holidays
             .get(&ctx.geo.country)?
-            .get(&format!("{m:02}-{d:02}"))
+            .get(&month_day_key(m, d))
             .map(String::as_str)
     });
     p.promos
         .iter()
-        .find(|pr| matches(&pr.when, ctx, holiday))
-        .map(|pr| (pr, holiday))
+        .enumerate()
+        .find(|(_, pr)| matches(&pr.when, ctx, holiday))
+        .map(|(i, pr)| (i, pr, holiday))
 }

@@ -13,8 +13,6 @@ pub struct Segment {
     /// Keys to try, most specific first, down to the global segment.
     pub chain: Vec<String>,
     pub category: Option<String>,
-    /// `country DE, mobile, evening, weekday, winter`.
-    pub summary: String,
 }
 
 impl Segment {
@@ -62,8 +60,20 @@ impl Segment {
             key,
             chain,
             category: category.map(str::to_string),
-            summary: format!("country {country}, {device}, {daypart}, {day_kind}, {season}"),
         }
+    }
+
+    /// `country DE, mobile, evening, weekday, winter`, for the preview.
+    pub fn summary(ctx: &Context) -> String {
+        let t = &ctx.time;
+        format!(
+            "country {}, {}, {}, {}, {}",
+            ctx.geo.country,
+            ctx.device.as_str(),
+            t.daypart.as_str(),
+            t.day_kind.as_str(),
+            t.season.as_str()
+        )
     }
 }
 
@@ -204,7 +214,10 @@ mod tests {
         let s = Segment::of(&c, "DE", None);
         assert_eq!(s.key, "DE:mobile:evening:weekday:winter");
         assert_eq!(s.chain.len(), 6);
-        assert_eq!(s.summary, "country DE, mobile, evening, weekday, winter");
+        assert_eq!(
+            Segment::summary(&c),
+            "country DE, mobile, evening, weekday, winter"
+        );
         let p = pack();
         let got = pick(&p, &s, 3, &["b"]).unwrap();
         assert_eq!(got.key, "DE:*:evening:*:winter");

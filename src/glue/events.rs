@@ -4,9 +4,8 @@
 
 use crate::base::conversion::data_point_of_line;
 use crate::page::log::{self, Log};
-use worker::{
-    console_error, console_log, AnalyticsEngineDataPointBuilder, AnalyticsEngineDataset, Env,
-};
+use worker::web_sys::console;
+use worker::{AnalyticsEngineDataPointBuilder, AnalyticsEngineDataset, Env};
 
 const BINDING: &str = "EVENTS";
 
@@ -26,11 +25,13 @@ pub(super) fn emit(env: &Env, logs: &[Log]) {
 
 pub(super) fn emit_to(ds: Option<&AnalyticsEngineDataset>, logs: &[Log]) {
     for l in logs {
+        // The line as it is: `console_log!` would format a copy first.
+        let line = wasm_bindgen::JsValue::from_str(&l.line);
         if l.error {
-            console_error!("{}", l.line);
+            console::error_1(&line);
             continue;
         }
-        console_log!("{}", l.line);
+        console::log_1(&line);
         let (Some(ds), Some(p)) = (ds, data_point_of_line(&l.line)) else {
             continue;
         };
@@ -41,7 +42,7 @@ pub(super) fn emit_to(ds: Option<&AnalyticsEngineDataset>, logs: &[Log]) {
             .write_to(ds);
         if let Err(e) = written {
             let e = log::error("analytics_write_failed", &e.to_string(), "");
-            console_error!("{}", e.line);
+            console::error_1(&wasm_bindgen::JsValue::from_str(&e.line));
         }
     }
 }

@@ -19,11 +19,11 @@
 //! the value. A name or value that could break a line takes the async path.
 
 use super::{body, events, header_lines, kv, panic, prepare, whole_length};
+use crate::base::text::push_decimal;
 use crate::page::values::Values;
 use crate::page::{self, Answer, Finish, HeaderEdit, OriginHead, Prepared, Start};
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::fmt::Write;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use worker::{AnalyticsEngineDataset, Env};
@@ -93,7 +93,12 @@ pub fn borderless_start(env: Env, request: &[u8]) -> Option<String> {
         parked.push_back((*next, pending));
         *next
     });
-    Some(format!("F {id}\n{out}"))
+    let mut head = String::with_capacity(out.len() + 16);
+    head.push_str("F ");
+    push_decimal(&mut head, u64::from(id));
+    head.push('\n');
+    head.push_str(&out);
+    Some(head)
 }
 
 /// Phase two for page `id`, from the origin's status and the headers of
@@ -125,7 +130,14 @@ pub fn borderless_origin(id: u32, status: u16, headers: &[u8]) -> Result<String,
             edits(&mut out, &e).ok_or_else(unwritable)?;
             let whole = whole_length(&headers, length.as_deref()).unwrap_or(0);
             let id = body::park(body, p.events, p.test_panic);
-            Ok(format!("R {id} {whole}\n{out}"))
+            let mut head = String::with_capacity(out.len() + 24);
+            head.push_str("R ");
+            push_decimal(&mut head, u64::from(id));
+            head.push(' ');
+            push_decimal(&mut head, whole);
+            head.push('\n');
+            head.push_str(&out);
+            Ok(head)
         }
     }
 }
@@ -181,12 +193,18 @@ fn field(out: &mut String, op: &str, name: &str, value: &str) -> Option<()> {
     if name.contains([':', '\n', '\r']) || value.contains(['\n', '\r']) {
         return None;
     }
-    writeln!(out, "{op}{name}:{value}").ok()
+    // By hand: `writeln!` is `core::fmt`, cold code on every request.
+    for part in [op, name, ":", value, "\n"] {
+        out.push_str(part);
+    }
+    Some(())
 }
 
 fn line(out: &mut String, s: &str) -> Option<()> {
     if s.contains(['\n', '\r']) {
         return None;
     }
-    writeln!(out, "{s}").ok()
+    out.push_str(s);
+    out.push('\n');
+    Some(())
 }

@@ -36,6 +36,7 @@ pub use wire::{
 };
 use wire::{delete, header, json_answer, origin_request_from, set};
 
+use crate::base::request_url::RequestUrl;
 use crate::base::url::{is_local_path, percent_decode};
 use crate::config::{ConfigError, SiteConfig};
 use crate::decide::{locale, Decisions, Visitor};
@@ -129,7 +130,7 @@ pub fn prepare(
         vars.preview_token,
         req.header(preview::TOKEN_HEADER),
     );
-    let url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
+    let url = RequestUrl::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
     let privacy_path = match &site {
         Ok(s) => s
             .doc
@@ -154,7 +155,7 @@ pub fn prepare(
             locale::split_prefix(url.path(), &l.locales).map(|(_, rest)| rest.to_string())
         });
         return Ok(Start::Proxy {
-            origin: origin_request_from(url.clone(), req, vars, path.as_deref(), None)?,
+            origin: origin_request_from(&url, req, vars, path.as_deref(), None)?,
             edits: Vec::new(),
             logs: Vec::new(),
         });
@@ -306,7 +307,7 @@ pub fn prepare(
         None
     } else {
         Some(origin_request_from(
-            url.clone(),
+            &url,
             req,
             vars,
             origin_path.as_deref(),
@@ -329,7 +330,7 @@ pub fn prepare(
         url_locale: prefixed.is_some(),
         page_path,
         query,
-        origin_name: url.origin().ascii_serialization(),
+        origin_name: url.origin(),
         secure: url.scheme() == "https",
         now_ms,
         if_none_match: req.header("if-none-match").map(str::to_string),
@@ -427,9 +428,12 @@ impl Prepared {
         }
         let mut kv: Vec<KvRead> = self.config_read.clone().into_iter().collect();
         kv.append(&mut values.reads);
+        // The charset the origin's header names (checked once, used below).
+        let mut declared = None;
         if let Some(o) = origin {
-            if let Err(skip) = self.exchange_check(&o) {
-                return self.passthrough(o, skip, kv);
+            match self.exchange_check(&o) {
+                Ok(c) => declared = c,
+                Err(skip) => return self.passthrough(o, skip, kv),
             }
         }
         let page = PageUrl {
@@ -516,7 +520,6 @@ impl Prepared {
             variant = None;
         }
         let h = |n: &str| header(o.headers, n);
-        let declared = h("content-type").and_then(charset::from_content_type);
         let mut edits = vec![
             delete("content-length"),
             // The body now depends on the visitor: shared caches must not keep it.
@@ -599,7 +602,8 @@ impl Prepared {
         })
     }
 
-    fn exchange_check(&self, o: &OriginHead) -> Result<(), Skip> {
+    /// Whether the page is rewritten, and the charset its header names.
+    fn exchange_check(&self, o: &OriginHead) -> Result<Option<Charset>, Skip> {
         let h = |n: &str| header(o.headers, n);
         proxy::check(&Exchange {
             method: "GET",
@@ -612,10 +616,11 @@ impl Prepared {
         if proxy::excluded(&self.page_path, &self.site.doc.exclude_paths) {
             return Err(Skip::ExcludedPath);
         }
-        if h("content-type").and_then(charset::from_content_type) == Some(Charset::Unsupported) {
+        let declared = h("content-type").and_then(charset::from_content_type);
+        if declared == Some(Charset::Unsupported) {
             return Err(Skip::Charset);
         }
-        Ok(())
+        Ok(declared)
     }
 
     /// The origin's answer passes through: a 304 for the visitor's variant

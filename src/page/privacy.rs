@@ -9,6 +9,7 @@
 //! opted-out visitor's is never read.
 
 use crate::base::escape::{escape, escape_attr};
+use crate::base::request_url::RequestUrl;
 use crate::decide::consent::{Cookies, OPT_OUT_COOKIE};
 use crate::decide::experiment::VISITOR_COOKIE;
 use crate::decide::profile::{self, Profile};
@@ -86,13 +87,13 @@ fn same_site(req: &Request, origin: &str) -> bool {
 
 /// Phase one, any method but GET on the privacy path: a same-site POST
 /// clears (and opts out or back in), then sends the visitor to the page.
-pub fn post(req: &Request, url: &url::Url, path: &str) -> Answer {
+pub fn post(req: &Request, url: &RequestUrl, path: &str) -> Answer {
     if req.method != "POST" {
         let mut a = text_answer(405, "Method Not Allowed");
         a.headers.push(("allow".into(), "GET, POST".into()));
         return a;
     }
-    if !same_site(req, &url.origin().ascii_serialization()) {
+    if !same_site(req, &url.origin()) {
         return text_answer(403, "Forbidden: not from this site");
     }
     let Some(action) = url

@@ -15,7 +15,6 @@ use crate::rewrite::prices::Counts;
 use crate::rewrite::tm::Report;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::fmt::Write;
 use std::rc::Rc;
 
 /// Origin and output bytes kept in all; the oldest go first.
@@ -56,7 +55,9 @@ impl Key {
         k.part(page.query);
         k.part(content_type.unwrap_or(""));
         for e in &plan.edits {
-            k.part(&e.rule.to_string());
+            let mut rule = String::new();
+            crate::base::text::push_decimal(&mut rule, e.rule as u64);
+            k.part(&rule);
             for (name, value) in &e.attrs {
                 k.part(name);
                 k.part(value);
@@ -85,7 +86,8 @@ impl Key {
         k.part(&plan.tm.as_ref().map(|m| m.id()).unwrap_or_default());
         let mut slots = String::new();
         for f in plan.personal.iter().flat_map(|p| &p.fills) {
-            let _ = write!(slots, "{},", f.slot);
+            crate::base::text::push_decimal(&mut slots, f.slot as u64);
+            slots.push(',');
         }
         k.part(&slots);
         Some(k)
@@ -93,7 +95,8 @@ impl Key {
 
     /// Length-prefixed, so no two lists of parts give one key.
     fn part(&mut self, p: &str) {
-        let _ = write!(self.0, "{}:", p.len());
+        crate::base::text::push_decimal(&mut self.0, p.len() as u64);
+        self.0.push(':');
         self.0.push_str(p);
     }
 }

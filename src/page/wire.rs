@@ -1,6 +1,7 @@
 //! The pipeline's inputs and outputs as plain data: the request, the vars,
 //! what the runtime lends, header edits, the origin request, own answers.
 
+use crate::base::request_url::RequestUrl;
 use crate::config::{ConfigError, SiteConfig};
 use crate::page::proxy;
 use crate::request::{preview, TzOffset};
@@ -172,30 +173,44 @@ pub fn origin_request(
     path: Option<&str>,
     variant: Option<&str>,
 ) -> Result<OriginRequest, String> {
-    let url = url::Url::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
-    origin_request_from(url, req, vars, path, variant)
+    let url = RequestUrl::parse(req.url).map_err(|e| format!("request URL: {e}"))?;
+    origin_request_from(&url, req, vars, path, variant)
 }
 
 /// [`origin_request`] from the request's URL already parsed.
 pub(crate) fn origin_request_from(
-    mut url: url::Url,
+    url: &RequestUrl,
     req: &Request,
     vars: &Vars,
     path: Option<&str>,
     variant: Option<&str>,
 ) -> Result<OriginRequest, String> {
-    if let Some(p) = path {
-        url.set_path(p);
-    }
-    if let Some(origin) = vars.origin.filter(|o| !o.is_empty()) {
-        let o = parsed_origin(origin)?;
-        url.set_scheme(o.scheme())
-            .map_err(|()| "ORIGIN: scheme".to_string())?;
-        url.set_host(o.host_str())
-            .map_err(|e| format!("ORIGIN: {e}"))?;
-        url.set_port(o.port())
-            .map_err(|()| "ORIGIN: port".to_string())?;
-    }
+    let origin = match vars.origin.filter(|o| !o.is_empty()) {
+        Some(o) => Some(parsed_origin(o)?),
+        None => None,
+    };
+    let plain = match origin.as_deref() {
+        Some((_, prefix)) => prefix.as_deref().and_then(|p| url.rebased(path, Some(p))),
+        None => url.rebased(path, None),
+    };
+    let target = match plain {
+        Some(t) => t,
+        None => {
+            let mut url = url.to_url().map_err(|e| format!("request URL: {e}"))?;
+            if let Some(p) = path {
+                url.set_path(p);
+            }
+            if let Some((o, _)) = origin.as_deref() {
+                url.set_scheme(o.scheme())
+                    .map_err(|()| "ORIGIN: scheme".to_string())?;
+                url.set_host(o.host_str())
+                    .map_err(|e| format!("ORIGIN: {e}"))?;
+                url.set_port(o.port())
+                    .map_err(|()| "ORIGIN: port".to_string())?;
+            }
+            url.into()
+        }
+    };
     let mut edits: Vec<HeaderEdit> = req
         .headers
         .iter()
@@ -213,27 +228,33 @@ pub(crate) fn origin_request_from(
         }
     }
     Ok(OriginRequest {
-        url: url.into(),
+        url: target,
         edits,
         with_body: !matches!(req.method, "GET" | "HEAD"),
     })
 }
 
-/// `ORIGIN` parsed; the last one is kept (it is the same on every request).
-fn parsed_origin(origin: &str) -> Result<url::Url, String> {
+/// `ORIGIN` parsed, with its `scheme://host[:port]` where a request URL
+/// takes it by hand (http or https with a host: what the setters then
+/// give); the last one is kept (it is the same on every request).
+fn parsed_origin(origin: &str) -> Result<Rc<(url::Url, Option<String>)>, String> {
+    type Last = Option<(String, Rc<(url::Url, Option<String>)>)>;
     thread_local! {
-        static LAST: std::cell::RefCell<Option<(String, url::Url)>> = const { std::cell::RefCell::new(None) };
+        static LAST: std::cell::RefCell<Last> = const { std::cell::RefCell::new(None) };
     }
     if let Some(u) = LAST.with_borrow(|l| {
         l.as_ref()
             .filter(|(s, _)| s == origin)
-            .map(|(_, u)| u.clone())
+            .map(|(_, u)| Rc::clone(u))
     }) {
         return Ok(u);
     }
     let u = url::Url::parse(origin).map_err(|e| format!("ORIGIN: {e}"))?;
-    LAST.with_borrow_mut(|l| *l = Some((origin.to_string(), u.clone())));
-    Ok(u)
+    let prefix = (matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .then(|| u.origin().ascii_serialization());
+    let parsed = Rc::new((u, prefix));
+    LAST.with_borrow_mut(|l| *l = Some((origin.to_string(), Rc::clone(&parsed))));
+    Ok(parsed)
 }
 
 #[cfg(test)]

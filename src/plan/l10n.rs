@@ -30,10 +30,8 @@ pub struct L10n {
     pub rtl: bool,
     pub dict: Option<Rc<Dictionary>>,
     pub prices: Option<Prices>,
-    /// Ready-made (escaped) `<link rel=alternate hreflang>` markup for `<head>`.
-    pub alternates: String,
-    /// Ready-made canonical link, added only if the page has none.
-    pub canonical: Option<String>,
+    /// The `<head>` links of a shop with locale prefixes.
+    pub head: Option<Later<HeadLinks>>,
     /// `/de-de`: prefixed onto root-relative navigation links.
     pub link_prefix: Option<String>,
     /// The markup for `[data-borderless-slot=switcher]`.
@@ -50,25 +48,37 @@ pub struct L10n {
     pub tm: Option<Rc<crate::rewrite::tm::memory::Memory>>,
 }
 
-/// The switcher's markup, rendered the first time a page's slot for it is
-/// found: most pages have none, and its links cost an escape each.
-pub struct SwitcherHtml {
-    html: OnceCell<String>,
-    render: Box<dyn Fn() -> String>,
+/// Markup rendered the first time a page asks for it: a page without its
+/// place, or a kept page (`page::variants`), never pays for it.
+pub struct Later<T> {
+    value: OnceCell<T>,
+    render: Box<dyn Fn() -> T>,
 }
 
-impl SwitcherHtml {
-    pub fn new(render: impl Fn() -> String + 'static) -> Self {
-        let render = Box::new(render);
-        SwitcherHtml {
-            html: OnceCell::new(),
-            render,
+impl<T> Later<T> {
+    pub fn new(render: impl Fn() -> T + 'static) -> Self {
+        Later {
+            value: OnceCell::new(),
+            render: Box::new(render),
         }
     }
 
-    pub fn html(&self) -> &str {
-        self.html.get_or_init(&self.render)
+    pub fn get(&self) -> &T {
+        self.value.get_or_init(&self.render)
     }
+}
+
+/// The markup for `[data-borderless-slot=switcher]` (its links cost an
+/// escape each).
+pub type SwitcherHtml = Later<String>;
+
+/// `<link>` markup (escaped) for `<head>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadLinks {
+    /// `<link rel=alternate hreflang>` for every locale and `x-default`.
+    pub alternates: String,
+    /// The page's canonical link, added only if the page has none.
+    pub canonical: String,
 }
 
 /// The page's own URL, split, with any locale prefix already removed.
@@ -131,21 +141,13 @@ pub fn build(
     // Every href written here is a path on this site, whatever the request
     // path was (`/de-de//evil.com/x` must not link to `//evil.com/x`).
     let path = same_site_path(url.path);
-    let href_of = |l: &str| href_of(l, default, &path, url.query);
-    let (mut alternates, mut canonical, mut link_prefix) = (String::new(), None, None);
-    if loc.url_prefixes {
-        for l in &loc.locales {
-            alternates.push_str(&alternate(l, url.origin, &href_of(l)));
-        }
-        alternates.push_str(&alternate("x-default", url.origin, &href_of(default)));
-        // The page's own localized URL, as its hreflang link names it.
-        canonical = Some(format!(
-            "<link rel=\"canonical\" href=\"{}{}\">",
-            escape(url.origin),
-            escape(&href_of(&d.locale))
-        ));
-        link_prefix = (d.locale != *default).then(|| locale::prefix_of(&d.locale));
-    }
+    let head = loc.url_prefixes.then(|| {
+        let (site, path, query) = (Rc::clone(site), path.to_string(), url.query.to_string());
+        let (origin, locale) = (url.origin.to_string(), d.locale.clone());
+        Later::new(move || head_links(&site, &origin, &path, &query, &locale))
+    });
+    let link_prefix =
+        (loc.url_prefixes && d.locale != *default).then(|| locale::prefix_of(&d.locale));
     let switcher = loc.switcher.is_some().then(|| {
         let (site, path, query) = (Rc::clone(site), path.to_string(), url.query.to_string());
         let (locale, currency) = (d.locale.clone(), d.currency.clone());
@@ -157,14 +159,34 @@ pub fn build(
         rtl: locale::is_rtl(&d.locale),
         dict,
         prices,
-        alternates,
-        canonical,
+        head,
         link_prefix,
         switcher,
         currency,
         prices_status,
         detect,
     })
+}
+
+/// The hreflang links of every locale and the page's own canonical link.
+fn head_links(site: &SiteConfig, origin: &str, path: &str, query: &str, locale: &str) -> HeadLinks {
+    let default = &site.doc.site.default_locale;
+    let href_of = |l: &str| href_of(l, default, path, query);
+    let mut alternates = String::new();
+    for l in site.doc.localization.iter().flat_map(|l| &l.locales) {
+        alternates.push_str(&alternate(l, origin, &href_of(l)));
+    }
+    alternates.push_str(&alternate("x-default", origin, &href_of(default)));
+    // The page's own localized URL, as its hreflang link names it.
+    let canonical = format!(
+        "<link rel=\"canonical\" href=\"{}{}\">",
+        escape(origin),
+        escape(&href_of(locale))
+    );
+    HeadLinks {
+        alternates,
+        canonical,
+    }
 }
 
 /// `path` and `query` in locale `l`: with its prefix, unless it is the default.
@@ -288,24 +310,23 @@ mod tests {
         .unwrap();
         assert_eq!(l.prices_status, "converted");
         assert_eq!(l.link_prefix.as_deref(), Some("/de-de"));
-        assert!(l.alternates.contains(r#"<link rel="alternate" hreflang="en-GB" href="https://shop.test/p/1?a=1&amp;b=&lt;2&gt;">"#), "{}", l.alternates);
-        assert!(l.alternates.contains(
+        let h = l.head.as_ref().unwrap().get();
+        assert!(h.alternates.contains(r#"<link rel="alternate" hreflang="en-GB" href="https://shop.test/p/1?a=1&amp;b=&lt;2&gt;">"#), "{}", h.alternates);
+        assert!(h.alternates.contains(
             r#"hreflang="de-DE" href="https://shop.test/de-de/p/1?a=1&amp;b=&lt;2&gt;""#
         ));
-        assert!(l
+        assert!(h
             .alternates
             .contains(r#"hreflang="ar-AE" href="https://shop.test/ar-ae/p/1"#));
-        assert!(l
+        assert!(h
             .alternates
             .contains(r#"hreflang="x-default" href="https://shop.test/p/1?"#));
         assert_eq!(
-            l.canonical.as_deref(),
-            Some(
-                r#"<link rel="canonical" href="https://shop.test/de-de/p/1?a=1&amp;b=&lt;2&gt;">"#
-            )
+            h.canonical,
+            r#"<link rel="canonical" href="https://shop.test/de-de/p/1?a=1&amp;b=&lt;2&gt;">"#
         );
         let sw = l.switcher.unwrap();
-        let sw = sw.html();
+        let sw = sw.get();
         assert!(sw.contains(r#"<a href="/de-de/p/1?a=1&amp;b=&lt;2&gt;" hreflang="de-DE" lang="de-DE" aria-current="true">Deutsch</a>"#), "{sw}");
         assert!(sw.contains("العربية &lt;b&gt;"), "{sw}");
         assert!(sw.contains(r#"href="/__borderless/switch?currency=EUR&amp;return=/de-de/p/1%3Fa%3D1%26b%3D%3C2%3E" rel="nofollow" aria-current="true">EUR</a>"#), "{sw}");
@@ -325,9 +346,9 @@ mod tests {
         let s = Rc::new(site(r#","switcher":{}"#));
         let d = Decisions::origin("en-GB", "GBP");
         let l = build(&s, &d, None, None, &PAGE, 0, None).unwrap();
-        assert!(l.alternates.is_empty() && l.canonical.is_none() && l.link_prefix.is_none());
+        assert!(l.head.is_none() && l.link_prefix.is_none());
         assert_eq!(l.prices_status, "same_currency");
-        assert!(l.switcher.unwrap().html().contains(r#"<a href="/__borderless/switch?locale=de-DE&amp;return=/p/1%3Fa%3D1%26b%3D%3C2%3E" hreflang="de-DE" lang="de-DE">de-DE</a>"#));
+        assert!(l.switcher.unwrap().get().contains(r#"<a href="/__borderless/switch?locale=de-DE&amp;return=/p/1%3Fa%3D1%26b%3D%3C2%3E" hreflang="de-DE" lang="de-DE">de-DE</a>"#));
         assert!(build(
             &Rc::new(
                 config::parse(

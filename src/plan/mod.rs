@@ -113,5 +113,5 @@ pub fn variant_tag(parts: &[&str]) -> String {
             h = h.wrapping_mul(0x100_0000_01b3);
         }
     }
-    format!("{h:016x}")
+    crate::base::ids::hex(&h.to_be_bytes())
 }

@@ -14,7 +14,7 @@ use crate::decide::visitor::Visitor;
 use crate::plan::blocks::{self, Render};
 use crate::plan::l10n::L10n;
 use crate::request::Context;
-use crate::schema::{BlockKind, Card, CountryPack, CustomerValue};
+use crate::schema::{BlockKind, Card, CountryPack, CustomerValue, Promo};
 use serde::Serialize;
 use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
@@ -62,8 +62,11 @@ pub struct Fill {
 enum Content {
     /// Product cards by id from `from`, under `heading`.
     Cards { heading: String, from: CardSet },
-    /// Ready markup (a promo banner: one short string).
-    Html(String),
+    /// The promo banner `promo` of the config, on `holiday` if any.
+    Promo {
+        promo: usize,
+        holiday: Option<String>,
+    },
 }
 
 /// Where a block's cards are.
@@ -139,6 +142,20 @@ fn heading<'a>(kind: BlockKind, own: Option<&'a str>, l10n: Option<&'a L10n>) ->
     }
 }
 
+/// A promo banner: its text from the dictionary, else the memory, with
+/// the holiday's name put in.
+fn promo_html(pr: &Promo, holiday: Option<&str>, l10n: Option<&L10n>, r: &Render) -> blocks::Block {
+    let t = text(l10n, &pr.text);
+    // Not in the dictionary: the translation memory may have it.
+    let t = l10n
+        .and_then(|l| l.tm.as_deref())
+        .filter(|_| t == pr.text)
+        .and_then(|m| crate::rewrite::tm::translate_plain(m, t))
+        .unwrap_or_else(|| t.to_string())
+        .replace("{holiday}", holiday.unwrap_or(""));
+    blocks::promo(&pr.id, &t, pr.link.as_deref(), r)
+}
+
 /// What card markup reads, the same when the cards are chosen and when
 /// their slot renders them.
 fn render_with<'a>(
@@ -210,7 +227,7 @@ pub fn build(
         let category = v.profile.as_ref().and_then(Profile::top_category);
         let seg = Segment::of(ctx, &pack.country, category);
         if explain {
-            d.reasons.push(seg.summary.clone());
+            d.reasons.push(Segment::summary(ctx));
             if pack.country == crate::schema::GLOBAL_COUNTRY && ctx.geo.country != pack.country {
                 d.reasons
                     .push(format!("no pack for {}: the global pack", ctx.geo.country));
@@ -311,28 +328,19 @@ pub fn build(
                     (lazy(list, head, CardSet::Customer(Rc::clone(cu))), None)
                 }
                 BlockKind::Promo => {
-                    let Some((pr, holiday)) = promo_for(p, ctx) else {
+                    let Some((i, pr, holiday)) = promo_for(p, ctx) else {
                         continue;
                     };
-                    let t = text(l10n, &pr.text);
-                    // Not in the dictionary: the translation memory may have it.
-                    let t = l10n
-                        .and_then(|l| l.tm.as_deref())
-                        .filter(|_| t == pr.text)
-                        .and_then(|m| crate::rewrite::tm::translate_plain(m, t))
-                        .unwrap_or_else(|| t.to_string())
-                        .replace("{holiday}", holiday.unwrap_or(""));
                     if explain {
                         d.reasons.push(match holiday {
                             Some(h) => format!("promo {} (holiday {h})", pr.id),
                             None => format!("promo {}", pr.id),
                         });
                     }
-                    let block = blocks::promo(&pr.id, &t, pr.link.as_deref(), &r);
-                    (
-                        Some((block.products, Content::Html(block.html))),
-                        Some(pr.id.clone()),
-                    )
+                    // Its text and markup wait for the slot, like cards.
+                    let holiday = holiday.map(str::to_string);
+                    let content = Content::Promo { promo: i, holiday };
+                    (Some((Vec::new(), content)), Some(pr.id.clone()))
                 }
             };
             if let Some((products, content)) = block {
@@ -441,11 +449,15 @@ impl Personal {
 
     fn render(&self, i: usize) -> Option<String> {
         let f = self.fills.get(i)?;
+        let r = render_with(&self.site, self.l10n.as_deref(), &self.locale, &self.arm);
         let (heading, from) = match &f.content {
-            Content::Html(h) => return Some(h.clone()),
+            Content::Promo { promo, holiday } => {
+                let p = self.site.doc.personalization.as_ref()?;
+                let pr = p.promos.get(*promo)?;
+                return Some(promo_html(pr, holiday.as_deref(), self.l10n.as_deref(), &r).html);
+            }
             Content::Cards { heading, from } => (heading, from),
         };
-        let r = render_with(&self.site, self.l10n.as_deref(), &self.locale, &self.arm);
         let list: Vec<&Card> = f.products.iter().filter_map(|id| from.card(id)).collect();
         blocks::cards(f.kind, heading, &list, &r).map(|b| b.html)
     }

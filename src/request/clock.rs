@@ -107,6 +107,36 @@ pub struct LocalTime {
 }
 
 impl LocalTime {
+    /// `2026-12-24T19:30:00+01:00`, by hand for the usual years (`format!` is
+    /// the larger code to run cold in Wasm, on every request).
+    fn iso_local(y: i64, [m, d, hour, minute, second]: [u8; 5], sign: char, offset: u32) -> String {
+        let Ok(year @ 0..=9999) = u64::try_from(y) else {
+            return format!(
+                "{y:04}-{m:02}-{d:02}T{hour:02}:{minute:02}:{second:02}{sign}{:02}:{:02}",
+                offset / 60,
+                offset % 60
+            );
+        };
+        use crate::base::text::push_padded;
+        let mut s = String::with_capacity(25);
+        push_padded(&mut s, year, 4);
+        for (sep, n) in [
+            ('-', m),
+            ('-', d),
+            ('T', hour),
+            (':', minute),
+            (':', second),
+        ] {
+            s.push(sep);
+            push_padded(&mut s, u64::from(n), 2);
+        }
+        s.push(sign);
+        push_padded(&mut s, u64::from(offset / 60), 2);
+        s.push(':');
+        push_padded(&mut s, u64::from(offset % 60), 2);
+        s
+    }
+
     /// `utc_ms` since the Unix epoch, `offset` minutes east of UTC.
     pub fn at(utc_ms: i64, offset: i32, country: &str, southern: bool) -> LocalTime {
         let local_s = utc_ms.div_euclid(1000) + i64::from(offset) * 60;
@@ -119,11 +149,7 @@ impl LocalTime {
         // 1970-01-01 was a Thursday; index 0 = Monday.
         let wd = (days + 3).rem_euclid(7) as usize;
         let sign = if offset < 0 { '-' } else { '+' };
-        let local = format!(
-            "{y:04}-{m:02}-{d:02}T{hour:02}:{minute:02}:{second:02}{sign}{:02}:{:02}",
-            offset.unsigned_abs() / 60,
-            offset.unsigned_abs() % 60
-        );
+        let local = Self::iso_local(y, [m, d, hour, minute, second], sign, offset.unsigned_abs());
         LocalTime {
             local,
             utc_offset_minutes: offset,

@@ -3,7 +3,7 @@
 
 use crate::base::escape::escape_attr;
 use crate::base::url::prefixed;
-use crate::plan::l10n::L10n;
+use crate::plan::l10n::{L10n, Later};
 use lol_html::html_content::{ContentType, Element};
 use lol_html::{ElementContentHandlers, HandlerResult, Selector, Settings};
 use std::borrow::Cow;
@@ -91,7 +91,7 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
         let l2 = Rc::clone(l);
         add(2, Box::new(move |el| translate_attrs(&l2, el)));
     }
-    if !l.alternates.is_empty() || l.canonical.is_some() {
+    if l.head.is_some() {
         let s = Rc::clone(&scope);
         add(
             4,
@@ -107,11 +107,12 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
                 let (l, s) = (Rc::clone(&l), Rc::clone(&s));
                 if let Some(handlers) = el.end_tag_handlers() {
                     handlers.push(Box::new(move |end| {
-                        let mut html = l.alternates.clone();
-                        if !s.borrow().canonical_seen {
-                            html.push_str(l.canonical.as_deref().unwrap_or(""));
+                        if let Some(links) = l.head.as_ref().map(Later::get) {
+                            end.before(&links.alternates, ContentType::Html);
+                            if !s.borrow().canonical_seen {
+                                end.before(&links.canonical, ContentType::Html);
+                            }
                         }
-                        end.before(&html, ContentType::Html);
                         Ok(())
                     }));
                 }
@@ -143,7 +144,7 @@ pub fn attach<'h, 's>(l: &Rc<L10n>, mut settings: Settings<'h, 's>) -> Settings<
         add(
             6,
             Box::new(move |el| {
-                let html = l.switcher.as_ref().map_or("", |s| s.html());
+                let html = l.switcher.as_ref().map_or("", |s| s.get());
                 el.set_inner_content(html, ContentType::Html);
                 Ok(())
             }),
@@ -199,7 +200,7 @@ mod tests {
     use crate::base::money::Converter;
     use crate::base::time::parse_rfc3339;
     use crate::config;
-    use crate::plan::l10n::Prices;
+    use crate::plan::l10n::{HeadLinks, Prices};
     use crate::plan::Plan;
     use crate::rewrite::Rewriter;
     use crate::schema::{Dictionary, FxRates, Localization};
@@ -239,10 +240,14 @@ mod tests {
                 converter,
                 format: Box::new(|v, c| Some(format!("{v:.2} {c}"))),
             }),
-            alternates:
-                "<link rel=\"alternate\" hreflang=\"de-DE\" href=\"https://shop.test/de-de/p/1\">"
-                    .into(),
-            canonical: Some("<link rel=\"canonical\" href=\"https://shop.test/de-de/p/1\">".into()),
+            head: Some(Later::new(|| {
+                HeadLinks {
+                alternates:
+                    "<link rel=\"alternate\" hreflang=\"de-DE\" href=\"https://shop.test/de-de/p/1\">"
+                        .into(),
+                canonical: "<link rel=\"canonical\" href=\"https://shop.test/de-de/p/1\">".into(),
+            }
+            })),
             link_prefix: Some("/de-de".into()),
             switcher: Some(crate::plan::l10n::SwitcherHtml::new(|| {
                 "<a href=\"/en-gb/\">English</a>".into()

@@ -20,7 +20,7 @@ pub const MAX_CONFIG_BYTES: usize = 1 << 20;
 
 /// Key of a versioned value in the bundle, e.g. `b/2026-11-22/dict/de`.
 pub fn bundle_key(bundle: &str, kind: &str, id: &str) -> String {
-    format!("b/{bundle}/{kind}/{id}")
+    crate::base::text::concat(&["b/", bundle, "/", kind, "/", id])
 }
 
 /// The site config, version 1.
@@ -397,7 +397,9 @@ pub fn segment_key(
     day_kind: &str,
     season: &str,
 ) -> String {
-    format!("{country}:{device}:{daypart}:{day_kind}:{season}")
+    crate::base::text::concat(&[
+        country, ":", device, ":", daypart, ":", day_kind, ":", season,
+    ])
 }
 
 /// The keys to try for a visitor, most specific first, ending with the
