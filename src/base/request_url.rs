@@ -78,19 +78,16 @@ impl<'a> RequestUrl<'a> {
     /// host and port by `origin`'s (if any), as the crate's setters give
     /// it; `None` where only the crate can tell.
     pub fn rebased(&self, path: Option<&str>, origin: Option<&str>) -> Option<String> {
-        let RequestUrl::Plain { .. } = self else {
+        let RequestUrl::Plain { text, path_at, .. } = self else {
             return None;
         };
         let path = path.unwrap_or(self.path());
         if !plain_path(path) {
             return None;
         }
-        let prefix = match origin {
-            Some(o) => o.to_string(),
-            None => self.origin(),
-        };
+        let prefix = origin.or_else(|| text.get(..*path_at))?;
         let mut out = String::with_capacity(prefix.len() + path.len() + 64);
-        out.push_str(&prefix);
+        out.push_str(prefix);
         out.push_str(path);
         if let Some(q) = self.query() {
             out.push('?');

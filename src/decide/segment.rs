@@ -16,30 +16,17 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// `pack_country` is the pack at hand: the visitor's country, or `ZZ`
-    /// (then the chain runs over all countries, `*`).
     /// The visitor's segment key alone (the event lines'), without the
-    /// fallback chain and summary that [`Segment::of`] builds.
+    /// fallback chain that [`Segment::of`] builds.
     pub fn key_of(ctx: &Context) -> String {
-        let t = &ctx.time;
-        segment_key(
-            &ctx.geo.country,
-            ctx.device.as_str(),
-            t.daypart.as_str(),
-            t.day_kind.as_str(),
-            t.season.as_str(),
-        )
+        let [country, device, daypart, day_kind, season] = dims(ctx);
+        segment_key(country, device, daypart, day_kind, season)
     }
 
+    /// `pack_country` is the pack at hand: the visitor's country, or `ZZ`
+    /// (then the chain runs over all countries, `*`).
     pub fn of(ctx: &Context, pack_country: &str, category: Option<&str>) -> Segment {
-        let t = &ctx.time;
-        let (device, daypart, day_kind, season) = (
-            ctx.device.as_str(),
-            t.daypart.as_str(),
-            t.day_kind.as_str(),
-            t.season.as_str(),
-        );
-        let country = ctx.geo.country.as_str();
+        let [country, device, daypart, day_kind, season] = dims(ctx);
         let chain_country = if pack_country == GLOBAL_COUNTRY {
             ANY
         } else {
@@ -65,16 +52,21 @@ impl Segment {
 
     /// `country DE, mobile, evening, weekday, winter`, for the preview.
     pub fn summary(ctx: &Context) -> String {
-        let t = &ctx.time;
-        format!(
-            "country {}, {}, {}, {}, {}",
-            ctx.geo.country,
-            ctx.device.as_str(),
-            t.daypart.as_str(),
-            t.day_kind.as_str(),
-            t.season.as_str()
-        )
+        let [country, device, daypart, day_kind, season] = dims(ctx);
+        format!("country {country}, {device}, {daypart}, {day_kind}, {season}")
     }
+}
+
+/// Country, device, daypart, day kind and season: a segment's dimensions.
+fn dims(ctx: &Context) -> [&str; 5] {
+    let t = &ctx.time;
+    [
+        &ctx.geo.country,
+        ctx.device.as_str(),
+        t.daypart.as_str(),
+        t.day_kind.as_str(),
+        t.season.as_str(),
+    ]
 }
 
 /// A list chosen for a block.
