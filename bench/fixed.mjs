@@ -163,7 +163,7 @@ function stageDists(dist) {
     patch("entry", [[/async fetch\(request, env, ctx\) \{/, (m) => `${m} ${self}`]]),
     patch("read", [[/const cf = cfJson\(request\);/, (m) => `${m} ${read}`]]),
     patch("start", [[/origin = await sent;/, (m) => `${m} forget(); return { response: origin };`]]),
-    patch("origin", [[/nl = got\.indexOf\("\\n"\);/, (m) => `{ const m = /^R (\\d+)/.exec(got); if (m) bodyDrop(Number(m[1])); return { response: origin }; } ${m}`]]),
+    patch("origin", [[/nl = got\.indexOf\("\\n"\);/, (m) => `{ const m = /^R (\\d+)/.exec(got); if (m) bodyDrop(Number(m[1])); return { response: buf ? new Response(buf, { status: origin.status, headers: origin.headers }) : origin }; } ${m}`]]),
     patch("head", [[/const init = typeof out\.init === "function" \? out\.init : \(\) => out\.init;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return new Response(out.buf ?? out.body, init()); }`]]),
     patch("body", [
       // A page sent whole: the bytes as read; streamed: a copy of each read.
@@ -179,6 +179,7 @@ function stageDists(dist) {
 }
 
 async function startWorker(name, origin, dist, extra = {}) {
+  fs.mkdirSync(path.join(ROOT, "target", "fixed"), { recursive: true });
   const before = workerdPids();
   const spec = dist
     ? {

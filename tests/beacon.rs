@@ -206,17 +206,19 @@ fn the_confirmation_page_reports_its_order() {
 
 #[test]
 fn pages_without_blocks_log_the_assignment() {
-    let shop = Shop::new(PAGE_SITE);
-    let lines = |cookie: &str| -> Vec<EventLine> {
-        let v = Visit::get("/c/kitchen", "FR").header("cookie", cookie);
+    let page_lines = |shop: &Shop, cookie: &str, path: &str| -> Vec<EventLine> {
+        let v = Visit::get(path, "FR").header("cookie", cookie);
         let out = shop.page(&v, "<html><p>Kitchen</p></html>");
         out.logs
             .iter()
             .filter_map(|l| serde_json::from_str(&l.line).ok())
             .collect()
     };
+    borderless::page::seen::clear();
+    let shop = Shop::new(PAGE_SITE);
+    let lines = |cookie: &str| page_lines(&shop, cookie, "/c/kitchen");
     let got = lines(CONSENT);
-    assert_eq!(got.len(), 1, "one line per page view");
+    assert_eq!(got.len(), 1, "the visitor's first page view logs the line");
     assert_eq!(
         (
             got[0].event.as_str(),
@@ -228,4 +230,15 @@ fn pages_without_blocks_log_the_assignment() {
     assert_eq!((got[0].country.as_str(), got[0].holdout), ("FR", false));
     // Without consent there is no id, and nothing to count.
     assert!(lines("").is_empty());
+    // By default once per visitor, arm and segment in the isolate: their
+    // next page views log nothing more.
+    assert!(page_lines(&shop, CONSENT, "/c/garden").is_empty());
+    // `every`: a line on each page view.
+    let every = PAGE_SITE.replace(r#""slots":{},"#, r#""slots":{},"assignment_log":"every","#);
+    let shop = Shop::new(&every);
+    for path in ["/c/kitchen", "/c/kitchen", "/c/garden"] {
+        let got = page_lines(&shop, CONSENT, path);
+        assert_eq!(got.len(), 1, "{path}: a line per page view");
+        assert_eq!(got[0].path, path);
+    }
 }

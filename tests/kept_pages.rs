@@ -66,6 +66,8 @@ fn kept_pages_are_the_pages_rewritten() {
     for (path, html) in &pages {
         for (country, lang, currency) in VISITORS {
             let visit = |chunk: usize| {
+                // Each a first view in the isolate: the same log lines.
+                borderless::page::seen::clear();
                 let mut v = Visit::get(path, country)
                     .header("accept-language", &format!("{lang},en;q=0.5"))
                     .header("cookie", &format!("borderless_currency={currency}"));

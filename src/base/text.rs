@@ -12,12 +12,16 @@ pub fn concat(parts: &[&str]) -> String {
 
 /// Appends `n` in decimal, zero-padded to `width` digits.
 pub fn push_padded(out: &mut String, n: u64, width: usize) {
-    let mut digits = String::new();
-    push_decimal(&mut digits, n);
-    for _ in digits.len()..width {
+    let mut digits = 1;
+    let mut rest = n / 10;
+    while rest > 0 {
+        digits += 1;
+        rest /= 10;
+    }
+    for _ in digits..width {
         out.push('0');
     }
-    out.push_str(&digits);
+    push_decimal(out, n);
 }
 
 /// Appends `n` in decimal.
@@ -48,7 +52,7 @@ mod tests {
     fn joins_and_writes_numbers() {
         assert_eq!(concat(&["b/", "x", "/dict/", "de"]), "b/x/dict/de");
         assert_eq!(concat(&[]), "");
-        for n in [0, 7, 10, 65_535, u64::MAX] {
+        for n in [0, 7, 9, 10, 99, 100, 999, 1000, 65_535, u64::MAX] {
             let mut s = String::from(">");
             push_decimal(&mut s, n);
             assert_eq!(s, format!(">{n}"));

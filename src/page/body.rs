@@ -2,6 +2,7 @@
 //! origin's chunks through the rewriter; at the end, the log lines.
 
 use crate::page::log::{self, Log};
+use crate::page::seen;
 use crate::page::variants::{self, Kept, Key};
 use crate::plan::Plan;
 use crate::rewrite::charset::{self, Charset};
@@ -145,13 +146,23 @@ impl PageBody {
             (Some(p), Some(c)) => p.exposure(&c.slots),
             _ => None,
         };
-        if let Some(line) = exposure.or_else(|| self.plan.assignment.clone()) {
+        if let Some(line) = exposure.or_else(|| self.assignment_line()) {
             logs.push(log::info(line));
         }
         if let Some(line) = self.plan.conversion.as_ref().and_then(|c| c.line()) {
             logs.push(log::info(line));
         }
         logs
+    }
+
+    /// The visitor's assignment line, if it is due (see [`seen`]).
+    fn assignment_line(&self) -> Option<String> {
+        let a = self.plan.assignment.as_ref()?;
+        let l = &a.line;
+        if !a.every && !seen::due(&[&l.visitor, &l.arm, &l.segment], self.now_ms) {
+            return None;
+        }
+        serde_json::to_string(l).ok()
     }
 
     /// One page in `log_missing_one_in` with segments missing from the

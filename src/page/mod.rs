@@ -21,6 +21,7 @@ pub mod privacy;
 mod privacy_tests;
 pub mod proxy;
 pub mod report;
+pub mod seen;
 pub mod sim;
 pub mod switch;
 #[cfg(test)]
@@ -577,8 +578,13 @@ impl Prepared {
         })
     }
 
-    fn assignment_line(&self) -> Option<String> {
-        serde_json::to_string(&self.attributed("assignment")?).ok()
+    fn assignment_line(&self) -> Option<crate::plan::Assignment> {
+        let every = self.site.doc.personalization.as_ref()?.assignment_log
+            == crate::schema::AssignmentLog::Every;
+        Some(crate::plan::Assignment {
+            line: self.attributed("assignment")?,
+            every,
+        })
     }
 
     /// On the order confirmation page, the conversion to read from it: for

@@ -145,7 +145,8 @@ pub fn variant_etag(variant: &str, origin_etag: &str) -> Option<String> {
         .trim()
         .trim_start_matches("W/")
         .trim_matches('"');
-    (!inner.is_empty() && !inner.contains('"')).then(|| format!("W/\"bl.{variant}.{inner}\""))
+    (!inner.is_empty() && !inner.contains('"'))
+        .then(|| crate::base::text::concat(&["W/\"bl.", variant, ".", inner, "\""]))
 }
 
 /// `If-None-Match` towards the origin: our variant tags become the origin's
@@ -191,7 +192,7 @@ pub fn vary(origin: Option<&str>) -> String {
 /// A strong `ETag` no longer names the rewritten bytes; weaken it.
 pub fn weaken_etag(etag: &str) -> Option<String> {
     let t = etag.trim();
-    (t.starts_with('"') && t.len() >= 2).then(|| format!("W/{t}"))
+    (t.starts_with('"') && t.len() >= 2).then(|| crate::base::text::concat(&["W/", t]))
 }
 
 #[cfg(test)]

@@ -36,9 +36,17 @@ pub struct Plan {
     pub conversion: Option<Rc<conversion::PageConversion>>,
     /// The visitor's assignment line, logged when no block was shown (the
     /// holdout, control arms, pages without slots) so every visitor counts.
-    pub assignment: Option<String>,
+    pub assignment: Option<Assignment>,
     /// The locale's translation memory (the page's own text).
     pub tm: Option<Rc<crate::rewrite::tm::memory::Memory>>,
+}
+
+/// A visitor's `assignment` line, made only when it is logged.
+#[derive(Debug)]
+pub struct Assignment {
+    pub line: crate::base::conversion::EventLine,
+    /// On every page view, not once per visitor, arm and segment.
+    pub every: bool,
 }
 
 impl Plan {

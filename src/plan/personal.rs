@@ -19,7 +19,8 @@ use serde::Serialize;
 use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
-const COOKIE_MAX_AGE: u32 = 31_536_000;
+/// A year, in seconds, as the cookie attribute writes it.
+const COOKIE_MAX_AGE: &str = "31536000";
 
 /// What personalization decided for one request (the preview report's part).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,10 +107,16 @@ pub struct Personal {
 }
 
 fn cookie(name: &str, value: &str, secure: bool) -> String {
-    format!(
-        "{name}={value}; Path=/; Max-Age={COOKIE_MAX_AGE}; SameSite=Lax; HttpOnly{}",
-        if secure { "; Secure" } else { "" }
-    )
+    // By hand, not `format!`: `core::fmt` is cold code on a request.
+    crate::base::text::concat(&[
+        name,
+        "=",
+        value,
+        "; Path=/; Max-Age=",
+        COOKIE_MAX_AGE,
+        "; SameSite=Lax; HttpOnly",
+        if secure { "; Secure" } else { "" },
+    ])
 }
 
 /// Text of a dictionary key, else the text itself.

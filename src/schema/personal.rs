@@ -42,6 +42,23 @@ pub struct Personalization {
     /// Where visitors see and clear what Borderless holds about them.
     #[serde(default = "Personalization::default_privacy_path")]
     pub privacy_path: String,
+    /// How often a page without blocks logs the visitor's `assignment` line.
+    #[serde(default)]
+    pub assignment_log: AssignmentLog,
+}
+
+/// How often a visitor's `assignment` line is logged (exposure and
+/// conversion lines are logged every time).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AssignmentLog {
+    /// Once per visitor, arm and segment in an isolate within 30 minutes:
+    /// all `borderless report` reads (a visitor's first line), at a log
+    /// line per visit rather than per page view.
+    #[default]
+    Once,
+    /// On every page view without blocks (page views per arm).
+    Every,
 }
 
 /// How the worker recognises a purchase on the shop's own pages: the order

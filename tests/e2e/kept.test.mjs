@@ -46,11 +46,13 @@ test("a kept page is the page rewritten again", async () => {
   let compared = 0;
   for (const p of ["/", category, product, "/about", "/de-de/"]) {
     for (const [name, opts] of VISITORS) {
-      const before = rewriting.logs.length;
-      const want = await rewriting.request(p, { ...opts, ua: UA.chrome });
-      await new Promise((r) => setTimeout(r, 20));
-      const wantLines = linesOf(rewriting, before);
+      // Request for request: a visitor's assignment line comes once
+      // (src/page/seen.rs), in both isolates on the same request.
       for (let i = 0; i < 3; i++) {
+        const before = rewriting.logs.length;
+        const want = await rewriting.request(p, { ...opts, ua: UA.chrome });
+        await new Promise((r) => setTimeout(r, 20));
+        const wantLines = linesOf(rewriting, before);
         const from = keeping.logs.length;
         const got = await keeping.request(p, { ...opts, ua: UA.chrome });
         assert.equal(got.status, want.status, `${p} ${name}`);
@@ -66,4 +68,11 @@ test("a kept page is the page rewritten again", async () => {
   }
   assert.equal(compared, 5 * VISITORS.length * 3);
   assert.ok(keeping.logs.some((l) => l.includes('"assignment"') || l.includes('"exposure"')), "the pages' log lines");
+  // 15 page views per visitor, and one assignment line per visitor, arm and segment.
+  const assigned = keeping.logs
+    .filter((l) => l.includes('"assignment"'))
+    .map((l) => JSON.parse(l.slice(l.indexOf("{"))))
+    .map((e) => `${e.visitor} ${e.arm} ${e.segment}`);
+  assert.ok(assigned.length > 0, "returning visitors' assignment lines");
+  assert.equal(new Set(assigned).size, assigned.length, `once each: ${assigned.join("; ")}`);
 });
