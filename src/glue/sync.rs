@@ -93,12 +93,7 @@ pub fn borderless_start(env: Env, request: &[u8]) -> Option<String> {
         parked.push_back((*next, pending));
         *next
     });
-    let mut head = String::with_capacity(out.len() + 16);
-    head.push_str("F ");
-    push_decimal(&mut head, u64::from(id));
-    head.push('\n');
-    head.push_str(&out);
-    Some(head)
+    Some(headed("F", &[u64::from(id)], &out))
 }
 
 /// Phase two for page `id`, from the origin's status and the headers of
@@ -130,14 +125,7 @@ pub fn borderless_origin(id: u32, status: u16, headers: &[u8]) -> Result<String,
             edits(&mut out, &e).ok_or_else(unwritable)?;
             let whole = whole_length(&headers, length.as_deref()).unwrap_or(0);
             let id = body::park(body, p.events, p.test_panic);
-            let mut head = String::with_capacity(out.len() + 24);
-            head.push_str("R ");
-            push_decimal(&mut head, u64::from(id));
-            head.push(' ');
-            push_decimal(&mut head, whole);
-            head.push('\n');
-            head.push_str(&out);
-            Ok(head)
+            Ok(headed("R", &[u64::from(id), whole], &out))
         }
     }
 }
@@ -168,8 +156,22 @@ fn take(id: u32) -> Option<Pending> {
     })
 }
 
+/// An answer: `kind` and `numbers` on its first line (by hand: `format!`
+/// is `core::fmt`, cold code on every request), then `rest`.
+fn headed(kind: &str, numbers: &[u64], rest: &str) -> String {
+    let mut out = String::with_capacity(kind.len() + 21 * numbers.len() + 1 + rest.len());
+    out.push_str(kind);
+    for n in numbers {
+        out.push(' ');
+        push_decimal(&mut out, *n);
+    }
+    out.push('\n');
+    out.push_str(rest);
+    out
+}
+
 fn answer(a: &Answer) -> Option<String> {
-    let mut out = format!("A {}\n", a.status);
+    let mut out = headed("A", &[u64::from(a.status)], "");
     for (n, v) in &a.headers {
         field(&mut out, "a", n, v)?;
     }

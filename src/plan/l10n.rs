@@ -63,6 +63,15 @@ impl<T> Later<T> {
         }
     }
 
+    /// `render` of the page's `links`, when first asked for.
+    fn of(links: &Rc<Links>, render: fn(&Links) -> T) -> Self
+    where
+        T: 'static,
+    {
+        let links = Rc::clone(links);
+        Later::new(move || render(&links))
+    }
+
     pub fn get(&self) -> &T {
         self.value.get_or_init(&self.render)
     }
@@ -141,18 +150,27 @@ pub fn build(
     // Every href written here is a path on this site, whatever the request
     // path was (`/de-de//evil.com/x` must not link to `//evil.com/x`).
     let path = same_site_path(url.path);
-    let head = loc.url_prefixes.then(|| {
-        let (site, path, query) = (Rc::clone(site), path.to_string(), url.query.to_string());
-        let (origin, locale) = (url.origin.to_string(), d.locale.clone());
-        Later::new(move || head_links(&site, &origin, &path, &query, &locale))
+    // What the head links and the switcher render from, copied once for both.
+    let links = (loc.url_prefixes || loc.switcher.is_some()).then(|| {
+        Rc::new(Links {
+            site: Rc::clone(site),
+            origin: url.origin.to_string(),
+            path: path.to_string(),
+            query: url.query.to_string(),
+            locale: d.locale.clone(),
+            currency: d.currency.clone(),
+        })
     });
+    let head = links
+        .as_ref()
+        .filter(|_| loc.url_prefixes)
+        .map(|l| Later::of(l, head_links));
     let link_prefix =
         (loc.url_prefixes && d.locale != *default).then(|| locale::prefix_of(&d.locale));
-    let switcher = loc.switcher.is_some().then(|| {
-        let (site, path, query) = (Rc::clone(site), path.to_string(), url.query.to_string());
-        let (locale, currency) = (d.locale.clone(), d.currency.clone());
-        SwitcherHtml::new(move || switcher(&site, &path, &query, &locale, &currency))
-    });
+    let switcher = links
+        .as_ref()
+        .filter(|_| loc.switcher.is_some())
+        .map(|l| Later::of(l, switcher));
     Some(L10n {
         tm: None,
         locale: d.locale.clone(),
@@ -168,8 +186,26 @@ pub fn build(
     })
 }
 
+/// The page and the visitor's choice, as the lazy link markup reads them.
+struct Links {
+    site: Rc<SiteConfig>,
+    origin: String,
+    path: String,
+    query: String,
+    locale: String,
+    currency: String,
+}
+
 /// The hreflang links of every locale and the page's own canonical link.
-fn head_links(site: &SiteConfig, origin: &str, path: &str, query: &str, locale: &str) -> HeadLinks {
+fn head_links(links: &Links) -> HeadLinks {
+    let Links {
+        site,
+        origin,
+        path,
+        query,
+        locale,
+        ..
+    } = links;
     let default = &site.doc.site.default_locale;
     let href_of = |l: &str| href_of(l, default, path, query);
     let mut alternates = String::new();
@@ -200,7 +236,15 @@ fn href_of(l: &str, default: &str, path: &str, query: &str) -> String {
 
 /// The switcher's markup: a link per locale and per currency, back to this
 /// page as the visitor sees it.
-fn switcher(site: &SiteConfig, path: &str, query: &str, locale: &str, currency: &str) -> String {
+fn switcher(links: &Links) -> String {
+    let Links {
+        site,
+        path,
+        query,
+        locale,
+        currency,
+        ..
+    } = links;
     let Some((loc, sw)) = site
         .doc
         .localization
