@@ -72,7 +72,7 @@ export function render(r) {
     `- A request whose connection breaks is asked once more and counted: ${retriesLine(r.retries)}.`,
     `- Visitors (bench/visitors.json): ${r.visitors.join(", ")} — cf, User-Agent, Accept-Language, consent and visitor cookies as a browser sends them.`,
     `- CPU is the workerd process's own CPU time (sum of every thread's \`/proc/PID/task/*/schedstat\`, ns; \`/proc/PID/stat\` ticks agree), read around each batch of ${2 * r.visitors.length} requests`,
-    `  (every visitor twice) for one page on one worker. One warm-up pass (every visitor once), then ${r.rounds} rounds; within a round the pages go in order and the workers in a seeded shuffled order per page,`,
+    `  (every visitor twice) for one page on one worker. One warm-up pass (every visitor once), then ${r.rounds} rounds${r.heavy?.pages.length ? ` (${r.heavy.pages.length} pages where a worker spent ≥ ${r.heavy.ms} ms of CPU a request in the warm-up, the reference's mostly: one round)` : ""}; within a round the pages go in order and the workers in a seeded shuffled order per page,`,
     `  so drift hits all three alike. ${f(c.requests_per_worker)} measured requests per worker, ${f(3 * c.requests_per_worker)} in all. Requests are sequential (one connection per worker).`,
     "- Figures are µs of CPU per request; *net* is minus the passthrough's, i.e. what the transform costs on top of proxying.",
     "- Native: `benches/pipeline.rs` (criterion) runs the same pipeline — context, decisions, plan, localization, personalization, streaming rewrite in 16 KB chunks — on the",
@@ -129,7 +129,7 @@ export function render(r) {
       `| Wasm gzip (KB) | ${kb(b.bundle?.wasm_gzip)} | ${kb(r.bundle_gzip_bytes)} |`,
     );
   }
-  p("", "## Streaming: time to first byte", "", `The origin sends ${r.ttfb.page} (${kb(r.ttfb.page_bytes)} KB) in ${r.ttfb.chunks} chunks ${r.ttfb.gap_ms} ms apart; median of 5.`, "", "| path | first byte (ms) | last byte (ms) |", "|---|---:|---:|");
+  p("", "## Streaming: time to first byte", "", `The origin sends ${r.ttfb.page} (${kb(r.ttfb.page_bytes)} KB) in ${r.ttfb.chunks} chunks ${r.ttfb.gap_ms} ms apart; median of ${r.ttfb.runs ?? 5}.`, "", "| path | first byte (ms) | last byte (ms) |", "|---|---:|---:|");
   for (const k of ["origin", "passthrough", "borderless", "reference"]) if (r.ttfb[k]) p(`| ${k === "origin" ? "origin, direct" : k} | ${f(r.ttfb[k].ttfb_ms, 1)} | ${f(r.ttfb[k].last_byte_ms, 0)} |`);
   p("", "## Memory: one large page", "", "A product page with its body grown to 1 MB and 10 MB of product cards (prices, translated strings), sent in 64 KB chunks. Peak RSS of the workerd process (`VmHWM`, reset with `/proc/PID/clear_refs` before the request) minus RSS before it.", "", "| worker | 1 MB page | 10 MB page |", "|---|---:|---:|");
   for (const [w, x] of Object.entries(r.memory)) p(`| ${w} | ${mb(x["1MB"].peak_growth)} MB | ${mb(x["10MB"].peak_growth)} MB |`);

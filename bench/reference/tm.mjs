@@ -464,6 +464,7 @@ class Page {
     this.excluded = 0;
     this.pendingExclude = false;
     this.context = "";
+    this.lead = ""; // blank chunks that began the text node, carried on by the price stage (see addText)
     this.verdicts = new Map(); // id → { recs, path } (clean) or ABORTED
     this.report = { segments: 0, translated: 0, missing: 0, left: new Map(), missingKeys: [] };
   }
@@ -674,12 +675,27 @@ function inline(p, el, name, attrs) {
 }
 
 function text(p, chunk) {
-  if (p.excluded > 0 || p.blocked) return; // (script and style text is never read)
-  const s = chunk.text;
-  if (s === "") return;
+  // (script and style text is never read)
+  if (chunk.text !== "" && p.excluded === 0 && !p.blocked) addText(p, chunk, chunk.text);
+  if (chunk.lastInTextNode) p.lead = "";
+}
+
+function addText(p, chunk, s) {
   if (!p.cur) {
-    if (ONLY_SPACE.test(s)) return;
+    if (ONLY_SPACE.test(s)) {
+      // A node split by the input's chunks, blank so far: a chunk the price
+      // stage removed (it carries a node's chunks to its end) comes out after
+      // the marker a later chunk may get, so it belongs to that segment.
+      if (chunk.removed && !chunk.lastInTextNode) p.lead += s;
+      return;
+    }
     chunk.before(p.open(), { html: true });
+    if (p.lead !== "") {
+      p.cur.recs.push([R_TEXT, p.lead]);
+      p.grow(byteLength(p.lead));
+      p.lead = "";
+    }
+    if (!p.cur) return;
   }
   const cur = p.cur;
   if (!cur.letters && LETTER.test(s)) cur.letters = true;

@@ -54,10 +54,12 @@ impl Key {
         k.part(page.path);
         k.part(page.query);
         k.part(content_type.unwrap_or(""));
+        // One scratch string for the numbers, not one each.
+        let mut n = String::new();
         for e in &plan.edits {
-            let mut rule = String::new();
-            crate::base::text::push_decimal(&mut rule, e.rule as u64);
-            k.part(&rule);
+            n.clear();
+            crate::base::text::push_decimal(&mut n, e.rule as u64);
+            k.part(&n);
             for (name, value) in &e.attrs {
                 k.part(name);
                 k.part(value);
@@ -84,12 +86,12 @@ impl Key {
             None => k.part("no-l10n"),
         }
         k.part(&plan.tm.as_ref().map(|m| m.id()).unwrap_or_default());
-        let mut slots = String::new();
+        n.clear();
         for f in plan.personal.iter().flat_map(|p| &p.fills) {
-            crate::base::text::push_decimal(&mut slots, f.slot as u64);
-            slots.push(',');
+            crate::base::text::push_decimal(&mut n, f.slot as u64);
+            n.push(',');
         }
-        k.part(&slots);
+        k.part(&n);
         Some(k)
     }
 

@@ -63,6 +63,9 @@ pub(crate) struct Segmenter {
     pending_exclude: bool,
     /// The last block element started (context for translators).
     context: String,
+    /// Blank chunks that began the current text node outside any segment,
+    /// carried on by an earlier handler (see [`add_text`]).
+    lead: String,
     pub(crate) verdicts: BTreeMap<u32, Verdict>,
 }
 
@@ -77,6 +80,7 @@ impl Segmenter {
             excluded: 0,
             pending_exclude: false,
             context: String::new(),
+            lead: String::new(),
             verdicts: BTreeMap::new(),
         }
     }
@@ -392,15 +396,36 @@ fn inline(
 fn text(tm: &Shared, chunk: &mut TextChunk) {
     let mut t = tm.borrow_mut();
     // Checked before the text is read: most text is outside any segment.
-    if chunk.as_str().is_empty() || t.seg.excluded > 0 || t.seg.blocked {
-        return;
+    if !chunk.as_str().is_empty() && t.seg.excluded == 0 && !t.seg.blocked {
+        add_text(&mut t, chunk);
     }
+    if chunk.last_in_text_node() && !t.seg.lead.is_empty() {
+        t.seg.lead.clear();
+    }
+}
+
+fn add_text(t: &mut Tm, chunk: &mut TextChunk) {
     if t.seg.cur.is_none() {
         if chunk.as_str().bytes().all(|b| b.is_ascii_whitespace()) {
+            // A node split by the input's chunks, blank so far. An earlier
+            // handler that removed this chunk (the price stage carries a
+            // node's chunks to its end) sends its bytes out after the
+            // marker a later chunk may get: they belong to that segment.
+            if chunk.removed() && !chunk.last_in_text_node() {
+                t.seg.lead.push_str(chunk.as_str());
+            }
             return;
         }
         let m = t.seg.open();
         chunk.before(&m, ContentType::Html);
+        let lead = std::mem::take(&mut t.seg.lead);
+        if !lead.is_empty() {
+            let n = lead.len();
+            if let Some(cur) = t.seg.cur.as_mut() {
+                cur.recs.push(Rec::Text(lead));
+            }
+            t.grow(n);
+        }
     }
     let s = chunk.as_str();
     let n = s.len();
