@@ -359,9 +359,9 @@ async function cpuRun(workers, pages, heavy = []) {
   };
   log(`warm-up: every page through every worker`);
   // A page whose slowest worker spends ≥ HEAVY_MS of CPU a request is
-  // measured in one round: its figures are then tens of ms a request, which
-  // a round reads to well under 1 %, and the reference JS worker's later
-  // rounds on such pages were half of the run's wall time.
+  // measured in one round: its figures are tens of ms to seconds a request,
+  // and the reference JS worker's later rounds on such pages were a third
+  // of the run's wall time.
   const rounds = new Map();
   for (const p of pages) {
     let slowest = 0;
@@ -370,8 +370,9 @@ async function cpuRun(workers, pages, heavy = []) {
       await batch(w, p, null, 1);
       slowest = Math.max(slowest, (cpuNs(w.pid) - c0) / VISITORS.length);
     }
-    if (slowest >= HEAVY_MS * 1e6) heavy.push(p.name);
-    rounds.set(p.name, slowest >= HEAVY_MS * 1e6 ? 1 : ROUNDS);
+    const isHeavy = slowest >= HEAVY_MS * 1e6;
+    if (isHeavy) heavy.push(p.name);
+    rounds.set(p.name, isHeavy ? 1 : ROUNDS);
   }
   for (let r = 0; r < ROUNDS; r++) {
     const t = performance.now();
