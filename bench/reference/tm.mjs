@@ -515,6 +515,18 @@ class Page {
     this.verdicts.set(cur.id, ABORTED);
   }
 
+  /** Text of the current segment: recorded (one run with the text before it) and counted against the bound. */
+  recordText(s) {
+    const cur = this.cur;
+    if (cur) {
+      if (!cur.letters && LETTER.test(s)) cur.letters = true;
+      const last = cur.recs[cur.recs.length - 1];
+      if (last !== undefined && last[0] === R_TEXT) last[1] += s;
+      else cur.recs.push([R_TEXT, s]);
+    }
+    this.grow(byteLength(s));
+  }
+
   grow(n) {
     if (this.cur && (this.cur.bytes += n) > this.cfg.maxSegmentBytes) this.abort(OVER_BOUND);
   }
@@ -690,19 +702,10 @@ function addText(p, chunk, s) {
       return;
     }
     chunk.before(p.open(), { html: true });
-    if (p.lead !== "") {
-      p.cur.recs.push([R_TEXT, p.lead]);
-      p.grow(byteLength(p.lead));
-      p.lead = "";
-    }
-    if (!p.cur) return;
+    if (p.lead !== "") p.recordText(p.lead);
+    p.lead = "";
   }
-  const cur = p.cur;
-  if (!cur.letters && LETTER.test(s)) cur.letters = true;
-  const last = cur.recs[cur.recs.length - 1];
-  if (last !== undefined && last[0] === R_TEXT) last[1] += s;
-  else cur.recs.push([R_TEXT, s]);
-  p.grow(byteLength(s));
+  p.recordText(s);
 }
 
 /**

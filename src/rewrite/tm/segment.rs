@@ -144,6 +144,19 @@ impl Tm {
         self.seg.verdicts.insert(cur.id, Verdict::Aborted);
     }
 
+    /// Text of the current segment: recorded (one run with the text before
+    /// it) and counted against the bound.
+    fn record_text(&mut self, s: &str) {
+        if let Some(cur) = self.seg.cur.as_mut() {
+            cur.letters = cur.letters || s.chars().any(char::is_alphabetic);
+            match cur.recs.last_mut() {
+                Some(Rec::Text(prev)) => prev.push_str(s),
+                _ => cur.recs.push(Rec::Text(s.to_string())),
+            }
+        }
+        self.grow(s.len());
+    }
+
     /// Adds bytes to the current segment; abandons it over the bound.
     fn grow(&mut self, n: usize) {
         let max = self.opts.max_segment_bytes;
@@ -420,23 +433,10 @@ fn add_text(t: &mut Tm, chunk: &mut TextChunk) {
         chunk.before(&m, ContentType::Html);
         let lead = std::mem::take(&mut t.seg.lead);
         if !lead.is_empty() {
-            let n = lead.len();
-            if let Some(cur) = t.seg.cur.as_mut() {
-                cur.recs.push(Rec::Text(lead));
-            }
-            t.grow(n);
+            t.record_text(&lead);
         }
     }
-    let s = chunk.as_str();
-    let n = s.len();
-    if let Some(cur) = t.seg.cur.as_mut() {
-        cur.letters = cur.letters || s.chars().any(char::is_alphabetic);
-        match cur.recs.last_mut() {
-            Some(Rec::Text(prev)) => prev.push_str(s),
-            _ => cur.recs.push(Rec::Text(s.to_string())),
-        }
-    }
-    t.grow(n);
+    t.record_text(chunk.as_str());
 }
 
 /// `p.intro`, `h1#title`: where a segment sits, for translators.
