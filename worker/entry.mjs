@@ -267,7 +267,7 @@ async function direct(request, env, heard, cf, r, path) {
   }
   let got;
   try {
-    got = rustOrigin(id, origin.status, encoder.encode(originLines(origin.headers)));
+    got = rustOrigin(id, origin.status, encoder.encode(originLines(origin.headers)), buf ?? undefined);
   } catch (err) {
     origin.body?.cancel().catch(() => {});
     throw err;

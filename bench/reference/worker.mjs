@@ -1463,12 +1463,14 @@ async function handle(request, env) {
   }
   const personal = v ? personalize(site, ctx, v, pack, dict, pricesOf, locale, nowMs, url.protocol === "https:", memory) : null;
 
-  // Headers: private, Vary, validators naming the variant (none when personalized).
+  // Headers: private, Vary, validators naming the variant (none for a
+  // personal page: a cookie set, or a personalized arm with a pack).
   const headers = new Headers(origin.headers);
   headers.delete("content-length");
   headers.set("cache-control", privatize(headers.get("cache-control")));
   const etag = headers.get("etag");
-  const tag = !personal && etag ? variantEtag(variant, etag) : null;
+  const personalPage = !!v && ((personal?.cookies.length ?? 0) > 0 || (v.assignment.personalized && !!pack));
+  const tag = !personalPage && etag ? variantEtag(variant, etag) : null;
   if (tag) headers.set("etag", tag);
   else headers.delete("etag");
   headers.delete("last-modified");

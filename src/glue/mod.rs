@@ -166,7 +166,7 @@ async fn handle(
         kv::read_all(env, prepared.reads()),
     );
     let Some(resp) = resp.transpose()? else {
-        return match prepared.finish(values, None) {
+        return match prepared.finish(values, None, None) {
             Finish::Answer(a) => answer(a),
             _ => fixed(502, "Bad Gateway", &Headers::new()?),
         };
@@ -177,7 +177,7 @@ async fn handle(
         status: resp.status(),
         headers: &origin_headers,
     };
-    match prepared.finish(values, Some(head)) {
+    match prepared.finish(values, Some(head), None) {
         Finish::Answer(a) => answer(a),
         Finish::Passthrough { edits } => with_edits(resp, &edits),
         Finish::Rewrite { mut edits, body } => {

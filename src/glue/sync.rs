@@ -97,11 +97,17 @@ pub fn borderless_start(env: Env, request: &[u8]) -> Option<String> {
 }
 
 /// Phase two for page `id`, from the origin's status and the headers of
-/// [`borderless_reads`] it sent (`name:value` lines, UTF-8): `A`, `P` or
-/// `R`. An unknown id throws; a response it cannot write throws too (the
-/// entry serves the origin's page).
+/// [`borderless_reads`] it sent (`name:value` lines, UTF-8), and its body
+/// if the entry read it whole first: `A`, `P` or `R`. An unknown id throws;
+/// a response it cannot write throws too (the entry serves the origin's
+/// page).
 #[wasm_bindgen]
-pub fn borderless_origin(id: u32, status: u16, headers: &[u8]) -> Result<String, JsValue> {
+pub fn borderless_origin(
+    id: u32,
+    status: u16,
+    headers: &[u8],
+    body: Option<Box<[u8]>>,
+) -> Result<String, JsValue> {
     let p = take(id).ok_or_else(|| JsValue::from_str(&format!("page {id}: not pending")))?;
     let mut headers = header_lines(&String::from_utf8_lossy(headers));
     let length = headers
@@ -113,7 +119,7 @@ pub fn borderless_origin(id: u32, status: u16, headers: &[u8]) -> Result<String,
         headers: &headers,
     };
     let unwritable = || JsValue::from_str("a header the entry cannot write");
-    match p.prepared.finish(p.values, Some(head)) {
+    match p.prepared.finish(p.values, Some(head), body.as_deref()) {
         Finish::Answer(a) => answer(&a).ok_or_else(unwritable),
         Finish::Passthrough { edits: e } => {
             let mut out = String::from("P\n");

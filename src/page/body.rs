@@ -78,9 +78,9 @@ impl PageBody {
         let mut out = self.write(body);
         let (tail, logs) = self.end();
         out.extend(tail);
-        let untouched = self.plan.personal.as_ref().is_none_or(|p| !p.touched.get());
         if let (Some(key), Some(rw)) = (key, self.rw.as_ref()) {
-            if rw.complete() && untouched {
+            // `watch_slots`: no slot of the config matched, so no block.
+            if rw.complete() && self.plan.watch_slots && !self.plan.slot_seen.get() {
                 let kept = Kept {
                     out: out.clone(),
                     prices: rw.price_counts(),

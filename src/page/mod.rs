@@ -422,8 +422,15 @@ impl Prepared {
     }
 
     /// Phase two: `values` as read, `origin` the origin's response head
-    /// (`None` for the explain endpoint).
-    pub fn finish(self, mut values: Values, origin: Option<OriginHead>) -> Finish {
+    /// (`None` for the explain endpoint), `body` the origin's whole body if
+    /// it was read before this call: a page kept for it then skips the
+    /// choice of the visitor's blocks (a kept page has no slot).
+    pub fn finish(
+        self,
+        mut values: Values,
+        origin: Option<OriginHead>,
+        body: Option<&[u8]>,
+    ) -> Finish {
         if let Some(h) = &self.privacy {
             return Finish::Answer(privacy::page(h, &self.d.locale, values.dict.as_deref()));
         }
@@ -459,26 +466,53 @@ impl Prepared {
             self.now_ms,
             format,
         );
-        let conversion = self.page_conversion(fx.clone());
-        let assignment = self.assignment_line();
         if let Some(l) = l10n.as_mut() {
             l.tm.clone_from(&memory);
         }
         let l10n = l10n.map(Rc::new);
-        let (personal, mut preport) = match self.visitor {
-            Some(v) => personal::build(
-                &self.site,
-                &self.ctx,
-                &self.d.locale,
-                v,
-                values.pack.as_ref(),
-                values.customer.as_ref(),
-                l10n.as_ref(),
-                self.now_ms,
-                self.secure,
-                self.preview || origin.is_none(),
-            ),
-            None => (None, PersonalReport::default()),
+        let conversion = self.page_conversion(fx).map(Rc::new);
+        let assignment = self.assignment_line();
+        let mut plan = self.plan;
+        plan.l10n = l10n.clone();
+        plan.conversion = conversion;
+        plan.assignment = assignment;
+        plan.tm = memory;
+        let h = |n: &str| origin.and_then(|o| header(o.headers, n));
+        // The variant key, if the page may be kept: never for a preview.
+        let key = (self.keep && !self.head && origin.is_some())
+            .then(|| variants::Key::of(&plan, &self.d, &page, h("content-type")))
+            .flatten();
+        plan.watch_slots = key.is_some();
+        let kept = key
+            .as_ref()
+            .zip(body)
+            .is_some_and(|(k, b)| variants::has(k, b, self.now_ms));
+        let pack = values.pack.as_ref();
+        let (personal, mut preport, cookies) = match self.visitor {
+            Some(v) => {
+                let (cookies, updated) =
+                    personal::cookies(&self.site, &v, pack, self.now_ms, self.secure);
+                let is_personal = personal::is_personal(&self.site, &v, pack, &cookies);
+                // Kept: the page has no slot, so no block to choose.
+                let (built, report) = if kept {
+                    (None, PersonalReport::default())
+                } else {
+                    personal::build(
+                        &self.site,
+                        &self.ctx,
+                        &self.d.locale,
+                        v,
+                        pack,
+                        values.customer.as_ref(),
+                        l10n.as_ref(),
+                        updated,
+                        self.preview || origin.is_none(),
+                    )
+                };
+                plan.personal = built.map(Rc::new);
+                (is_personal, report, cookies)
+            }
+            None => (false, PersonalReport::default(), Vec::new()),
         };
         if let Some(why) = self
             .customer
@@ -488,7 +522,7 @@ impl Prepared {
         }
         let Some(o) = origin else {
             // Explain: what this page would get, without fetching it or setting cookies.
-            let blocks = match (&personal, &self.site.personal) {
+            let blocks = match (&plan.personal, &self.site.personal) {
                 (Some(p), Some(c)) => p.explain_blocks(&c.slots),
                 _ => serde_json::json!([]),
             };
@@ -507,19 +541,6 @@ impl Prepared {
             let decided = Decided::new(&self.d, l10n.as_deref(), preport, kv, "rewrite".into());
             report::report(&self.ctx, &decided, &self.ov)
         });
-        let mut plan = self.plan;
-        plan.l10n = l10n;
-        plan.conversion = conversion.map(Rc::new);
-        plan.assignment = assignment;
-        plan.tm = memory;
-        let mut cookies = Vec::new();
-        // A personalized page is one of a kind: no validator at all.
-        let mut variant = Some(self.variant);
-        if let Some(mut p) = personal {
-            cookies = std::mem::take(&mut p.cookies);
-            plan.personal = Some(Rc::new(p));
-            variant = None;
-        }
         let h = |n: &str| header(o.headers, n);
         let mut edits = vec![
             delete("content-length"),
@@ -528,9 +549,10 @@ impl Prepared {
         ];
         edits.extend(proxy::CDN_CACHE_HEADERS.iter().map(|n| delete(n)));
         // Validators name the variant, so a revalidation never returns another
-        // language's copy; Last-Modified cannot tell variants apart.
-        let etag = variant
-            .as_deref()
+        // language's copy; Last-Modified cannot tell variants apart. A
+        // personal page is one of a kind: no validator at all.
+        let etag = (!personal)
+            .then_some(&self.variant)
             .zip(h("etag"))
             .and_then(|(v, e)| proxy::variant_etag(v, e));
         edits.push(match etag {
@@ -550,11 +572,7 @@ impl Prepared {
         if self.head {
             return Finish::Passthrough { edits };
         }
-        // The variant key, if the page may be kept: never for a preview.
-        let key = self
-            .keep
-            .then(|| variants::Key::of(&plan, &self.d, &page, h("content-type")))
-            .flatten();
+        // A kept page is looked up again by the body (the same bytes).
         let body = PageBody::new(Rc::new(plan), declared, self.ctx.path, key, self.now_ms);
         Finish::Rewrite {
             edits,

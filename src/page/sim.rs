@@ -122,7 +122,9 @@ pub fn serve(
         status: origin.status,
         headers: &read,
     });
-    match prepared.finish(values, head) {
+    // As the entry reads a small page before phase two.
+    let read_first = (chunk == 0).then_some(origin.body.as_slice());
+    match prepared.finish(values, head, read_first) {
         Finish::Answer(a) => Ok(Served {
             status: a.status,
             headers: a.headers,

@@ -39,6 +39,13 @@ pub struct Plan {
     pub assignment: Option<Assignment>,
     /// The locale's translation memory (the page's own text).
     pub tm: Option<Rc<crate::rewrite::tm::memory::Memory>>,
+    /// The page may be kept: every slot of the config is watched, not only
+    /// those this visitor's blocks fill (a kept page then holds no slot, and
+    /// whose blocks would have filled it does not matter).
+    pub watch_slots: bool,
+    /// A slot's selector matched (whether or not a block filled it): the
+    /// page's bytes may then depend on the visitor.
+    pub slot_seen: std::cell::Cell<bool>,
 }
 
 /// A visitor's `assignment` line, made only when it is logged.
@@ -96,6 +103,8 @@ impl Plan {
             conversion: None,
             assignment: None,
             tm: None,
+            watch_slots: false,
+            slot_seen: std::cell::Cell::new(false),
         }
     }
 

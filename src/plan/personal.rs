@@ -89,12 +89,7 @@ impl CardSet {
 /// The personalization of one response.
 pub struct Personal {
     pub fills: Vec<Fill>,
-    /// `Set-Cookie` values.
-    pub cookies: Vec<String>,
     pub(crate) shown: Vec<Cell<bool>>,
-    /// A slot's selector matched (whether or not its block had content):
-    /// the page's bytes then depend on this visitor.
-    pub(crate) touched: Cell<bool>,
     rendered: Vec<OnceCell<Option<String>>>,
     visitor: Option<String>,
     arm: String,
@@ -181,6 +176,63 @@ fn render_with<'a>(
     }
 }
 
+/// The visitor's `Set-Cookie` values (a new id; the profile a product view
+/// updated: newest first, category affinity), and whether the profile
+/// changed. Apart from [`build`]: a page answered from its kept copy
+/// chooses no block, but sets these.
+pub fn cookies(
+    site: &SiteConfig,
+    v: &Visitor,
+    pack: Option<&Rc<CountryPack>>,
+    now_ms: i64,
+    secure: bool,
+) -> (Vec<String>, bool) {
+    let mut cookies = Vec::new();
+    let Some(p) = site
+        .doc
+        .personalization
+        .as_ref()
+        .filter(|_| site.personal.is_some())
+    else {
+        return (cookies, false);
+    };
+    if v.new_id {
+        if let Some(id) = &v.id {
+            cookies.push(cookie(VISITOR_COOKIE, id, secure));
+        }
+    }
+    let mut updated_profile = false;
+    if let (Some(id), true) = (&v.product, v.cookies.allowed() && p.profile.enabled) {
+        let mut updated = v.profile.clone().unwrap_or_else(|| Profile {
+            hours: now_ms.div_euclid(3_600_000),
+            ..Profile::default()
+        });
+        let category = pack
+            .and_then(|pk| pk.cards.get(id))
+            .and_then(|card| profile::slug(&card.category));
+        updated.viewed(id, category.as_deref());
+        if v.profile.as_ref() != Some(&updated) {
+            cookies.push(cookie(profile::COOKIE, &updated.encode(), secure));
+            updated_profile = true;
+        }
+    }
+    (cookies, updated_profile)
+}
+
+/// Whether the visitor's page is personal (no validator then): it sets a
+/// cookie, or blocks are chosen for it. Known before they are chosen, so a
+/// page answered from its kept copy gets the same headers.
+pub fn is_personal(
+    site: &SiteConfig,
+    v: &Visitor,
+    pack: Option<&Rc<CountryPack>>,
+    cookies: &[String],
+) -> bool {
+    site.doc.personalization.is_some()
+        && site.personal.is_some()
+        && (!cookies.is_empty() || (v.assignment.personalized && pack.is_some()))
+}
+
 /// Everything personalization does to this response; `None` when nothing.
 /// What it decided goes into its own report, for the preview header; its
 /// reasons (text, formatted) only when `explain` (a preview, the explain
@@ -194,8 +246,7 @@ pub fn build(
     pack: Option<&Rc<CountryPack>>,
     customer: Option<&Rc<CustomerValue>>,
     l10n_rc: Option<&Rc<L10n>>,
-    now_ms: i64,
-    secure: bool,
+    profile_updated: bool,
     explain: bool,
 ) -> (Option<Personal>, PersonalReport) {
     let l10n = l10n_rc.map(|l| &**l);
@@ -206,26 +257,8 @@ pub fn build(
     d.cookies = Some(v.cookies);
     d.experiment_arm = Some(v.assignment.label.clone());
     let mut status = v.profile_status.to_string();
-    let mut cookies = Vec::new();
-    if v.new_id {
-        if let Some(id) = &v.id {
-            cookies.push(cookie(VISITOR_COOKIE, id, secure));
-        }
-    }
-    // A product view updates the profile (newest first, category affinity).
-    if let (Some(id), true) = (&v.product, v.cookies.allowed() && p.profile.enabled) {
-        let mut updated = v.profile.clone().unwrap_or_else(|| Profile {
-            hours: now_ms.div_euclid(3_600_000),
-            ..Profile::default()
-        });
-        let category = pack
-            .and_then(|pk| pk.cards.get(id))
-            .and_then(|card| profile::slug(&card.category));
-        updated.viewed(id, category.as_deref());
-        if v.profile.as_ref() != Some(&updated) {
-            cookies.push(cookie(profile::COOKIE, &updated.encode(), secure));
-            status.push_str("+updated");
-        }
+    if profile_updated {
+        status.push_str("+updated");
     }
     d.profile = Some(status);
     let mut fills = Vec::new();
@@ -376,15 +409,13 @@ pub fn build(
             )
         });
     }
-    if fills.is_empty() && cookies.is_empty() {
+    if fills.is_empty() {
         return (None, d);
     }
     let personal = Personal {
         shown: fills.iter().map(|_| Cell::new(false)).collect(),
-        touched: Cell::new(false),
         rendered: fills.iter().map(|_| OnceCell::new()).collect(),
         fills,
-        cookies,
         visitor: v.id,
         arm: v.assignment.label,
         segment: segment_key,

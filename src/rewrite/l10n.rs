@@ -273,6 +273,8 @@ mod tests {
             conversion: None,
             assignment: None,
             tm: None,
+            watch_slots: false,
+            slot_seen: Default::default(),
         });
         let mut rw = Rewriter::new(plan, encoding_rs::UTF_8, 1 << 20, true);
         let mut out = Vec::new();

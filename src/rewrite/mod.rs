@@ -127,8 +127,8 @@ impl Rewriter {
                 price_stage = Some((state, prices::Release::new(holds)));
             }
         }
-        if let (Some(p), Some(c)) = (&plan.personal, &plan.site.personal) {
-            settings = personal::attach(p, &c.slots, settings);
+        if let Some(c) = &plan.site.personal {
+            settings = personal::attach(&plan, &c.slots, settings);
         }
         if let Some(conv) = &plan.conversion {
             if let Some(sel) = &conv.page.selector {
