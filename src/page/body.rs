@@ -75,12 +75,14 @@ impl PageBody {
             };
             return (kept.out.clone(), self.lines(&found));
         }
+        // A page that may be kept watches every slot (`Plan::watch_slots`).
+        self.plan.watch_slots.set(key.is_some());
         let mut out = self.write(body);
         let (tail, logs) = self.end();
         out.extend(tail);
         if let (Some(key), Some(rw)) = (key, self.rw.as_ref()) {
-            // `watch_slots`: no slot of the config matched, so no block.
-            if rw.complete() && self.plan.watch_slots && !self.plan.slot_seen.get() {
+            // No slot of the config matched (all were watched), so no block.
+            if rw.complete() && !self.plan.slot_seen.get() {
                 let kept = Kept {
                     out: out.clone(),
                     prices: rw.price_counts(),

@@ -482,7 +482,6 @@ impl Prepared {
         let key = (self.keep && !self.head && origin.is_some())
             .then(|| variants::Key::of(&plan, &self.d, &page, h("content-type")))
             .flatten();
-        plan.watch_slots = key.is_some();
         let kept = key
             .as_ref()
             .zip(body)

@@ -39,10 +39,11 @@ pub struct Plan {
     pub assignment: Option<Assignment>,
     /// The locale's translation memory (the page's own text).
     pub tm: Option<Rc<crate::rewrite::tm::memory::Memory>>,
-    /// The page may be kept: every slot of the config is watched, not only
-    /// those this visitor's blocks fill (a kept page then holds no slot, and
-    /// whose blocks would have filled it does not matter).
-    pub watch_slots: bool,
+    /// The page may be kept (its body read whole, with a variant key): every
+    /// slot of the config is watched, not only those this visitor's blocks
+    /// fill (a kept page then holds no slot, and whose blocks would have
+    /// filled it does not matter). Set by the body, before the rewrite.
+    pub watch_slots: std::cell::Cell<bool>,
     /// A slot's selector matched (whether or not a block filled it): the
     /// page's bytes may then depend on the visitor.
     pub slot_seen: std::cell::Cell<bool>,
@@ -103,7 +104,7 @@ impl Plan {
             conversion: None,
             assignment: None,
             tm: None,
-            watch_slots: false,
+            watch_slots: std::cell::Cell::new(false),
             slot_seen: std::cell::Cell::new(false),
         }
     }

@@ -273,7 +273,7 @@ mod tests {
             conversion: None,
             assignment: None,
             tm: None,
-            watch_slots: false,
+            watch_slots: Default::default(),
             slot_seen: Default::default(),
         });
         let mut rw = Rewriter::new(plan, encoding_rs::UTF_8, 1 << 20, true);

@@ -18,7 +18,7 @@ pub fn attach<'h, 's>(
     let p = plan.personal.as_ref();
     for (slot_i, slot) in slots.iter().enumerate() {
         let fill = p.and_then(|p| p.fills.iter().position(|f| f.slot == slot_i));
-        if fill.is_none() && !plan.watch_slots {
+        if fill.is_none() && !plan.watch_slots.get() {
             continue;
         }
         let plan = Rc::clone(plan);
