@@ -384,8 +384,9 @@ async function cpuRun(workers, pages, heavy = [], firstCpu = new Map()) {
       cpu.set(w.name, (cpuNs(w.pid) - c0) / VISITORS.length);
     }
     const isHeavy = (w) => cpu.get(w.name) >= HEAVY_MS * 1e6;
-    if (workers.some(isHeavy)) heavy.push(p.name);
-    visits.set(p.name, { rounds: workers.some(isHeavy) ? 1 : ROUNDS, times: new Map(workers.map((w) => [w.name, isHeavy(w) ? 1 : 2])) });
+    const heavyPage = workers.some(isHeavy);
+    if (heavyPage) heavy.push(p.name);
+    visits.set(p.name, { rounds: heavyPage ? 1 : ROUNDS, times: new Map(workers.map((w) => [w.name, isHeavy(w) ? 1 : 2])) });
   }
   for (let r = 0; r < ROUNDS; r++) {
     const t = performance.now();

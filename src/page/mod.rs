@@ -477,11 +477,10 @@ impl Prepared {
         plan.conversion = conversion;
         plan.assignment = assignment;
         plan.tm = memory;
-        let h = |n: &str| origin.and_then(|o| header(o.headers, n));
         // The variant key, if the page may be kept: never for a preview.
-        let key = (self.keep && !self.head && origin.is_some())
-            .then(|| variants::Key::of(&plan, &self.d, &page, h("content-type")))
-            .flatten();
+        let key = origin.filter(|_| self.keep && !self.head).and_then(|o| {
+            variants::Key::of(&plan, &self.d, &page, header(o.headers, "content-type"))
+        });
         let kept = key
             .as_ref()
             .zip(body)
@@ -489,9 +488,7 @@ impl Prepared {
         let pack = values.pack.as_ref();
         let (personal, mut preport, cookies) = match self.visitor {
             Some(v) => {
-                let (cookies, updated) =
-                    personal::cookies(&self.site, &v, pack, self.now_ms, self.secure);
-                let is_personal = personal::is_personal(&self.site, &v, pack, &cookies);
+                let head = personal::head(&self.site, &v, pack, self.now_ms, self.secure);
                 // Kept: the page has no slot, so no block to choose.
                 let (built, report) = if kept {
                     (None, PersonalReport::default())
@@ -504,12 +501,12 @@ impl Prepared {
                         pack,
                         values.customer.as_ref(),
                         l10n.as_ref(),
-                        updated,
+                        head.profile_updated,
                         self.preview || origin.is_none(),
                     )
                 };
                 plan.personal = built.map(Rc::new);
-                (is_personal, report, cookies)
+                (head.personal, report, head.cookies)
             }
             None => (false, PersonalReport::default(), Vec::new()),
         };

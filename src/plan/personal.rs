@@ -176,32 +176,42 @@ fn render_with<'a>(
     }
 }
 
-/// The visitor's `Set-Cookie` values (a new id; the profile a product view
-/// updated: newest first, category affinity), and whether the profile
-/// changed. Apart from [`build`]: a page answered from its kept copy
-/// chooses no block, but sets these.
-pub fn cookies(
+/// What personalization puts in the response head, known before any block
+/// is chosen (a page answered from its kept copy chooses none).
+#[derive(Debug, Default)]
+pub struct Head {
+    /// `Set-Cookie` values: a new id; the profile a product view updated
+    /// (newest first, category affinity).
+    pub cookies: Vec<String>,
+    /// The profile changed (for the report).
+    pub profile_updated: bool,
+    /// The page is personal, so it gets no validator: it sets a cookie, or
+    /// blocks are chosen for it (a personalized arm with a pack).
+    pub personal: bool,
+}
+
+/// The visitor's [`Head`]; empty without a personalization config.
+pub fn head(
     site: &SiteConfig,
     v: &Visitor,
     pack: Option<&Rc<CountryPack>>,
     now_ms: i64,
     secure: bool,
-) -> (Vec<String>, bool) {
-    let mut cookies = Vec::new();
+) -> Head {
+    let mut h = Head::default();
     let Some(p) = site
         .doc
         .personalization
         .as_ref()
         .filter(|_| site.personal.is_some())
     else {
-        return (cookies, false);
+        return h;
     };
     if v.new_id {
         if let Some(id) = &v.id {
-            cookies.push(cookie(VISITOR_COOKIE, id, secure));
+            h.cookies.push(cookie(VISITOR_COOKIE, id, secure));
         }
     }
-    let mut updated_profile = false;
     if let (Some(id), true) = (&v.product, v.cookies.allowed() && p.profile.enabled) {
         let mut updated = v.profile.clone().unwrap_or_else(|| Profile {
             hours: now_ms.div_euclid(3_600_000),
@@ -212,25 +222,13 @@ pub fn cookies(
             .and_then(|card| profile::slug(&card.category));
         updated.viewed(id, category.as_deref());
         if v.profile.as_ref() != Some(&updated) {
-            cookies.push(cookie(profile::COOKIE, &updated.encode(), secure));
-            updated_profile = true;
+            h.cookies
+                .push(cookie(profile::COOKIE, &updated.encode(), secure));
+            h.profile_updated = true;
         }
     }
-    (cookies, updated_profile)
-}
-
-/// Whether the visitor's page is personal (no validator then): it sets a
-/// cookie, or blocks are chosen for it. Known before they are chosen, so a
-/// page answered from its kept copy gets the same headers.
-pub fn is_personal(
-    site: &SiteConfig,
-    v: &Visitor,
-    pack: Option<&Rc<CountryPack>>,
-    cookies: &[String],
-) -> bool {
-    site.doc.personalization.is_some()
-        && site.personal.is_some()
-        && (!cookies.is_empty() || (v.assignment.personalized && pack.is_some()))
+    h.personal = !h.cookies.is_empty() || (v.assignment.personalized && pack.is_some());
+    h
 }
 
 /// Everything personalization does to this response; `None` when nothing.
