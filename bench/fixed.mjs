@@ -161,7 +161,7 @@ function stageDists(dist) {
   const read = `{ inflight.delete(r); if (heard.length + (cf ?? "").length < 0) throw 0; ${toOrigin} }`;
   return [
     patch("entry", [[/async fetch\(request, env, ctx\) \{/, (m) => `${m} ${self}`]]),
-    patch("read", [[/const cf = cfJson\(request\);/, (m) => `${m} ${read}`]]),
+    patch("read", [[/const cf = cfLine\(request\);/, (m) => `${m} ${read}`]]),
     patch("start", [[/origin = await sent;/, (m) => `${m} forget(); return { response: origin };`]]),
     patch("origin", [[/nl = got\.indexOf\("\\n"\);/, (m) => `{ const m = /^R (\\d+)/.exec(got); if (m) bodyDrop(Number(m[1])); return { response: buf ? new Response(buf, { status: origin.status, headers: origin.headers }) : origin }; } ${m}`]]),
     patch("head", [[/const init = typeof out\.init === "function" \? out\.init : \(\) => out\.init;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return new Response(out.buf ?? out.body, init()); }`]]),

@@ -9,6 +9,7 @@
 
 use borderless::page::sim::{OriginResponse, Shop, Visit};
 use borderless::page::values::Kind;
+use borderless::request::Geo;
 use borderless::schema;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use serde::Deserialize;
@@ -135,7 +136,7 @@ fn pipeline(c: &mut Criterion) {
     let vs: Visitors =
         serde_json::from_str(&std::fs::read_to_string(root().join("bench/visitors.json")).unwrap())
             .unwrap();
-    let cfs: Vec<String> = vs.visitors.iter().map(|v| v.cf.to_string()).collect();
+    let cfs: Vec<String> = vs.visitors.iter().map(|v| Geo::cf_line(&v.cf)).collect();
     let mut g = c.benchmark_group("pipeline");
     // 10 samples of equal size (criterion's least): the median is what
     // `bench/run.mjs` reads, and the largest pages (~50 ms an iteration)

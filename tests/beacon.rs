@@ -22,7 +22,7 @@ fn post(site: &str, method: &str, cookie: &str) -> Start {
         method,
         url: &format!("https://shop.test{BEACON_PATH}"),
         headers: &headers,
-        cf: Some(r#"{"country":"DE","timezone":"Europe/Berlin"}"#),
+        cf: Some("country:DE\ttimezone:Europe/Berlin"),
         now_ms: 1_795_000_000_000,
     };
     let rt = Runtime {

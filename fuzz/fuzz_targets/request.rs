@@ -4,6 +4,7 @@
 //! hand must be the `url` crate's (`base::request_url`).
 #![no_main]
 use borderless::page::sim::OriginResponse;
+use borderless::request::CF_KEYS;
 use borderless_fuzz::{check, visit, with_shop, Bytes};
 use libfuzzer_sys::fuzz_target;
 
@@ -33,8 +34,18 @@ fuzz_target!(|data: &[u8]| {
         let value = b.string(200);
         v = v.header(&name, &value);
     }
-    if b.byte() % 2 == 0 {
-        v.cf = b.string(200);
+    // `request.cf` as the entry sends it: fields the pipeline reads with
+    // any value, or any text at all.
+    match b.byte() % 3 {
+        0 => v.cf = b.string(200),
+        1 => {
+            let n = b.byte() % 8;
+            let fields: Vec<String> = (0..n)
+                .map(|_| format!("{}:{}", b.pick(&CF_KEYS), b.string(40)))
+                .collect();
+            v.cf = fields.join("\t");
+        }
+        _ => {}
     }
     // What is left: a URL, split by hand where the crate agrees.
     let url = String::from_utf8_lossy(b.rest()).into_owned();

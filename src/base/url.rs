@@ -13,7 +13,8 @@ pub fn is_local_path(p: &str) -> bool {
 /// into one `/` (`//evil.test/x` → `/evil.test/x`), so a link built from a
 /// request path never names another host.
 pub fn same_site_path(p: &str) -> String {
-    format!("/{}", p.trim_start_matches(['/', '\\']))
+    // By hand, not `format!`: this runs on every page view.
+    crate::base::text::concat(&["/", p.trim_start_matches(['/', '\\'])])
 }
 
 /// Decodes `%XX` and `+`; `None` for malformed or non-UTF-8 input.

@@ -60,7 +60,7 @@ mod tests {
 
     fn ctx(cf: &str, cookie: Option<&str>) -> Context {
         Context::new(
-            Geo::from_cf_json(Some(cf)),
+            Geo::from_cf(Some(&Geo::cf_line(&serde_json::from_str(cf).unwrap()))),
             &Head {
                 cookie,
                 ..Head::default()

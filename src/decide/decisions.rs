@@ -85,7 +85,7 @@ mod tests {
     fn decide(cf: &str, head: Head, prefix: Option<&str>) -> Decisions {
         let site = config::parse(SITE).unwrap();
         let ctx = Context::new(
-            Geo::from_cf_json(Some(cf)),
+            Geo::from_cf(Some(&Geo::cf_line(&serde_json::from_str(cf).unwrap()))),
             &head,
             0,
             &Overrides::default(),

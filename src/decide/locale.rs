@@ -137,7 +137,10 @@ fn parse_q(v: &str) -> Option<u16> {
     if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let f = format!("{frac:0<3}").parse::<u16>().ok()?;
+    // The digits padded to three, by hand (`format!` is cold code here).
+    let f = (0..3).fold(0u16, |acc, i| {
+        acc * 10 + frac.as_bytes().get(i).map_or(0, |b| u16::from(b - b'0'))
+    });
     match int {
         "0" => Some(f),
         "1" if f == 0 => Some(1000),
@@ -244,6 +247,28 @@ pub fn fallbacks(locale: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn q_values_as_thousandths() {
+        let cases = [
+            ("1", Some(1000)),
+            ("1.000", Some(1000)),
+            ("0.9", Some(900)),
+            ("0.05", Some(50)),
+            ("0.123", Some(123)),
+            ("0", Some(0)),
+            ("0.", Some(0)),
+            ("1.5", None),
+            ("0.1234", None),
+            ("0.-1", None),
+            (".5", None),
+            ("2", None),
+            ("a", None),
+        ];
+        for (q, want) in cases {
+            assert_eq!(parse_q(q), want, "{q}");
+        }
+    }
 
     fn langs(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

@@ -32,6 +32,7 @@ pub struct Profile {
 
 /// A product id as the worker accepts it anywhere.
 use crate::base::ids::valid_id;
+use crate::base::text::push_decimal;
 
 fn valid_slug(s: &str) -> bool {
     (1..=32).contains(&s.len())
@@ -113,19 +114,33 @@ impl Profile {
         Some(p)
     }
 
-    /// The cookie value.
+    /// The cookie value: `v1~hours~recent~categories`. By hand, not
+    /// `format!`: it is made on most page views, and `core::fmt` is cold
+    /// code there.
     pub fn encode(&self) -> String {
-        let cats: Vec<String> = self
-            .categories
-            .iter()
-            .map(|(c, s)| format!("{c}:{s}"))
-            .collect();
-        format!(
-            "v1~{}~{}~{}",
-            self.hours,
-            self.recent.join("."),
-            cats.join(".")
-        )
+        let mut out = String::with_capacity(64);
+        out.push_str("v1~");
+        if self.hours < 0 {
+            out.push('-');
+        }
+        push_decimal(&mut out, self.hours.unsigned_abs());
+        out.push('~');
+        for (i, id) in self.recent.iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            out.push_str(id);
+        }
+        out.push('~');
+        for (i, (c, score)) in self.categories.iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            out.push_str(c);
+            out.push(':');
+            push_decimal(&mut out, u64::from(*score));
+        }
+        out
     }
 
     /// Scores decayed to `now_ms` with a half-life; negligible ones dropped.
@@ -191,6 +206,7 @@ mod tests {
         let s = p.encode();
         assert_eq!(s, "v1~1000~47566.22423.85123A~decor:400.kitchen:250");
         assert_eq!(Profile::parse(&s, NOW), Some(p));
+        assert_eq!(Profile::default().encode(), "v1~0~~");
         assert_eq!(
             Profile::parse("v1~5~~", NOW).unwrap(),
             Profile {

@@ -35,26 +35,52 @@ const STREAM_MARK: &str = "x-borderless-stream";
 /// the URL and `webSocket` again on every request.
 #[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
 pub async fn fetch(req: Request, env: Env, _ctx: JsValue) -> std::result::Result<JsValue, JsValue> {
-    // `request.cf` as JSON, the keys `Geo` reads, as the entry reads it:
+    // `request.cf` as the entry sends it (`Geo::from_cf`), read by key:
     // `worker::Cf`'s getters panic on missing fields.
     let cf = Reflect::get(&req, &"cf".into())
         .ok()
-        .filter(JsValue::is_object);
-    let keys: js_sys::Array = crate::request::CF_KEYS
-        .iter()
-        .map(|k| JsValue::from_str(k))
-        .collect();
-    let cf = cf.and_then(|v| {
-        js_sys::JSON::stringify_with_replacer(&v, &keys)
-            .ok()?
-            .as_string()
-    });
+        .filter(JsValue::is_object)
+        .map(|cf| cf_line(&cf));
     let headers = by_name(&req.headers(), &page::REQUEST_HEADERS);
     respond(handle(req, &env, headers, cf).await)
 }
 
+/// `request.cf` as `cfLine` in `worker/entry.mjs` makes it: the fields of
+/// `CF_KEYS` that are strings, numbers or booleans, without control
+/// characters, as `key:value` joined by tabs.
+fn cf_line(cf: &JsValue) -> String {
+    let mut out = String::new();
+    for key in crate::request::CF_KEYS {
+        let mut v = cf.clone();
+        for k in key.split('.') {
+            v = if v.is_object() {
+                Reflect::get(&v, &k.into()).unwrap_or(JsValue::UNDEFINED)
+            } else {
+                JsValue::UNDEFINED
+            };
+        }
+        // A number in Rust's text, not JS's: both read back as the same f64.
+        let text = match (v.as_string(), v.as_bool(), v.as_f64()) {
+            (Some(s), _, _) => s,
+            (_, Some(b), _) => b.to_string(),
+            (_, _, Some(f)) => f.to_string(),
+            _ => continue,
+        };
+        if text.chars().any(|c| c.is_ascii_control()) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\t');
+        }
+        out.push_str(key);
+        out.push(':');
+        out.push_str(&text);
+    }
+    out
+}
+
 /// The handler as `worker/entry.mjs` calls it: with the request's headers
-/// (`name:value` lines, as the runtime lists them) and `cf` (JSON) read in
+/// (`name:value` lines, as the runtime lists them) and `cf` (a line) read in
 /// JS, one string each, rather than through a crossing per value. An error
 /// (the origin unreachable, say) is thrown: the entry serves the origin's
 /// page, or a 502, as it does for the synchronous handler (`sync.rs`).

@@ -49,9 +49,9 @@ thread_local! {
 const MAX_PENDING: usize = 1024;
 
 /// Phase one, if the isolate holds all it needs: `F` or `A`, else `None`.
-/// `request`: the method, the URL and `cf` as JSON (empty without one),
-/// a line each, then the headers of [`borderless_reads`] as `name:value`
-/// lines; UTF-8 the entry encoded (one copy into Wasm memory, where a
+/// `request`: the method, the URL and `cf` as a line (`Geo::from_cf`;
+/// empty without one), a line each, then the headers of
+/// [`borderless_reads`] as `name:value` lines; UTF-8 the entry encoded (one copy into Wasm memory, where a
 /// string argument is copied a character at a time in JS).
 #[wasm_bindgen]
 pub fn borderless_start(env: Env, request: &[u8]) -> Option<String> {
@@ -137,8 +137,9 @@ pub fn borderless_origin(
 }
 
 /// What the entry reads for the handlers, one comma-separated line each:
-/// the request headers, the keys of `request.cf`, and the origin's headers
-/// [`borderless_origin`] reads (the pipeline's, and the length).
+/// the request headers, the fields of `request.cf` (a nested one by its
+/// path), and the origin's headers [`borderless_origin`] reads (the
+/// pipeline's, and the length).
 #[wasm_bindgen]
 pub fn borderless_reads() -> String {
     [

@@ -191,7 +191,7 @@ pub fn prepare(
         cookie: req.header("cookie"),
         path: &path,
     };
-    let ctx = Context::new(Geo::from_cf_json(req.cf), &head, req.now_ms, &ov, rt.tz);
+    let ctx = Context::new(Geo::from_cf(req.cf), &head, req.now_ms, &ov, rt.tz);
 
     let site = match site {
         Ok(s) => s,
@@ -514,7 +514,9 @@ impl Prepared {
             .customer
             .filter(|w| *w != customer::Why::NoCustomerBlock)
         {
-            preport.reasons.push(format!("customer: {}", why.as_str()));
+            preport
+                .reasons
+                .push(crate::base::text::concat(&["customer: ", why.as_str()]));
         }
         let Some(o) = origin else {
             // Explain: what this page would get, without fetching it or setting cookies.

@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn report_is_one_ascii_line() {
-        let geo = Geo::from_cf_json(Some(r#"{"country":"FR","region":"Île-de-France 🇫🇷"}"#));
+        let geo = Geo::from_cf(Some("country:FR\tregion:Île-de-France 🇫🇷"));
         let ctx = Context::new(geo, &Head::default(), 0, &Overrides::default(), &|_, _| {
             None
         });

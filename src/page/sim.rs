@@ -197,6 +197,7 @@ pub struct Shop {
 pub struct Visit {
     pub method: String,
     pub url: String,
+    /// `request.cf` as the entry sends it (`Geo::cf_line`).
     pub cf: String,
     pub headers: Vec<(String, String)>,
     pub now_ms: i64,
@@ -214,7 +215,7 @@ impl Visit {
         Visit {
             method: "GET".into(),
             url: format!("https://shop.test{path}"),
-            cf: format!(r#"{{"country":"{country}"}}"#),
+            cf: format!("country:{country}"),
             headers: vec![(
                 "user-agent".into(),
                 "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0 Safari/537.36".into(),

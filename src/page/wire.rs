@@ -15,7 +15,7 @@ pub struct Request<'a> {
     /// Those of [`REQUEST_HEADERS`] the visitor sent (lower-case names):
     /// the pipeline reads no other (the simulator passes only these too).
     pub headers: &'a [(String, String)],
-    /// `request.cf` as JSON.
+    /// `request.cf` as the entry sends it (`Geo::from_cf`).
     pub cf: Option<&'a str>,
     pub now_ms: i64,
 }

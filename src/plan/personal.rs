@@ -588,7 +588,7 @@ mod tests {
                 "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148",
             )
             .header("cookie", cookie);
-        v.cf = format!(r#"{{"country":"{country}","timezone":"Z/Z"}}"#);
+        v.cf = format!("country:{country}\ttimezone:Z/Z");
         v.now_ms = parse_rfc3339(now).unwrap();
         v.tz_offset = Some(offset);
         v.fresh_id = Some(ID.to_string());

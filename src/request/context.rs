@@ -6,7 +6,7 @@ use crate::base::ids::{valid_country, valid_timezone};
 use crate::request::clock::LocalTime;
 use crate::request::device::{self, Device};
 use crate::request::preview::Overrides;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Geo facts from `request.cf`, validated.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -25,31 +25,11 @@ pub struct Geo {
     pub verified_bot: bool,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct CfJson {
-    country: Option<String>,
-    region: Option<String>,
-    region_code: Option<String>,
-    timezone: Option<String>,
-    latitude: Option<serde_json::Value>,
-    longitude: Option<serde_json::Value>,
-    continent: Option<String>,
-    #[serde(rename = "isEUCountry")]
-    is_eu_country: Option<serde_json::Value>,
-    bot_management: Option<BotManagement>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct BotManagement {
-    verified_bot: Option<bool>,
-}
-
-/// The keys of `request.cf` that [`Geo`] reads, at any depth: the entry
-/// stringifies only these (`JSON.stringify`'s key list), not the ~40 fields
-/// the runtime sends.
-pub const CF_KEYS: [&str; 10] = [
+/// The fields of `request.cf` that [`Geo`] reads, a nested one by its
+/// path: the entry sends only these, as `key:value` entries joined by tabs
+/// ([`Geo::cf_line`]), not the ~40 fields the runtime has. A line parsed
+/// by hand costs a request no JSON parser.
+pub const CF_KEYS: [&str; 9] = [
     "country",
     "region",
     "regionCode",
@@ -58,50 +38,75 @@ pub const CF_KEYS: [&str; 10] = [
     "longitude",
     "continent",
     "isEUCountry",
-    "botManagement",
-    "verifiedBot",
+    "botManagement.verifiedBot",
 ];
 
 pub const UNKNOWN_COUNTRY: &str = "XX";
 
+/// Longer than any line of valid fields: a longer one is ignored whole.
+const MAX_CF_LINE: usize = 4 << 10;
+
 impl Geo {
-    /// Reads the JSON of `request.cf`. Bad or missing fields fall back to defaults.
-    pub fn from_cf_json(json: Option<&str>) -> Geo {
-        let cf: CfJson = json
-            .filter(|j| j.len() <= 64 << 10)
-            .and_then(|j| serde_json::from_str(j).ok())
-            .unwrap_or_default();
-        let coord = |v: Option<serde_json::Value>, max: f64| {
-            let f = match v? {
-                serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
-                serde_json::Value::Number(n) => n.as_f64()?,
-                _ => return None,
-            };
+    /// Reads `request.cf` as the entry sends it (see [`CF_KEYS`]). Bad or
+    /// missing fields fall back to defaults; unknown keys are ignored.
+    pub fn from_cf(line: Option<&str>) -> Geo {
+        let mut g = Geo {
+            country: UNKNOWN_COUNTRY.to_string(),
+            ..Geo::default()
+        };
+        let coord = |v: &str, max: f64| {
+            let f = v.trim().parse::<f64>().ok()?;
             (f.is_finite() && f.abs() <= max).then_some(f)
         };
-        let is_eu = matches!(
-            cf.is_eu_country,
-            Some(serde_json::Value::String(ref s)) if s == "1"
-        ) || matches!(cf.is_eu_country, Some(serde_json::Value::Bool(true)));
-        Geo {
-            country: cf
-                .country
-                .filter(|c| valid_country(c))
-                .unwrap_or_else(|| UNKNOWN_COUNTRY.to_string()),
-            region: cf.region.filter(|r| valid_label(r)),
-            region_code: cf.region_code.filter(|r| valid_label(r) && r.len() <= 8),
-            timezone: cf.timezone.filter(|t| valid_timezone(t)),
-            latitude: coord(cf.latitude, 90.0),
-            longitude: coord(cf.longitude, 180.0),
-            continent: cf
-                .continent
-                .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())),
-            is_eu,
-            verified_bot: cf
-                .bot_management
-                .and_then(|b| b.verified_bot)
-                .unwrap_or(false),
+        let line = line.filter(|l| l.len() <= MAX_CF_LINE).unwrap_or("");
+        for (k, v) in line.split('\t').filter_map(|e| e.split_once(':')) {
+            match k {
+                "country" if valid_country(v) => g.country = v.to_string(),
+                "region" if valid_label(v) => g.region = Some(v.to_string()),
+                "regionCode" if valid_label(v) && v.len() <= 8 => {
+                    g.region_code = Some(v.to_string());
+                }
+                "timezone" if valid_timezone(v) => g.timezone = Some(v.to_string()),
+                "latitude" => g.latitude = coord(v, 90.0),
+                "longitude" => g.longitude = coord(v, 180.0),
+                "continent" if v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase()) => {
+                    g.continent = Some(v.to_string());
+                }
+                // The runtime says "1"/"0"; a boolean reads as "true".
+                "isEUCountry" => g.is_eu = v == "1" || v == "true",
+                "botManagement.verifiedBot" => g.verified_bot = v == "true",
+                _ => {}
+            }
         }
+        g
+    }
+
+    /// The line the entry sends for `request.cf` (`worker/entry.mjs`
+    /// `cfLine`), for callers that hold it as JSON (the simulator, tests):
+    /// each field of [`CF_KEYS`] that is a string, number or boolean and
+    /// has no control character.
+    pub fn cf_line(cf: &serde_json::Value) -> String {
+        let mut out = String::new();
+        for key in CF_KEYS {
+            let v = key.split('.').try_fold(cf, |v, k| v.get(k));
+            let text = match v {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+                    v.to_string()
+                }
+                _ => continue,
+            };
+            if text.chars().any(|c| c.is_ascii_control()) {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push('\t');
+            }
+            out.push_str(key);
+            out.push(':');
+            out.push_str(&text);
+        }
+        out
     }
 
     /// Whether the visitor is south of the equator (latitude, else country).
@@ -242,31 +247,36 @@ mod tests {
         "latitude":"52.52000","longitude":"13.40500","continent":"EU","isEUCountry":"1","colo":"FRA",
         "botManagement":{"verifiedBot":false,"score":99}}"#;
 
-    /// `JSON.stringify(cf, CF_KEYS)`: the keys of the list, at any depth.
-    fn stringified(v: &serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(m) => serde_json::Value::Object(
-                m.iter()
-                    .filter(|(k, _)| CF_KEYS.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), stringified(v)))
-                    .collect(),
-            ),
-            v => v.clone(),
-        }
+    /// `request.cf` as the entry sends it.
+    fn line(json: &str) -> String {
+        Geo::cf_line(&serde_json::from_str(json).unwrap())
     }
 
     #[test]
-    fn the_cf_keys_are_all_geo_reads() {
+    fn the_line_has_the_fields_geo_reads_and_no_others() {
         let bot = r#"{"country":"US","colo":"SJC","asn":15169,"tlsVersion":"TLSv1.3",
             "botManagement":{"verifiedBot":true,"score":1,"ja3Hash":"x"},"isEUCountry":false}"#;
-        for cf in [CF_DE, bot] {
-            let full: serde_json::Value = serde_json::from_str(cf).unwrap();
-            let kept = stringified(&full).to_string();
-            assert!(kept.len() < cf.len());
-            assert_eq!(Geo::from_cf_json(Some(&kept)), Geo::from_cf_json(Some(cf)));
-        }
-        assert!(Geo::from_cf_json(Some(bot)).verified_bot);
-        assert!(Geo::from_cf_json(Some(CF_DE)).is_eu);
+        assert_eq!(
+            line(bot),
+            "country:US\tisEUCountry:false\tbotManagement.verifiedBot:true"
+        );
+        assert_eq!(
+            line(CF_DE),
+            "country:DE\tregion:Berlin\tregionCode:BE\ttimezone:Europe/Berlin\t\
+             latitude:52.52000\tlongitude:13.40500\tcontinent:EU\tisEUCountry:1\t\
+             botManagement.verifiedBot:false"
+        );
+        // Numbers as JS prints them; objects, nulls and control characters left out.
+        assert_eq!(
+            line(
+                r#"{"latitude":-33.9,"region":"a\nb","city":"x","timezone":null,"country":{"a":1}}"#
+            ),
+            "latitude:-33.9"
+        );
+        assert!(Geo::from_cf(Some(&line(bot))).verified_bot);
+        assert!(!Geo::from_cf(Some(&line(bot))).is_eu);
+        assert!(Geo::from_cf(Some(&line(CF_DE))).is_eu);
+        assert!(Geo::from_cf(Some("isEUCountry:true")).is_eu);
     }
 
     fn fixed_tz(zone: &str, _at: i64) -> Option<i32> {
@@ -280,12 +290,18 @@ mod tests {
 
     fn ctx(cf: Option<&str>, head: Head, ov: &Overrides) -> Context {
         let now = parse_rfc3339("2026-12-24T18:30:00Z").unwrap();
-        Context::new(Geo::from_cf_json(cf), &head, now, ov, &fixed_tz)
+        Context::new(
+            Geo::from_cf(cf.map(line).as_deref()),
+            &head,
+            now,
+            ov,
+            &fixed_tz,
+        )
     }
 
     #[test]
     fn reads_cf() {
-        let g = Geo::from_cf_json(Some(CF_DE));
+        let g = Geo::from_cf(Some(&line(CF_DE)));
         assert_eq!(g.country, "DE");
         assert_eq!(g.region.as_deref(), Some("Berlin"));
         assert_eq!(g.region_code.as_deref(), Some("BE"));
@@ -297,8 +313,16 @@ mod tests {
 
     #[test]
     fn missing_or_bad_cf_gives_defaults() {
-        for cf in [None, Some("{}"), Some("not json"), Some("[1,2]")] {
-            let g = Geo::from_cf_json(cf);
+        let long = format!("country:DE\tregion:{}", "x".repeat(5000));
+        let bad = [
+            None,
+            Some(""),
+            Some("not a line"),
+            Some("\t:\t::"),
+            Some(&*long),
+        ];
+        for cf in bad {
+            let g = Geo::from_cf(cf);
             assert_eq!(
                 g,
                 Geo {
@@ -308,9 +332,9 @@ mod tests {
                 "{cf:?}"
             );
         }
-        let g = Geo::from_cf_json(Some(
+        let g = Geo::from_cf(Some(&line(
             r#"{"country":"<script>","timezone":"../../etc","latitude":"999","longitude":"nan","continent":"Europe","isEUCountry":"0"}"#,
-        ));
+        )));
         assert_eq!(g.country, "XX");
         assert_eq!(
             (g.timezone, g.latitude, g.longitude, g.continent),
