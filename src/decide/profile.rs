@@ -115,8 +115,8 @@ impl Profile {
     }
 
     /// The cookie value: `v1~hours~recent~categories`. By hand, not
-    /// `format!`: it is made on most page views, and `core::fmt` is cold
-    /// code there.
+    /// `format!`: it is made on a product page view, where `core::fmt`
+    /// would be cold code.
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(64);
         out.push_str("v1~");
