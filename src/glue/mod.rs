@@ -45,38 +45,26 @@ pub async fn fetch(req: Request, env: Env, _ctx: JsValue) -> std::result::Result
     respond(handle(req, &env, headers, cf).await)
 }
 
-/// `request.cf` as `cfLine` in `worker/entry.mjs` makes it: the fields of
-/// `CF_KEYS` that are strings, numbers or booleans, without control
-/// characters, as `key:value` joined by tabs.
+/// `request.cf` as `cfLine` in `worker/entry.mjs` makes it
+/// (`Geo::cf_line_from`), each field read by its path.
 fn cf_line(cf: &JsValue) -> String {
-    let mut out = String::new();
-    for key in crate::request::CF_KEYS {
+    crate::request::Geo::cf_line_from(|path| {
         let mut v = cf.clone();
-        for k in key.split('.') {
+        for k in path.split('.') {
             v = if v.is_object() {
-                Reflect::get(&v, &k.into()).unwrap_or(JsValue::UNDEFINED)
+                Reflect::get(&v, &k.into()).ok()?
             } else {
-                JsValue::UNDEFINED
+                return None;
             };
         }
         // A number in Rust's text, not JS's: both read back as the same f64.
-        let text = match (v.as_string(), v.as_bool(), v.as_f64()) {
-            (Some(s), _, _) => s,
-            (_, Some(b), _) => b.to_string(),
-            (_, _, Some(f)) => f.to_string(),
-            _ => continue,
-        };
-        if text.chars().any(|c| c.is_ascii_control()) {
-            continue;
+        match (v.as_string(), v.as_bool(), v.as_f64()) {
+            (Some(s), _, _) => Some(s),
+            (_, Some(b), _) => Some(b.to_string()),
+            (_, _, Some(f)) => Some(f.to_string()),
+            _ => None,
         }
-        if !out.is_empty() {
-            out.push('\t');
-        }
-        out.push_str(key);
-        out.push(':');
-        out.push_str(&text);
-    }
-    out
+    })
 }
 
 /// The handler as `worker/entry.mjs` calls it: with the request's headers

@@ -82,23 +82,15 @@ impl Geo {
     }
 
     /// The line the entry sends for `request.cf` (`worker/entry.mjs`
-    /// `cfLine`), for callers that hold it as JSON (the simulator, tests):
-    /// each field of [`CF_KEYS`] that is a string, number or boolean and
-    /// has no control character.
-    pub fn cf_line(cf: &serde_json::Value) -> String {
+    /// `cfLine`), from `field`: the text of the field at a path of
+    /// [`CF_KEYS`] if it is a string, number or boolean. A field with a
+    /// control character is left out.
+    pub fn cf_line_from(field: impl Fn(&str) -> Option<String>) -> String {
         let mut out = String::new();
         for key in CF_KEYS {
-            let v = key.split('.').try_fold(cf, |v, k| v.get(k));
-            let text = match v {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
-                    v.to_string()
-                }
-                _ => continue,
-            };
-            if text.chars().any(|c| c.is_ascii_control()) {
+            let Some(text) = field(key).filter(|t| !t.chars().any(|c| c.is_ascii_control())) else {
                 continue;
-            }
+            };
             if !out.is_empty() {
                 out.push('\t');
             }
@@ -107,6 +99,20 @@ impl Geo {
             out.push_str(&text);
         }
         out
+    }
+
+    /// [`Geo::cf_line_from`] for callers that hold `request.cf` as JSON
+    /// (the simulator, tests).
+    pub fn cf_line(cf: &serde_json::Value) -> String {
+        Geo::cf_line_from(
+            |path| match path.split('.').try_fold(cf, |v, k| v.get(k))? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => {
+                    Some(v.to_string())
+                }
+                _ => None,
+            },
+        )
     }
 
     /// Whether the visitor is south of the equator (latitude, else country).
