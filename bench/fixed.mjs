@@ -4,8 +4,16 @@
 // inspector) and the count of JS↔Wasm calls per request.
 //
 //   node bench/fixed.mjs [--dist DIR ...] [--rounds N] [--copies N] [--tiny-only]
+//                        [--warm N] [--no-liftoff] [--series FILE]
 //                        [--profile FILE.cpuprofile [--requests N] [--warm N]]
 //                        [--crossings] [--stages]
+//
+// --warm N: requests per page through every worker before the rounds (V8
+// tiers Wasm up over the first thousands of requests; bench/run.mjs warms
+// 2,000). --no-liftoff adds the first --dist again, run by a workerd whose
+// V8 compiles all Wasm with TurboFan at once (`--no-liftoff`): what the
+// baseline compiler's code still costs at this point of the isolate's life.
+// --series writes every round's µs per request, by worker and page.
 //
 // --stages splits the cost of the first --dist into the request's stages by
 // measuring, side by side, copies of it cut short (`stageDists`): the entry
@@ -38,6 +46,8 @@ const { values: opt } = parseArgs({
     requests: { type: "string" },
     warm: { type: "string" },
     copies: { type: "string" },
+    "no-liftoff": { type: "boolean" },
+    series: { type: "string" },
   },
 });
 const ROUNDS = Number(opt.rounds ?? 20);
@@ -178,9 +188,11 @@ function stageDists(dist) {
   ];
 }
 
-async function startWorker(name, origin, dist, extra = {}) {
+async function startWorker(name, origin, dist, extra = {}, v8Flags = []) {
   fs.mkdirSync(path.join(ROOT, "target", "fixed"), { recursive: true });
   const before = workerdPids();
+  // Miniflare passes V8 flags to the workerd it starts only from this variable.
+  process.env.MINIFLARE_WORKERD_V8_FLAGS = v8Flags.join(" ");
   const spec = dist
     ? {
         scriptPath: path.join(dist, "entry.js"),
@@ -245,7 +257,8 @@ async function batch(w, p, times = 2) {
  *  machine is shared; a median shrugs off a batch that met a busy moment). */
 async function cpu(workers, pages) {
   const acc = Object.fromEntries(workers.map((w) => [w.name, Object.fromEntries(pages.map((p) => [p.name, []]))]));
-  for (const p of pages) for (const w of workers) await batch(w, p);
+  const warm = Math.max(1, Math.ceil(Number(opt.warm ?? 10) / VISITORS.length));
+  for (const p of pages) for (const w of workers) await batch(w, p, warm);
   for (let r = 0; r < ROUNDS; r++) {
     for (const p of pages) {
       const order = r % 2 ? [...workers].reverse() : workers;
@@ -261,6 +274,7 @@ async function cpu(workers, pages) {
     const a = [...xs].sort((x, y) => x - y);
     return a.length % 2 ? a[a.length >> 1] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
   };
+  if (opt.series) fs.writeFileSync(path.resolve(opt.series), JSON.stringify(acc));
   const us = (w, p) => median(acc[w][p]);
   const out = {};
   for (const p of pages) {
@@ -343,12 +357,14 @@ async function main() {
       return;
     }
     workers.push(await startWorker("passthrough", origin, null));
-    const dists = opt.stages ? stageDists(DISTS[0]) : DISTS;
+    const dists = opt.stages ? stageDists(DISTS[0]) : [...DISTS];
+    const flags = dists.map(() => []);
+    if (opt["no-liftoff"]) dists.push(DISTS[0]), flags.push(["--no-liftoff"]);
     // Copies of each build in their own processes, started interleaved
     // (A B A B ...): two processes of one build differ by up to ~5 %.
-    const names = dists.map((d, i) => (dists.length > 1 ? `${i}-${path.basename(d)}` : "borderless"));
+    const names = dists.map((d, i) => (dists.length > 1 ? `${i}-${path.basename(d)}${flags[i].length ? "-noliftoff" : ""}` : "borderless"));
     for (let k = 0; k < COPIES; k++) {
-      for (const [i, d] of dists.entries()) workers.push(await startWorker(COPIES > 1 ? `${names[i]}-c${k}` : names[i], origin, d));
+      for (const [i, d] of dists.entries()) workers.push(await startWorker(COPIES > 1 ? `${names[i]}-c${k}` : names[i], origin, d, {}, flags[i]));
     }
     const r = await cpu(workers, pages);
     if (COPIES > 1) {

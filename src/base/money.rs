@@ -72,19 +72,10 @@ pub struct Converter {
 }
 
 impl Converter {
-    /// Names what this converter does, exactly: its currencies and factor
-    /// (the rounding rule comes from the config).
-    pub fn key(&self) -> String {
-        let bits = crate::base::ids::hex(&self.factor.to_bits().to_be_bytes());
-        // `{:x}` of the bits: no leading zeros.
-        let bits = bits.trim_start_matches('0');
-        crate::base::text::concat(&[
-            &self.from,
-            ">",
-            &self.to,
-            "=",
-            if bits.is_empty() { "0" } else { bits },
-        ])
+    /// The factor's bits: with the currencies, what this converter does
+    /// (the kept pages' key, `page::variants`).
+    pub fn factor_bits(&self) -> u64 {
+        self.factor.to_bits()
     }
 
     /// `None` (with the reason) when prices must stay as they are.
@@ -212,16 +203,17 @@ mod tests {
     use std::collections::BTreeMap;
 
     #[test]
-    fn keys_name_the_factor_bits() {
-        for factor in [0.0, 1.0, 1.1734, 187.25, f64::MIN_POSITIVE] {
-            let c = Converter {
-                from: "GBP".into(),
-                to: "EUR".into(),
-                factor,
-                rule: Rule::minor(2),
-            };
-            assert_eq!(c.key(), format!("GBP>EUR={:x}", factor.to_bits()));
-        }
+    fn factor_bits_tell_every_factor_apart() {
+        let c = |factor| Converter {
+            from: "GBP".into(),
+            to: "EUR".into(),
+            factor,
+            rule: Rule::minor(2),
+        };
+        // The next float up prints the same to few digits: the bits differ.
+        let near = f64::from_bits(1.1734f64.to_bits() + 1);
+        assert_ne!(c(1.1734).factor_bits(), c(near).factor_bits());
+        assert_eq!(c(187.25).factor_bits(), c(187.25).factor_bits());
     }
 
     fn loc(json: &str) -> Localization {

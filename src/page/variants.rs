@@ -31,7 +31,7 @@ const MAX_AGE_MS: i64 = 10 * 60_000;
 
 /// Everything besides the origin's bytes that shapes a rewritten page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Key(String);
+pub struct Key(Vec<u8>);
 
 impl Key {
     /// The key of `plan`'s page, or `None` if it is never kept (the order
@@ -45,57 +45,68 @@ impl Key {
         if plan.conversion.is_some() {
             return None;
         }
-        let mut k = Key(String::with_capacity(256));
-        k.part(&crate::base::ids::hex(&plan.site.digest));
-        k.part(&d.locale);
-        k.part(&d.currency);
-        k.part(if d.crawler { "bot" } else { "" });
-        k.part(page.origin);
-        k.part(page.path);
-        k.part(page.query);
-        k.part(content_type.unwrap_or(""));
-        // One scratch string for the numbers, not one each.
-        let mut n = String::new();
+        let mut k = Key(Vec::with_capacity(256));
+        k.part(&plan.site.digest);
+        k.part(d.locale.as_bytes());
+        k.part(d.currency.as_bytes());
+        k.part(if d.crawler { b"bot" } else { b"" });
+        k.text(page.origin);
+        k.text(page.path);
+        k.text(page.query);
+        k.text(content_type.unwrap_or(""));
         for e in &plan.edits {
-            n.clear();
-            crate::base::text::push_decimal(&mut n, e.rule as u64);
-            k.part(&n);
+            k.part(&(e.rule as u64).to_le_bytes());
             for (name, value) in &e.attrs {
-                k.part(name);
-                k.part(value);
+                k.text(name);
+                k.text(value);
             }
-            k.part(e.text.as_deref().unwrap_or("\u{0}"));
+            k.text(e.text.as_deref().unwrap_or("\u{0}"));
         }
         match plan.l10n.as_deref() {
             // Its locale is the decisions' (above).
             Some(l) => {
-                k.part(&l.currency);
-                k.part(&l.prices_status);
-                k.part(if l.dict.is_some() { "dict" } else { "" });
-                let conv = l.prices.as_ref().and_then(|p| p.converter.as_ref());
-                k.part(&conv.map(|c| c.key()).unwrap_or_default());
-                k.part(if l.prices.is_some() { "format" } else { "" });
+                k.text(&l.currency);
+                k.text(&l.prices_status);
+                k.text(if l.dict.is_some() { "dict" } else { "" });
+                match l.prices.as_ref().and_then(|p| p.converter.as_ref()) {
+                    Some(c) => k.converter(c),
+                    None => k.text(""),
+                }
+                k.text(if l.prices.is_some() { "format" } else { "" });
                 for (c, r) in l.detect.iter().flat_map(|s| &s.converters) {
-                    k.part(c);
-                    k.part(&match r {
-                        Ok(c) => c.key(),
-                        Err(why) => why.as_str().to_string(),
-                    });
+                    k.text(c);
+                    match r {
+                        Ok(c) => k.converter(c),
+                        Err(why) => k.text(why.as_str()),
+                    }
                 }
             }
-            None => k.part("no-l10n"),
+            None => k.text("no-l10n"),
         }
-        k.part(&plan.tm.as_ref().map(|m| m.id()).unwrap_or_default());
+        k.text(&plan.tm.as_ref().map(|m| m.id()).unwrap_or_default());
         // Not the visitor's blocks: a page is kept only if no slot of the
         // config matched (`Plan::watch_slots`), so none would show.
         Some(k)
     }
 
-    /// Length-prefixed, so no two lists of parts give one key.
-    fn part(&mut self, p: &str) {
-        crate::base::text::push_decimal(&mut self.0, p.len() as u64);
-        self.0.push(':');
-        self.0.push_str(p);
+    /// Length-prefixed, so no two lists of parts give one key. Bytes, not
+    /// text: the digest and numbers go in raw (no hex or decimal made per
+    /// request).
+    fn part(&mut self, p: &[u8]) {
+        self.0.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(p);
+    }
+
+    fn text(&mut self, p: &str) {
+        self.part(p.as_bytes());
+    }
+
+    /// What a converter does, exactly: its currencies and factor (the
+    /// rounding rule comes from the config, whose digest is a part).
+    fn converter(&mut self, c: &crate::base::money::Converter) {
+        self.text(&c.from);
+        self.text(&c.to);
+        self.part(&c.factor_bits().to_le_bytes());
     }
 }
 
@@ -260,6 +271,20 @@ mod tests {
         assert_eq!(a.headers, b.headers);
         let lines = |s: &Served| s.logs.iter().map(|l| l.line.clone()).collect::<Vec<_>>();
         assert_eq!(lines(a), lines(b));
+    }
+
+    #[test]
+    fn key_parts_never_run_together() {
+        let key = |parts: &[&str]| {
+            let mut k = super::Key(Vec::new());
+            for p in parts {
+                k.text(p);
+            }
+            k
+        };
+        assert_ne!(key(&["ab", "c"]), key(&["a", "bc"]));
+        assert_ne!(key(&["", "x"]), key(&["x", ""]));
+        assert_eq!(key(&["a", "b"]), key(&["a", "b"]));
     }
 
     #[test]
