@@ -113,17 +113,6 @@ pub fn build(
 ) -> Option<L10n> {
     let loc = site.doc.localization.as_ref()?;
     let site_currency = &site.doc.site.currency;
-    let (converter, prices_status) =
-        match Converter::new(site_currency, &d.currency, fx, now_ms, loc) {
-            Ok(c) => (Some(c), "converted".to_string()),
-            Err(why) => (None, why.as_str().to_string()),
-        };
-    // Without a converter prices stay in the origin currency, whatever was negotiated.
-    let currency = if converter.is_some() {
-        d.currency.clone()
-    } else {
-        site_currency.clone()
-    };
     // The price stage gets its own formatter (the same formats).
     let detect = match (&site.prices, crate::plan::format::formatter(dict.as_ref())) {
         (Some(opts), Some(f)) if opts.enabled => {
@@ -140,6 +129,22 @@ pub fn build(
             Some(Rc::new(setup))
         }
         _ => None,
+    };
+    // The site currency's converter: the price stage's first one when it
+    // has one (the same inputs), else made here.
+    let main = match detect.as_ref().and_then(|s| s.converters.first()) {
+        Some((c, r)) if c == site_currency => r.clone(),
+        _ => Converter::new(site_currency, &d.currency, fx, now_ms, loc),
+    };
+    let (converter, prices_status) = match main {
+        Ok(c) => (Some(c), "converted".to_string()),
+        Err(why) => (None, why.as_str().to_string()),
+    };
+    // Without a converter prices stay in the origin currency, whatever was negotiated.
+    let currency = if converter.is_some() {
+        d.currency.clone()
+    } else {
+        site_currency.clone()
     };
     let prices = format.map(|format| Prices {
         site_currency: site_currency.clone(),

@@ -165,7 +165,42 @@ pub struct Context {
     /// Raw `Cookie` header, bounded; read with [`Context::cookie`].
     #[serde(skip)]
     pub cookies: String,
+    /// Where each `name=value` pair of `cookies` is, found once: a request
+    /// looks up several cookies, and a shop's Cookie header can be long.
+    #[serde(skip)]
+    pairs: Vec<CookiePair>,
     pub path: String,
+}
+
+/// Byte ranges in [`Context::cookies`] (at most `MAX_COOKIE` long): the
+/// name and the value, each trimmed as [`Context::cookie`] reads them.
+#[derive(Debug, Clone, Copy)]
+struct CookiePair {
+    name: (u16, u16),
+    value: (u16, u16),
+}
+
+/// The pairs of a Cookie header in order: `;`-separated, split at the
+/// first `=` (a piece without one is skipped), the name trimmed, the
+/// value trimmed and unquoted.
+fn cookie_pairs(cookies: &str) -> Vec<CookiePair> {
+    let at = |part: &str| -> Option<(u16, u16)> {
+        let start = (part.as_ptr() as usize).checked_sub(cookies.as_ptr() as usize)?;
+        Some((
+            u16::try_from(start).ok()?,
+            u16::try_from(start + part.len()).ok()?,
+        ))
+    };
+    cookies
+        .split(';')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            Some(CookiePair {
+                name: at(k.trim())?,
+                value: at(v.trim().trim_matches('"'))?,
+            })
+        })
+        .collect()
 }
 
 /// Resolves the UTC offset in minutes of an IANA zone at an instant.
@@ -208,11 +243,13 @@ impl Context {
         let device = ov
             .device
             .unwrap_or_else(|| device::classify(head.user_agent, head.ch_ua_mobile));
+        let cookies = bounded(head.cookie, MAX_COOKIE);
         Context {
             time,
             device,
             accept_language: bounded(head.accept_language, MAX_ACCEPT_LANGUAGE),
-            cookies: bounded(head.cookie, MAX_COOKIE),
+            pairs: cookie_pairs(&cookies),
+            cookies,
             path: bounded(Some(head.path), 2048),
             geo,
         }
@@ -220,10 +257,11 @@ impl Context {
 
     /// The value of cookie `name`, if present (first wins).
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies.split(';').find_map(|pair| {
-            let (k, v) = pair.split_once('=')?;
-            (k.trim() == name).then(|| v.trim().trim_matches('"'))
-        })
+        let part = |(a, b): (u16, u16)| self.cookies.get(usize::from(a)..usize::from(b));
+        self.pairs
+            .iter()
+            .find(|p| part(p.name) == Some(name))
+            .and_then(|p| part(p.value))
     }
 
     /// The time zone name in effect (`UTC` when unknown).
@@ -376,6 +414,40 @@ mod tests {
             json.contains(r#""country":"DE""#) && json.contains(r#""daypart":"evening""#),
             "{json}"
         );
+    }
+
+    #[test]
+    fn cookie_lookups_read_as_a_scan_of_the_header_would() {
+        // The header scanned anew for each name, as cookies were read
+        // before they were found once per request.
+        let scan = |h: &str, name: &str| -> Option<String> {
+            h.split(';').find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                (k.trim() == name).then(|| v.trim().trim_matches('"').to_string())
+            })
+        };
+        let headers = [
+            "a=1; b=2",
+            " a = \"q\" ;b=x=y; a=second",
+            "noeq; =empty; c=; d=\"\"; e=  ",
+            "ä=ü; long=\u{1F600}; ;; ;x=1",
+            "",
+        ];
+        for h in headers {
+            let head = Head {
+                cookie: Some(h),
+                path: "/",
+                ..Head::default()
+            };
+            let c = ctx(None, head, &Overrides::default());
+            for name in ["a", "b", "c", "d", "e", "", "ä", "long", "x", "noeq", "zz"] {
+                assert_eq!(
+                    c.cookie(name).map(str::to_string),
+                    scan(h, name),
+                    "{h:?} {name:?}"
+                );
+            }
+        }
     }
 
     #[test]
