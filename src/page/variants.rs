@@ -89,24 +89,36 @@ impl Key {
         Some(k)
     }
 
-    /// Length-prefixed, so no two lists of parts give one key. Bytes, not
-    /// text: the digest and numbers go in raw (no hex or decimal made per
-    /// request).
+    /// One part of `pieces` joined, prefixed by its length, so no two lists
+    /// of parts give one key. Bytes, not text: the digest and numbers go in
+    /// raw (no hex or decimal made per request).
+    fn joined(&mut self, pieces: &[&[u8]]) {
+        let len: usize = pieces.iter().map(|p| p.len()).sum();
+        self.0.extend_from_slice(&(len as u64).to_le_bytes());
+        for p in pieces {
+            self.0.extend_from_slice(p);
+        }
+    }
+
     fn part(&mut self, p: &[u8]) {
-        self.0.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        self.0.extend_from_slice(p);
+        self.joined(&[p]);
     }
 
     fn text(&mut self, p: &str) {
         self.part(p.as_bytes());
     }
 
-    /// What a converter does, exactly: its currencies and factor (the
-    /// rounding rule comes from the config, whose digest is a part).
+    /// What a converter does, exactly, as one part: its currencies (each
+    /// after its length) and factor (the rounding rule comes from the
+    /// config, whose digest is a part).
     fn converter(&mut self, c: &crate::base::money::Converter) {
-        self.text(&c.from);
-        self.text(&c.to);
-        self.part(&c.factor_bits().to_le_bytes());
+        let (from, to) = (c.from.as_bytes(), c.to.as_bytes());
+        let bits = c.factor_bits().to_le_bytes();
+        let (lf, lt) = (
+            (from.len() as u64).to_le_bytes(),
+            (to.len() as u64).to_le_bytes(),
+        );
+        self.joined(&[&lf, from, &lt, to, &bits]);
     }
 }
 

@@ -164,7 +164,7 @@ pub struct Context {
     pub accept_language: String,
     /// Raw `Cookie` header, bounded; read with [`Context::cookie`].
     #[serde(skip)]
-    pub cookies: String,
+    cookies: String,
     /// Where each `name=value` pair of `cookies` is, found once: a request
     /// looks up several cookies, and a shop's Cookie header can be long.
     #[serde(skip)]
