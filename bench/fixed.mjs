@@ -55,6 +55,8 @@ const COPIES = Math.max(1, Number(opt.copies ?? 1));
 const DISTS = (opt.dist ?? [path.join(ROOT, "dist")]).map((d) => path.resolve(d));
 const VISITORS = JSON.parse(fs.readFileSync(path.join(ROOT, "bench", "visitors.json"), "utf8")).visitors;
 const log = (...a) => console.error("[fixed]", ...a);
+// V8 flags set for the whole run (the same variable), kept for every workerd.
+const V8_FLAGS = process.env.MINIFLARE_WORKERD_V8_FLAGS ?? "";
 
 async function demoPages() {
   const port = 8796;
@@ -191,8 +193,9 @@ function stageDists(dist) {
 async function startWorker(name, origin, dist, extra = {}, v8Flags = []) {
   fs.mkdirSync(path.join(ROOT, "target", "fixed"), { recursive: true });
   const before = workerdPids();
-  // Miniflare passes V8 flags to the workerd it starts only from this variable.
-  process.env.MINIFLARE_WORKERD_V8_FLAGS = v8Flags.join(" ");
+  // Miniflare passes V8 flags to the workerd it starts only from this
+  // variable: the run's own, then this worker's.
+  process.env.MINIFLARE_WORKERD_V8_FLAGS = [V8_FLAGS, ...v8Flags].filter(Boolean).join(" ");
   const spec = dist
     ? {
         scriptPath: path.join(dist, "entry.js"),

@@ -51,8 +51,9 @@ const MAX_PENDING: usize = 1024;
 /// Phase one, if the isolate holds all it needs: `F` or `A`, else `None`.
 /// `request`: the method, the URL and `cf` as a line (`Geo::from_cf`;
 /// empty without one), a line each, then the headers of
-/// [`borderless_reads`] as `name:value` lines; UTF-8 the entry encoded (one copy into Wasm memory, where a
-/// string argument is copied a character at a time in JS).
+/// [`borderless_reads`] as `name:value` lines; UTF-8 the entry encoded
+/// (one copy into Wasm memory, where a string argument is copied a
+/// character at a time in JS).
 #[wasm_bindgen]
 pub fn borderless_start(env: Env, request: &[u8]) -> Option<String> {
     let (site, config_read) = kv::cached_config()?;
