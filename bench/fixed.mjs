@@ -131,7 +131,7 @@ globalThis.__bl_exports = (ex) => { const o = {}; for (const [k, fn] of Object.e
   let n = 0;
   s = s.replace(/new WebAssembly\.Instance\(([\w$]+), ([\w$]+)\(\)\)/g, (_, a, b) => (n++, `new WebAssembly.Instance(${a}, globalThis.__bl_imports(${b}()))`));
   s = s.replace(/([\w$]+) = ([\w$]+)\.exports\b/g, (_, a, b) => (n++, `${a} = globalThis.__bl_exports(${b}.exports)`));
-  s = s.replace(/async fetch\(request\) \{/, (m) => (n++, `${m} if (request.url.endsWith("/__bl_calls")) return new Response(JSON.stringify(globalThis.__bl_calls));`));
+  s = s.replace(/async fetch\(request(?:, env, ctx)?\) \{/, (m) => (n++, `${m} if (request.url.endsWith("/__bl_calls")) return new Response(JSON.stringify(globalThis.__bl_calls));`));
   if (n < 5) throw new Error(`countingDist: patched ${n} places, expected 5 (the glue changed shape)`);
   // `import` lines must stay first.
   const lastImport = [...s.matchAll(/^import .*;$/gm)].pop();
@@ -176,7 +176,7 @@ function stageDists(dist) {
     patch("read", [[/const cf = cfLine\(request\);/, (m) => `${m} ${read}`]]),
     patch("start", [[/origin = await sent;/, (m) => `${m} forget(); return { response: origin };`]]),
     patch("origin", [[/nl = got\.indexOf\("\\n"\);/, (m) => `{ const m = /^R (\\d+)/.exec(got); if (m) bodyDrop(Number(m[1])); return { response: buf ? new Response(buf, { status: origin.status, headers: origin.headers }) : origin }; } ${m}`]]),
-    patch("head", [[/const init = typeof out\.init === "function" \? out\.init : \(\) => out\.init;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return new Response(out.buf ?? out.body, init()); }`]]),
+    patch("head", [[/const \{ id, whole, respond \} = out;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return respond(out.buf ?? out.body); }`]]),
     patch("body", [
       // A page sent whole: the bytes as read; streamed: a copy of each read.
       [/bodyWhole\(id, out\.buf\)/, "(bodyDrop(id), out.buf)"],

@@ -409,7 +409,7 @@ fn setup(currencies: &str, locale: &str) -> Setup {
         "SEK",
         Some(&fx),
         now,
-        Box::new(|v, _| Some(format!("«{v:.2}»"))),
+        std::rc::Rc::new(|v, _| Some(format!("«{v:.2}»"))),
     )
 }
 
@@ -499,7 +499,7 @@ fn report_counts_every_outcome() {
         "SEK",
         Some(&fx),
         now,
-        Box::new(|v, c| Some(format!("«{v:.2} {c}»"))),
+        std::rc::Rc::new(|v, c| Some(format!("«{v:.2} {c}»"))),
     );
     let (out, c) = rewrite_page(b"<p>\xc2\xa372.99</p>", encoding_rs::UTF_8, s, 2).unwrap();
     assert_eq!(String::from_utf8(out).unwrap(), "<p>«72.99 GBP»</p>");
@@ -523,7 +523,7 @@ fn with_config(json: &str, html: &str) -> (String, Counts) {
         "SEK",
         Some(&fx),
         now,
-        Box::new(|v, _| Some(format!("«{v:.2}»"))),
+        std::rc::Rc::new(|v, _| Some(format!("«{v:.2}»"))),
     );
     let (out, c) = rewrite_page(html.as_bytes(), encoding_rs::UTF_8, s, 3).unwrap();
     (String::from_utf8(out).unwrap(), c)

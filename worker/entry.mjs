@@ -121,14 +121,13 @@ export default {
       return out.response;
     }
     // A body the worker rewrites.
-    const { id, whole } = out;
-    const init = typeof out.init === "function" ? out.init : () => out.init;
+    const { id, whole, respond } = out;
     if (out.buf) {
       // Read whole before phase two (`direct`): its one Wasm call first.
       try {
         const bytes = bodyWhole(id, out.buf);
         inflight.delete(r);
-        return new Response(bytes, init());
+        return respond(bytes);
       } catch (err) {
         wholeFailed(r, id, err, "worker", path);
         return fallback(spare, env, path);
@@ -146,7 +145,7 @@ export default {
         at = "worker";
         const bytes = bodyWhole(id, buf);
         inflight.delete(r);
-        return new Response(bytes, init());
+        return respond(bytes);
       } catch (err) {
         wholeFailed(r, id, err, at, path);
         return fallback(spare, env, path);
@@ -168,7 +167,7 @@ export default {
           const bytes = bodyWhole(id, first.value);
           inflight.delete(r);
           src.release();
-          return new Response(bytes, init());
+          return respond(bytes);
         }
       } catch (err) {
         src.reader.cancel(err).catch(() => {});
@@ -179,7 +178,7 @@ export default {
     }
     // From here on a panic aborts the connection, so the visitor never gets a
     // short page that looks complete.
-    return new Response(pumped(src, first, id, r, path), init());
+    return respond(pumped(src, first, id, r, path));
   },
 
   // Cron Trigger: the FX refresh (src/cron.rs). Its errors are logged there;
@@ -215,7 +214,7 @@ function dropPage(r, drop, id) {
 }
 
 // The synchronous handler (src/glue/sync.rs): `{ response }`, or a body to
-// rewrite (`{ id, whole, body, init }`); undefined where it declines. The
+// rewrite (`{ id, whole, body, respond }`); undefined where it declines. The
 // origin request is sent from here and one response is built here.
 async function direct(request, env, heard, cf, r, path) {
   // One argument, encoded here: wasm-bindgen copies a string argument into
@@ -279,19 +278,25 @@ async function direct(request, env, heard, cf, r, path) {
     return { response: answered(got, x, nl) };
   }
   if (k === "P" && buf) {
-    const headers = nl + 1 === got.length ? origin.headers : edited(origin.headers, got, nl + 1);
-    return { response: new Response(buf, { status: origin.status, statusText: origin.statusText, headers }) };
+    const resp = new Response(buf, { status: origin.status, statusText: origin.statusText, headers: origin.headers });
+    applyEdits(resp.headers, got, nl + 1);
+    return { response: resp };
   }
   if (k === "P" && nl + 1 === got.length) return { response: origin };
-  // The response's headers, made after the body's Wasm call (see above).
-  const init = () => ({ status: origin.status, headers: edited(origin.headers, got, nl + 1) });
   if (k === "P") {
-    const i = init();
+    const i = { status: origin.status, headers: edited(origin.headers, got, nl + 1) };
     // A WebSocket the origin accepted goes on to the visitor.
     if (origin.status === 101 && origin.webSocket) i.webSocket = origin.webSocket;
     return { response: new Response(origin.body, i) };
   }
-  return { id: Number(x), whole: Number(y), body: origin.body, source: origin, init, buf };
+  // The response, made after the body's Wasm call (see above): the origin's
+  // headers copied once, into the response, and edited there.
+  const respond = (body) => {
+    const resp = new Response(body, { status: origin.status, headers: origin.headers });
+    applyEdits(resp.headers, got, nl + 1);
+    return resp;
+  };
+  return { id: Number(x), whole: Number(y), body: origin.body, source: origin, respond, buf };
 }
 
 // A body read whole before phase two: declared at most `SMALL_BYTES`, not
@@ -312,13 +317,15 @@ function marked(resp) {
   const headers = new Headers(resp.headers);
   headers.delete(STREAM_MARK);
   const init = { status: resp.status, statusText: resp.statusText, headers };
-  return { id, whole, body: resp.body, source: resp, init };
+  return { id, whole, body: resp.body, source: resp, respond: (body) => new Response(body, init) };
 }
 
-// `headers` with the edit lines of `s` from `at` on: `s`, `a` or `d`, the
-// name, `:`, the value.
-function edited(headers, s, at) {
-  const h = new Headers(headers);
+// `headers` with the edit lines of `s` from `at` on (`applyEdits`).
+const edited = (headers, s, at) => applyEdits(new Headers(headers), s, at);
+
+// The edit lines of `s` from `at` on applied to `h`, which it returns: `s`,
+// `a` or `d`, the name, `:`, the value.
+function applyEdits(h, s, at) {
   while (at < s.length) {
     let end = s.indexOf("\n", at);
     if (end < 0) end = s.length;

@@ -90,9 +90,8 @@ impl Converter {
             return Err(NoConversion::SameCurrency);
         }
         let fx = fx.ok_or(NoConversion::NoRates)?;
-        let as_of = crate::base::time::parse_rfc3339(&fx.as_of).ok_or(NoConversion::NoRates)?;
-        let age_ms = now_ms - as_of;
-        if age_ms > i64::from(loc.fx_max_age_hours) * 3_600_000 || age_ms < -3_600_000 {
+        let as_of = as_of_ms(fx).ok_or(NoConversion::NoRates)?;
+        if !fresh_at(as_of, now_ms, loc) {
             return Err(NoConversion::StaleRates);
         }
         let rate = |c: &str| -> Option<f64> {
@@ -116,6 +115,19 @@ impl Converter {
     pub fn convert(&self, amount: f64, currency: &str) -> Option<f64> {
         (currency == self.from).then(|| self.rule.apply(amount * self.factor))
     }
+}
+
+/// When `fx` was published (ms since the epoch), if its `as_of` parses.
+pub fn as_of_ms(fx: &FxRates) -> Option<i64> {
+    crate::base::time::parse_rfc3339(&fx.as_of)
+}
+
+/// Whether rates published at `as_of` may convert at `now_ms`: no older
+/// than the config allows, and at most an hour ahead of the clock. The
+/// only way time enters a [`Converter::new`].
+pub fn fresh_at(as_of: i64, now_ms: i64, loc: &Localization) -> bool {
+    let age_ms = now_ms.saturating_sub(as_of);
+    age_ms <= i64::from(loc.fx_max_age_hours) * 3_600_000 && age_ms >= -3_600_000
 }
 
 /// A rounding rule in minor units of the target currency.

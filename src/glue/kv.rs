@@ -109,14 +109,18 @@ pub(super) async fn read_all(env: &Env, reads: &[Read]) -> Values {
 }
 
 /// Every read from the isolate cache, as [`read_all`] reads them, or
-/// `None` if a key it would read is not there.
-pub(super) fn cached_all(reads: &[Read]) -> Option<Values> {
+/// `None` if a key it would read is not there; each read listed only if
+/// `log` (a preview reports them).
+pub(super) fn cached_all(reads: &[Read], log: bool) -> Option<Values> {
+    let now = js_sys::Date::now();
     let mut values = Values::default();
     for r in reads {
         let mut v = None;
         for key in &r.keys {
-            let (hit, read) = cached(r, key)?;
-            values.reads.push(read);
+            let hit = cache_of(r.kind).with_borrow(|m| m.get(key, now))?;
+            if log {
+                values.reads.push(read(key, Source::Isolate, hit.is_some()));
+            }
             if hit.is_some() {
                 v = hit;
                 break;

@@ -76,7 +76,7 @@ pub fn borderless_start(env: Env, request: &[u8]) -> Option<String> {
         Start::Proxy { .. } | Start::Beacon(_) => return None,
     };
     let origin = prepared.origin().filter(|o| !o.with_body)?;
-    let values = kv::cached_all(prepared.reads())?;
+    let values = kv::cached_all(prepared.reads(), prepared.reports())?;
     let mut out = String::new();
     line(&mut out, &origin.url)?;
     edits(&mut out, &origin.edits)?;

@@ -43,7 +43,7 @@ use crate::config::{ConfigError, SiteConfig};
 use crate::decide::{locale, Decisions, Visitor};
 use crate::plan::l10n::{self, PageUrl, SWITCH_PATH};
 use crate::plan::personal::{self, PersonalReport};
-use crate::plan::{format, Plan};
+use crate::plan::Plan;
 use crate::request::preview::{self, Overrides};
 use crate::request::{Context, Geo, Head};
 use crate::rewrite::charset::{self, Charset};
@@ -411,6 +411,12 @@ impl Prepared {
         &self.reads
     }
 
+    /// Whether the answer reports the KV reads (preview): without it,
+    /// [`Values::reads`] may be left empty.
+    pub fn reports(&self) -> bool {
+        self.preview
+    }
+
     /// The origin request to send; `None` for the explain endpoint.
     pub fn origin(&self) -> Option<&OriginRequest> {
         self.origin.as_ref()
@@ -434,8 +440,12 @@ impl Prepared {
         if let Some(h) = &self.privacy {
             return Finish::Answer(privacy::page(h, &self.d.locale, values.dict.as_deref()));
         }
-        let mut kv: Vec<KvRead> = self.config_read.clone().into_iter().collect();
-        kv.append(&mut values.reads);
+        // What the preview reports (explain is preview only too).
+        let mut kv: Vec<KvRead> = Vec::new();
+        if self.preview {
+            kv.extend(self.config_read.clone());
+            kv.append(&mut values.reads);
+        }
         // The charset the origin's header names (checked once, used below).
         let mut declared = None;
         if let Some(o) = origin {
@@ -449,7 +459,6 @@ impl Prepared {
             path: &self.page_path,
             query: &self.query,
         };
-        let format = format::formatter(values.dict.as_ref());
         let fx = values.rates();
         let memory = values.tm.filter(|t| t.locale == self.d.locale).map(|base| {
             Rc::new(crate::rewrite::tm::memory::Memory::new(
@@ -461,10 +470,9 @@ impl Prepared {
             &self.site,
             &self.d,
             values.dict,
-            fx.as_deref(),
+            fx.as_ref(),
             &page,
             self.now_ms,
-            format,
         );
         if let Some(l) = l10n.as_mut() {
             l.tm.clone_from(&memory);

@@ -55,7 +55,7 @@ impl Decided {
             locale: d.locale.clone(),
             locale_source: d.locale_source,
             currency: l10n.map_or_else(|| d.currency.clone(), |l| l.currency.clone()),
-            prices: l10n.map(|l| l.prices_status.clone()),
+            prices: l10n.map(|l| l.prices_status.to_string()),
             price_detection: l10n.and_then(|l| l.detect.as_ref()).map(|s| {
                 s.converters
                     .iter()

@@ -66,7 +66,7 @@ impl Key {
             // Its locale is the decisions' (above).
             Some(l) => {
                 k.text(&l.currency);
-                k.text(&l.prices_status);
+                k.text(l.prices_status);
                 k.text(if l.dict.is_some() { "dict" } else { "" });
                 match l.prices.as_ref().and_then(|p| p.converter.as_ref()) {
                     Some(c) => k.converter(c),

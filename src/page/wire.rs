@@ -5,6 +5,7 @@ use crate::base::request_url::RequestUrl;
 use crate::config::{ConfigError, SiteConfig};
 use crate::page::proxy;
 use crate::request::{preview, TzOffset};
+use std::borrow::Cow;
 use std::rc::Rc;
 
 /// The request as plain data.
@@ -60,12 +61,13 @@ pub struct Runtime<'a> {
 /// The site config as loaded (or why not), and how it was read.
 pub type Loaded = Result<Rc<SiteConfig>, Rc<ConfigError>>;
 
-/// One change to a header list, applied in order.
+/// One change to a header list, applied in order. Names are nearly all
+/// the pipeline's own constants: borrowed, not copied per request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderEdit {
-    Set(String, String),
-    Append(String, String),
-    Delete(String),
+    Set(Cow<'static, str>, String),
+    Append(Cow<'static, str>, String),
+    Delete(Cow<'static, str>),
 }
 
 /// Applies edits to a header list (names compared case-insensitively).
@@ -74,20 +76,20 @@ pub fn apply(headers: &mut Vec<(String, String)>, edits: &[HeaderEdit]) {
         match e {
             HeaderEdit::Set(n, v) => {
                 headers.retain(|(k, _)| !k.eq_ignore_ascii_case(n));
-                headers.push((n.clone(), v.clone()));
+                headers.push((n.to_string(), v.clone()));
             }
-            HeaderEdit::Append(n, v) => headers.push((n.clone(), v.clone())),
+            HeaderEdit::Append(n, v) => headers.push((n.to_string(), v.clone())),
             HeaderEdit::Delete(n) => headers.retain(|(k, _)| !k.eq_ignore_ascii_case(n)),
         }
     }
 }
 
-pub(crate) fn set(name: &str, value: impl Into<String>) -> HeaderEdit {
-    HeaderEdit::Set(name.to_string(), value.into())
+pub(crate) fn set(name: &'static str, value: impl Into<String>) -> HeaderEdit {
+    HeaderEdit::Set(Cow::Borrowed(name), value.into())
 }
 
-pub(crate) fn delete(name: &str) -> HeaderEdit {
-    HeaderEdit::Delete(name.to_string())
+pub(crate) fn delete(name: &'static str) -> HeaderEdit {
+    HeaderEdit::Delete(Cow::Borrowed(name))
 }
 
 /// The request to send to the origin: the visitor's, with these changes.
@@ -214,8 +216,11 @@ pub(crate) fn origin_request_from(
     let mut edits: Vec<HeaderEdit> = req
         .headers
         .iter()
-        .filter(|(n, _)| n.to_ascii_lowercase().starts_with("x-borderless-"))
-        .map(|(n, _)| delete(n))
+        .filter(|(n, _)| {
+            let p = "x-borderless-";
+            n.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))
+        })
+        .map(|(n, _)| HeaderEdit::Delete(Cow::Owned(n.clone())))
         .collect();
     if let (Some(v), Some(inm)) = (variant, req.header("if-none-match")) {
         let (forward, stale) = proxy::forward_if_none_match(inm, v);

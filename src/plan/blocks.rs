@@ -229,7 +229,7 @@ mod tests {
         let prices = Prices {
             site_currency: "GBP".into(),
             converter: None,
-            format: Box::new(|v, c| Some(format!("{v:.2} {c}"))),
+            format: std::rc::Rc::new(|v, c| Some(format!("{v:.2} {c}"))),
         };
         let (a, b) = (card("1"), card("2"));
         let blk = cards(

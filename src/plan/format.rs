@@ -8,14 +8,14 @@ use std::fmt::Write;
 use std::rc::Rc;
 
 /// Formats an amount in a currency for the page's locale.
-pub type FormatFn = Box<dyn Fn(f64, &str) -> Option<String>>;
+pub type FormatFn = Rc<dyn Fn(f64, &str) -> Option<String>>;
 
 /// A formatter for the locale whose dictionary is `dict`; `None` when it
 /// carries no money formats (prices are then left as the origin wrote them).
 pub fn formatter(dict: Option<&Rc<Dictionary>>) -> Option<FormatFn> {
     let dict = Rc::clone(dict?);
     dict.money.as_ref()?;
-    Some(Box::new(move |amount, currency| {
+    Some(Rc::new(move |amount, currency| {
         let m = dict.money.as_ref()?;
         let c = m.currencies.get(currency)?;
         format(m.formats.get(c.format)?, &c.symbol, amount)

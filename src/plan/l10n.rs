@@ -7,6 +7,7 @@ use crate::base::money::Converter;
 use crate::base::url::{percent_encode, same_site_path};
 use crate::config::SiteConfig;
 use crate::decide::{locale, Decisions};
+use crate::plan::priced::priced;
 use crate::schema::{Dictionary, FxRates};
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -40,7 +41,7 @@ pub struct L10n {
     /// rate converts to it, else the site's.
     pub currency: String,
     /// `converted`, or why prices keep the origin currency.
-    pub prices_status: String,
+    pub prices_status: &'static str,
     /// Finding and converting the prices in the page's own text (`None`:
     /// switched off, or no money formats for the visitor's locale).
     pub detect: Option<Rc<crate::plan::prices::Setup>>,
@@ -106,39 +107,17 @@ pub fn build(
     site: &Rc<SiteConfig>,
     d: &Decisions,
     dict: Option<Rc<Dictionary>>,
-    fx: Option<&FxRates>,
+    fx: Option<&Rc<FxRates>>,
     url: &PageUrl,
     now_ms: i64,
-    format: Option<FormatFn>,
 ) -> Option<L10n> {
     let loc = site.doc.localization.as_ref()?;
     let site_currency = &site.doc.site.currency;
-    // The price stage gets its own formatter (the same formats).
-    let detect = match (&site.prices, crate::plan::format::formatter(dict.as_ref())) {
-        (Some(opts), Some(f)) if opts.enabled => {
-            let mut setup = crate::plan::prices::Setup::new(
-                site_currency,
-                loc,
-                Rc::clone(opts),
-                &d.currency,
-                fx,
-                now_ms,
-                f,
-            );
-            setup.reformat = d.locale != site.doc.site.default_locale;
-            Some(Rc::new(setup))
-        }
-        _ => None,
-    };
-    // The site currency's converter: the price stage's first one when it
-    // has one (the same inputs), else made here.
-    let main = match detect.as_ref().and_then(|s| s.converters.first()) {
-        Some((c, r)) if c == site_currency => r.clone(),
-        _ => Converter::new(site_currency, &d.currency, fx, now_ms, loc),
-    };
-    let (converter, prices_status) = match main {
-        Ok(c) => (Some(c), "converted".to_string()),
-        Err(why) => (None, why.as_str().to_string()),
+    let reformat = d.locale != site.doc.site.default_locale;
+    let p = priced(site, loc, dict.as_ref(), fx, &d.currency, reformat, now_ms);
+    let (converter, prices_status) = match &p.main {
+        Ok(c) => (Some(c.clone()), "converted"),
+        Err(why) => (None, why.as_str()),
     };
     // Without a converter prices stay in the origin currency, whatever was negotiated.
     let currency = if converter.is_some() {
@@ -146,7 +125,7 @@ pub fn build(
     } else {
         site_currency.clone()
     };
-    let prices = format.map(|format| Prices {
+    let prices = p.format.clone().map(|format| Prices {
         site_currency: site_currency.clone(),
         converter,
         format,
@@ -187,7 +166,7 @@ pub fn build(
         switcher,
         currency,
         prices_status,
-        detect,
+        detect: p.detect.clone(),
     })
 }
 
@@ -342,21 +321,12 @@ mod tests {
         ));
         let d = Decisions::origin("de-DE", "EUR");
         let now = parse_rfc3339("2026-11-22T06:00:00Z").unwrap();
-        let fx = FxRates {
+        let fx = Rc::new(FxRates {
             base: "GBP".into(),
             as_of: "2026-11-22T00:00:00Z".into(),
             rates: BTreeMap::from([("EUR".into(), 1.15)]),
-        };
-        let l = build(
-            &s,
-            &d,
-            None,
-            Some(&fx),
-            &PAGE,
-            now,
-            Some(Box::new(|_, _| None)),
-        )
-        .unwrap();
+        });
+        let l = build(&s, &d, None, Some(&fx), &PAGE, now).unwrap();
         assert_eq!(l.prices_status, "converted");
         assert_eq!(l.link_prefix.as_deref(), Some("/de-de"));
         let h = l.head.as_ref().unwrap().get();
@@ -382,9 +352,9 @@ mod tests {
         // Stale rates: prices and the reported currency stay the origin's.
         let stale = Decisions::origin("ar-AE", "EUR");
         let later = parse_rfc3339("2026-11-24T00:00:00Z").unwrap();
-        let l = build(&s, &stale, None, Some(&fx), &PAGE, later, None).unwrap();
+        let l = build(&s, &stale, None, Some(&fx), &PAGE, later).unwrap();
         assert_eq!(
-            (l.prices_status.as_str(), l.currency.as_str()),
+            (l.prices_status, l.currency.as_str()),
             ("stale_rates", "GBP")
         );
         assert!(l.rtl && l.prices.is_none());
@@ -394,7 +364,7 @@ mod tests {
     fn build_without_prefixes() {
         let s = Rc::new(site(r#","switcher":{}"#));
         let d = Decisions::origin("en-GB", "GBP");
-        let l = build(&s, &d, None, None, &PAGE, 0, None).unwrap();
+        let l = build(&s, &d, None, None, &PAGE, 0).unwrap();
         assert!(l.head.is_none() && l.link_prefix.is_none());
         assert_eq!(l.prices_status, "same_currency");
         assert!(l.switcher.unwrap().get().contains(r#"<a href="/__borderless/switch?locale=de-DE&amp;return=/p/1%3Fa%3D1%26b%3D%3C2%3E" hreflang="de-DE" lang="de-DE">de-DE</a>"#));
@@ -409,8 +379,7 @@ mod tests {
             None,
             None,
             &PAGE,
-            0,
-            None
+            0
         )
         .is_none());
     }

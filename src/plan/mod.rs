@@ -7,6 +7,7 @@ pub mod conversion;
 pub mod format;
 pub mod l10n;
 pub mod personal;
+pub mod priced;
 pub mod prices;
 
 use crate::config::template::Var;

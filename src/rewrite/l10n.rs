@@ -216,7 +216,7 @@ mod tests {
                     .ok_or(crate::base::money::NoConversion::StaleRates),
             )],
             visitor: "EUR".into(),
-            format: Box::new(|v, c| Some(format!("{v:.2} {c}"))),
+            format: std::rc::Rc::new(|v, c| Some(format!("{v:.2} {c}"))),
             options: Rc::new(
                 crate::config::prices::Options::compile(&Default::default(), "en-GB").unwrap(),
             ),
@@ -238,7 +238,7 @@ mod tests {
             prices: Some(Prices {
                 site_currency: "GBP".into(),
                 converter,
-                format: Box::new(|v, c| Some(format!("{v:.2} {c}"))),
+                format: std::rc::Rc::new(|v, c| Some(format!("{v:.2} {c}"))),
             }),
             head: Some(Later::new(|| {
                 HeadLinks {
@@ -253,7 +253,7 @@ mod tests {
                 "<a href=\"/en-gb/\">English</a>".into()
             })),
             currency: "EUR".into(),
-            prices_status: "converted".into(),
+            prices_status: "converted",
             detect: Some(Rc::new(detect)),
         }
     }
