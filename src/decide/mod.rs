@@ -8,6 +8,7 @@ pub mod experiment;
 pub mod locale;
 pub mod profile;
 pub mod promo;
+pub mod remembered;
 pub mod segment;
 pub mod visitor;
 

@@ -233,7 +233,7 @@ pub fn prepare(
         .and_then(|l| locale::split_prefix(&path, &l.locales));
     let origin_path = prefixed.map(|(_, rest)| rest.to_string());
     let page_path = origin_path.clone().unwrap_or_else(|| path.clone());
-    let d = Decisions::decide(&site, &ctx, prefixed.map(|(l, _)| l));
+    let d = crate::decide::remembered::decide(&site, &ctx, prefixed.map(|(l, _)| l));
     let now_ms = ov.now_ms.unwrap_or(req.now_ms);
     // The privacy page describes the visitor; it never makes them an id.
     let privacy_page = !explain && privacy_path.as_deref() == Some(url.path());

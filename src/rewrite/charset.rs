@@ -29,6 +29,10 @@ pub fn from_content_type(content_type: &str) -> Option<Charset> {
 }
 
 fn from_label(label: &[u8]) -> Charset {
+    // Nearly every page: no label lookup (its code runs on every request).
+    if label.eq_ignore_ascii_case(b"utf-8") {
+        return Charset::Stream(UTF_8);
+    }
     match Encoding::for_label(label) {
         Some(e) if e.is_ascii_compatible() => Charset::Stream(e),
         _ => Charset::Unsupported,
