@@ -1,7 +1,9 @@
 //! Holdout and experiments: deterministic buckets from the sticky visitor id.
 
 use crate::schema::{BlockKind, Personalization};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 /// Cookie holding the visitor id (16 random bytes, hex).
 pub const VISITOR_COOKIE: &str = "borderless_vid";
@@ -42,6 +44,46 @@ pub struct Assignment {
     pub personalized: bool,
     /// Slot → block, from the arms.
     pub slots: BTreeMap<String, BlockKind>,
+}
+
+/// Assignments made lately in this isolate: a visitor's next pages get
+/// theirs again, shared, not made anew (its slots are a map to build).
+struct Made {
+    config: [u8; 16],
+    id: Option<String>,
+    assignment: Rc<Assignment>,
+}
+
+/// Assignments kept (the oldest goes first); ids are 32 bytes.
+const MAX_MADE: usize = 256;
+
+thread_local! {
+    static MADE: RefCell<VecDeque<Made>> = const { RefCell::new(VecDeque::new()) };
+}
+
+/// [`assign`] for the personalization of the config whose digest is
+/// `config`, made once per isolate for an id.
+pub fn assigned(p: &Personalization, config: &[u8; 16], id: Option<&str>) -> Rc<Assignment> {
+    let found = MADE.with_borrow(|m| {
+        m.iter()
+            .find(|e| e.config == *config && e.id.as_deref() == id)
+            .map(|e| Rc::clone(&e.assignment))
+    });
+    if let Some(a) = found {
+        return a;
+    }
+    let assignment = Rc::new(assign(p, id));
+    MADE.with_borrow_mut(|m| {
+        if m.len() >= MAX_MADE {
+            m.pop_front();
+        }
+        m.push_back(Made {
+            config: *config,
+            id: id.map(str::to_string),
+            assignment: Rc::clone(&assignment),
+        });
+    });
+    assignment
 }
 
 /// Holdout first, then each experiment by its own bucket. Without an id
@@ -133,11 +175,12 @@ mod tests {
 
     #[test]
     fn holdout_and_arms_by_weight() {
-        let p = pz(r#"{"slots":{"recs":{"block":"segment"}},"holdout":0.1,
+        let experiments = r#"{"slots":{"recs":{"block":"segment"}},"holdout":0.1,
             "experiments":[{"name":"recs-v2","arms":[
                 {"name":"a","weight":1},
                 {"name":"b","weight":3,"slots":{"recs":"trending"}},
-                {"name":"off","weight":1,"control":true}]}]}"#);
+                {"name":"off","weight":1,"control":true}]}]}"#;
+        let p = pz(experiments);
         let all = ids(20_000);
         let mut n = BTreeMap::<String, usize>::new();
         for i in &all {
@@ -155,6 +198,15 @@ mod tests {
         assert!((share("recs-v2:a") - 0.18).abs() < 0.01, "{n:?}");
         assert!((share("recs-v2:b") - 0.54).abs() < 0.015, "{n:?}");
         assert!((share("recs-v2:off") - 0.18).abs() < 0.01, "{n:?}");
+        // Remembered: the same as made afresh, per config and id.
+        let other = pz(&experiments.replace("\"holdout\":0.1", "\"holdout\":0.9"));
+        for i in all.iter().take(50) {
+            for (q, digest) in [(&p, [1u8; 16]), (&other, [2u8; 16])] {
+                assert_eq!(*assigned(q, &digest, Some(i)), assign(q, Some(i)));
+                assert_eq!(*assigned(q, &digest, Some(i)), assign(q, Some(i)));
+            }
+        }
+        assert_eq!(*assigned(&p, &[1u8; 16], None), assign(&p, None));
         let none = assign(&p, None);
         assert_eq!((none.label.as_str(), none.personalized), ("control", false));
         let plain = pz(r#"{"slots":{}}"#);

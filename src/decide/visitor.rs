@@ -7,6 +7,7 @@ use crate::decide::experiment::{self, Assignment, VISITOR_COOKIE};
 use crate::decide::profile::{self, Profile};
 use crate::request::Context;
 use crate::schema::Personalization;
+use std::rc::Rc;
 
 /// What is known about the visitor before any KV read.
 #[derive(Debug, Clone)]
@@ -17,17 +18,21 @@ pub struct Visitor {
     pub new_id: bool,
     pub profile: Option<Profile>,
     pub profile_status: &'static str,
-    pub assignment: Assignment,
+    /// Shared: made once per isolate for the config and id.
+    pub assignment: Rc<Assignment>,
     pub product: Option<String>,
 }
 
 impl Visitor {
     /// `fresh_id` makes a new visitor id (getrandom in the glue); called
     /// only when cookies are allowed and the visitor has no valid id.
-    /// `path` is the page's path on the origin (without a locale prefix).
+    /// `path` is the page's path on the origin (without a locale prefix);
+    /// `config` the config's digest (the assignment is remembered by it).
+    #[allow(clippy::too_many_arguments)]
     pub fn read(
         p: &Personalization,
         c: &Compiled,
+        config: &[u8; 16],
         ctx: &Context,
         path: &str,
         gpc: Option<&str>,
@@ -63,7 +68,7 @@ impl Visitor {
                 }
             };
         }
-        let assignment = experiment::assign(p, id.as_deref());
+        let assignment = experiment::assigned(p, config, id.as_deref());
         Visitor {
             cookies,
             id,

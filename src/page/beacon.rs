@@ -54,13 +54,13 @@ pub(crate) fn start(
         ));
     };
     // The beacon never mints an id: a visitor without one is not attributable.
-    let v = Visitor::read(p, c, ctx, &ctx.path, gpc, now_ms, || None);
+    let v = Visitor::read(p, c, &site.digest, ctx, &ctx.path, gpc, now_ms, || None);
     let country = ctx.geo.country.clone();
     let line = EventLine {
         event: "conversion".into(),
         visitor: v.id.clone().unwrap_or_default(),
         holdout: v.assignment.label == "holdout",
-        arm: v.assignment.label,
+        arm: v.assignment.label.clone(),
         segment: Segment::key_of(ctx),
         country,
         path: ctx.path.clone(),

@@ -244,6 +244,7 @@ pub fn prepare(
         (Some(p), Some(c)) if !d.crawler => Some(Visitor::read(
             p,
             c,
+            &site.digest,
             &ctx,
             &page_path,
             req.header("sec-gpc"),
@@ -605,6 +606,16 @@ impl Prepared {
     fn assignment_line(&self) -> Option<crate::plan::Assignment> {
         let every = self.site.doc.personalization.as_ref()?.assignment_log
             == crate::schema::AssignmentLog::Every;
+        // A line logged lately is not due at the page's end either (`seen`):
+        // not made for a visitor's next pages.
+        let v = self.visitor.as_ref()?;
+        if !every {
+            let segment = crate::decide::segment::Segment::key_of(&self.ctx);
+            let parts = [v.id.as_deref()?, &v.assignment.label, &segment];
+            if seen::logged(&parts, self.now_ms) {
+                return None;
+            }
+        }
         Some(crate::plan::Assignment {
             line: self.attributed("assignment")?,
             every,

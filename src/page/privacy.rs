@@ -165,7 +165,7 @@ impl Held {
         let visitor = visitor.map(|v| {
             let mut v = v.clone();
             if v.id.is_none() && v.cookies.allowed() {
-                v.assignment.personalized = true;
+                std::rc::Rc::make_mut(&mut v.assignment).personalized = true;
             }
             v
         });

@@ -19,13 +19,28 @@ thread_local! {
     static SEEN: RefCell<HashMap<u64, i64>> = RefCell::new(HashMap::new());
 }
 
+fn key_of(parts: &[&str]) -> u64 {
+    let mut h = DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+fn fresh(at: i64, now_ms: i64) -> bool {
+    at <= now_ms && now_ms.saturating_sub(at) < WINDOW_MS
+}
+
+/// Whether the line of `parts` was logged within the window: phase two
+/// asks, so that it makes no line the page would not log.
+pub fn logged(parts: &[&str], now_ms: i64) -> bool {
+    let key = key_of(parts);
+    SEEN.with_borrow(|seen| seen.get(&key).is_some_and(|at| fresh(*at, now_ms)))
+}
+
 /// Whether the line of `parts` is due (not logged within the window, or
 /// never); a due line counts as logged at `now_ms`.
 pub fn due(parts: &[&str], now_ms: i64) -> bool {
-    let mut h = DefaultHasher::new();
-    parts.hash(&mut h);
-    let key = h.finish();
-    let fresh = |at: i64| at <= now_ms && now_ms.saturating_sub(at) < WINDOW_MS;
+    let key = key_of(parts);
+    let fresh = |at: i64| fresh(at, now_ms);
     SEEN.with_borrow_mut(|seen| {
         if seen.get(&key).is_some_and(|at| fresh(*at)) {
             return false;
@@ -54,8 +69,11 @@ mod tests {
     fn once_per_window_and_parts() {
         clear();
         let t = 1_000_000;
+        assert!(!logged(&["v1", "holdout", "FR:desktop"], t));
         assert!(due(&["v1", "holdout", "FR:desktop"], t));
+        assert!(logged(&["v1", "holdout", "FR:desktop"], t + 1));
         assert!(!due(&["v1", "holdout", "FR:desktop"], t + 1));
+        assert!(!logged(&["v1", "holdout", "FR:desktop"], t + WINDOW_MS));
         // Another segment or arm is another line.
         assert!(due(&["v1", "holdout", "FR:mobile"], t + 2));
         assert!(due(&["v1", "default", "FR:desktop"], t + 3));

@@ -415,7 +415,7 @@ pub fn build(
         rendered: fills.iter().map(|_| OnceCell::new()).collect(),
         fills,
         visitor: v.id,
-        arm: v.assignment.label,
+        arm: v.assignment.label.clone(),
         segment: segment_key,
         path: ctx.path.clone(),
         site: Rc::clone(site),

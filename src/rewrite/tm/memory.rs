@@ -34,10 +34,19 @@ fn is_zero(n: &u32) -> bool {
 
 /// The id of a memory value: `de-DE` or `de-DE.3`.
 pub fn value_id(locale: &str, shard: Option<u32>) -> String {
-    match shard {
-        Some(k) => format!("{locale}.{k}"),
-        None => locale.to_string(),
+    with_shard(locale, '.', shard)
+}
+
+/// `locale`, then `sep` and the shard if there is one: by hand, as it is
+/// made on every request (no `core::fmt`).
+fn with_shard(locale: &str, sep: char, shard: Option<u32>) -> String {
+    let mut id = String::with_capacity(locale.len() + 11);
+    id.push_str(locale);
+    if let Some(k) = shard {
+        id.push(sep);
+        crate::base::text::push_decimal(&mut id, u64::from(k));
     }
+    id
 }
 
 /// The shard of a page path (no query, no locale prefix) among `shards`.
@@ -91,10 +100,11 @@ impl Memory {
 
     /// The values this memory is made of: `de-DE`, or `de-DE+3` with shard 3.
     pub fn id(&self) -> String {
-        match self.shard.as_ref().and_then(|s| s.shard) {
-            Some(k) => format!("{}+{k}", self.base.locale),
-            None => self.base.locale.clone(),
-        }
+        with_shard(
+            &self.base.locale,
+            '+',
+            self.shard.as_ref().and_then(|s| s.shard),
+        )
     }
 
     pub fn locale(&self) -> &str {
@@ -137,5 +147,10 @@ mod tests {
         assert_eq!(shard_of("/p/1", 0), None);
         assert_eq!(shard_of("/p/1/", 8), shard_of("/p/1", 8));
         assert_eq!(value_id("de-DE", Some(3)), "de-DE.3");
+        assert_eq!(value_id("de-DE", Some(4_000_000_000)), "de-DE.4000000000");
+        assert_eq!(value_id("de-DE", None), "de-DE");
+        let m = Memory::parse(base, Some(r#"{"locale":"de-DE","shard":12,"entries":{}}"#));
+        assert_eq!(m.unwrap().id(), "de-DE+12");
+        assert_eq!(Memory::parse(base, None).unwrap().id(), "de-DE");
     }
 }
