@@ -7,6 +7,7 @@ pub mod escape;
 pub mod fxfeed;
 pub mod ids;
 pub mod money;
+pub mod recent;
 pub mod request_url;
 pub mod text;
 pub mod time;

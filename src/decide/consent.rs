@@ -55,20 +55,14 @@ pub fn cookies(c: &Consent, ctx: &Context, gpc: Option<&str>, crawler: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::Overrides;
-    use crate::request::{Geo, Head};
+    use crate::request::Head;
 
     fn ctx(cf: &str, cookie: Option<&str>) -> Context {
-        Context::new(
-            Geo::from_cf(Some(&Geo::cf_line(&serde_json::from_str(cf).unwrap()))),
-            &Head {
-                cookie,
-                ..Head::default()
-            },
-            0,
-            &Overrides::default(),
-            &|_, _| None,
-        )
+        let head = Head {
+            cookie,
+            ..Head::default()
+        };
+        Context::of_test(cf, &head)
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::config::SiteConfig;
 use crate::decide::currency::currency_for;
 use crate::decide::locale::{self, Ask};
-use crate::request::{Context, Device};
+use crate::request::Context;
 
 /// Cookie set by the switcher: the visitor's chosen locale.
 pub const LOCALE_COOKIE: &str = "borderless_locale";
@@ -38,7 +38,7 @@ impl Decisions {
     pub fn decide(site: &SiteConfig, ctx: &Context, url_locale: Option<&str>) -> Decisions {
         let s = &site.doc.site;
         let mut d = Decisions::origin(&s.default_locale, &s.currency);
-        d.crawler = ctx.device == Device::Bot || ctx.geo.verified_bot;
+        d.crawler = ctx.crawler();
         let Some(loc) = &site.doc.localization else {
             return d;
         };
@@ -73,28 +73,22 @@ impl Decisions {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::config;
-    use crate::request::{Geo, Head, Overrides};
+    use crate::request::Head;
 
-    const SITE: &str = r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"},
+    pub(in crate::decide) const SITE: &str = r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"},
         "localization":{"locales":["en-GB","de-DE","fr-FR","ja-JP"],"currencies":["GBP","EUR","JPY","CHF"],
         "country_locales":{"AT":"de-DE","CH":"de-DE"}}}"#;
 
     fn decide(cf: &str, head: Head, prefix: Option<&str>) -> Decisions {
         let site = config::parse(SITE).unwrap();
-        let ctx = Context::new(
-            Geo::from_cf(Some(&Geo::cf_line(&serde_json::from_str(cf).unwrap()))),
-            &head,
-            0,
-            &Overrides::default(),
-            &|_, _| None,
-        );
-        Decisions::decide(&site, &ctx, prefix)
+        Decisions::decide(&site, &Context::of_test(cf, &head), prefix)
     }
 
-    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0 Safari/537.36";
+    pub(in crate::decide) const CHROME: &str =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0 Safari/537.36";
 
     #[test]
     fn visitor_gets_country_locale_and_currency() {

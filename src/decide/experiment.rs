@@ -1,8 +1,9 @@
 //! Holdout and experiments: deterministic buckets from the sticky visitor id.
 
+use crate::base::recent::Recent;
 use crate::schema::{BlockKind, Personalization};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Cookie holding the visitor id (16 random bytes, hex).
@@ -58,15 +59,14 @@ struct Made {
 const MAX_MADE: usize = 256;
 
 thread_local! {
-    static MADE: RefCell<VecDeque<Made>> = const { RefCell::new(VecDeque::new()) };
+    static MADE: RefCell<Recent<Made>> = const { RefCell::new(Recent::new(MAX_MADE)) };
 }
 
 /// [`assign`] for the personalization of the config whose digest is
 /// `config`, made once per isolate for an id.
 pub fn assigned(p: &Personalization, config: &[u8; 16], id: Option<&str>) -> Rc<Assignment> {
     let found = MADE.with_borrow(|m| {
-        m.iter()
-            .find(|e| e.config == *config && e.id.as_deref() == id)
+        m.find(|e| e.config == *config && e.id.as_deref() == id)
             .map(|e| Rc::clone(&e.assignment))
     });
     if let Some(a) = found {
@@ -74,14 +74,11 @@ pub fn assigned(p: &Personalization, config: &[u8; 16], id: Option<&str>) -> Rc<
     }
     let assignment = Rc::new(assign(p, id));
     MADE.with_borrow_mut(|m| {
-        if m.len() >= MAX_MADE {
-            m.pop_front();
-        }
-        m.push_back(Made {
+        m.push(Made {
             config: *config,
             id: id.map(str::to_string),
             assignment: Rc::clone(&assignment),
-        });
+        })
     });
     assignment
 }

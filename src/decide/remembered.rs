@@ -3,9 +3,10 @@
 //! decisions already taken, without parsing `Accept-Language` and
 //! negotiating again (a tenth of phase one's code).
 
+use crate::base::recent::Recent;
 use crate::config::SiteConfig;
 use crate::decide::{Decisions, CURRENCY_COOKIE, LOCALE_COOKIE};
-use crate::request::{Context, Device};
+use crate::request::Context;
 use std::cell::RefCell;
 
 /// Everything [`Decisions::decide`] reads: the config (by its digest) and
@@ -64,25 +65,21 @@ const MAX_ENTRIES: usize = 128;
 const MAX_INPUT_BYTES: usize = 256;
 
 thread_local! {
-    static KEPT: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    static KEPT: RefCell<Recent<Entry>> = const { RefCell::new(Recent::new(MAX_ENTRIES)) };
 }
 
 /// [`Decisions::decide`] for `ctx`, taken once per isolate for its inputs.
 pub fn decide(site: &SiteConfig, ctx: &Context, url_locale: Option<&str>) -> Decisions {
     let inputs = Inputs {
         config: &site.digest,
-        crawler: ctx.device == Device::Bot || ctx.geo.verified_bot,
+        crawler: ctx.crawler(),
         url_locale,
         locale_cookie: ctx.cookie(LOCALE_COOKIE),
         currency_cookie: ctx.cookie(CURRENCY_COOKIE),
         accept_language: &ctx.accept_language,
         country: &ctx.geo.country,
     };
-    let kept = KEPT.with_borrow(|k| {
-        k.iter()
-            .find(|e| e.inputs() == inputs)
-            .map(|e| e.decided.clone())
-    });
+    let kept = KEPT.with_borrow(|k| k.find(|e| e.inputs() == inputs).map(|e| e.decided.clone()));
     if let Some(d) = kept {
         return d;
     }
@@ -98,12 +95,7 @@ pub fn decide(site: &SiteConfig, ctx: &Context, url_locale: Option<&str>) -> Dec
             country: inputs.country.to_string(),
             decided: decided.clone(),
         };
-        KEPT.with_borrow_mut(|k| {
-            if k.len() >= MAX_ENTRIES {
-                k.remove(0);
-            }
-            k.push(entry);
-        });
+        KEPT.with_borrow_mut(|k| k.push(entry));
     }
     decided
 }
@@ -112,27 +104,21 @@ pub fn decide(site: &SiteConfig, ctx: &Context, url_locale: Option<&str>) -> Dec
 mod tests {
     use super::*;
     use crate::config;
-    use crate::request::{Geo, Head, Overrides};
+    use crate::decide::decisions::tests::{CHROME, SITE};
+    use crate::request::Head;
 
-    const SITE: &str = r#"{"version":1,"bundle":"t","site":{"default_locale":"en-GB","currency":"GBP"},
-        "localization":{"locales":["en-GB","de-DE","fr-FR","ja-JP"],"currencies":["GBP","EUR","JPY","CHF"],
-        "country_locales":{"AT":"de-DE","CH":"de-DE"}}}"#;
-    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0 Safari/537.36";
     const BOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
     fn ctx(country: &str, ua: &str, al: Option<&str>, cookie: Option<&str>) -> Context {
-        let cf = serde_json::json!({ "country": country });
-        Context::new(
-            Geo::from_cf(Some(&Geo::cf_line(&cf))),
-            &Head {
-                user_agent: Some(ua),
-                accept_language: al,
-                cookie,
-                ..Head::default()
-            },
-            0,
-            &Overrides::default(),
-            &|_, _| None,
+        let head = Head {
+            user_agent: Some(ua),
+            accept_language: al,
+            cookie,
+            ..Head::default()
+        };
+        Context::of_test(
+            &serde_json::json!({ "country": country }).to_string(),
+            &head,
         )
     }
 
@@ -176,7 +162,7 @@ mod tests {
                 );
             }
         }
-        let kept = KEPT.with_borrow(Vec::len);
+        let kept = KEPT.with_borrow(Recent::len);
         assert!(kept <= MAX_ENTRIES, "{kept}");
     }
 }

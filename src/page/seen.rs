@@ -40,13 +40,12 @@ pub fn logged(parts: &[&str], now_ms: i64) -> bool {
 /// never); a due line counts as logged at `now_ms`.
 pub fn due(parts: &[&str], now_ms: i64) -> bool {
     let key = key_of(parts);
-    let fresh = |at: i64| fresh(at, now_ms);
     SEEN.with_borrow_mut(|seen| {
-        if seen.get(&key).is_some_and(|at| fresh(*at)) {
+        if seen.get(&key).is_some_and(|at| fresh(*at, now_ms)) {
             return false;
         }
         if seen.len() >= MAX_ENTRIES {
-            seen.retain(|_, at| fresh(*at));
+            seen.retain(|_, at| fresh(*at, now_ms));
             if seen.len() >= MAX_ENTRIES {
                 seen.clear();
             }

@@ -4,6 +4,7 @@
 //! not on every request (it was a fifth of a kept page's phase two).
 
 use crate::base::money::{as_of_ms, fresh_at, Converter, NoConversion};
+use crate::base::recent::Recent;
 use crate::config::SiteConfig;
 use crate::plan::format::{self, FormatFn};
 use crate::plan::prices::Setup;
@@ -43,7 +44,7 @@ struct Entry {
 const MAX_ENTRIES: usize = 64;
 
 thread_local! {
-    static MEMO: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    static MEMO: RefCell<Recent<Entry>> = const { RefCell::new(Recent::new(MAX_ENTRIES)) };
 }
 
 fn same<T>(a: Option<&Rc<T>>, b: Option<&Rc<T>>) -> bool {
@@ -67,16 +68,15 @@ pub fn priced(
     now_ms: i64,
 ) -> Rc<Priced> {
     let found = MEMO.with_borrow(|memo| {
-        memo.iter()
-            .find(|e| {
-                Rc::ptr_eq(&e.site, site)
-                    && same(e.dict.as_ref(), dict)
-                    && same(e.fx.as_ref(), fx)
-                    && e.currency == currency
-                    && e.reformat == reformat
-                    && e.as_of.is_none_or(|a| fresh_at(a, now_ms, loc) == e.fresh)
-            })
-            .map(|e| Rc::clone(&e.priced))
+        memo.find(|e| {
+            Rc::ptr_eq(&e.site, site)
+                && same(e.dict.as_ref(), dict)
+                && same(e.fx.as_ref(), fx)
+                && e.currency == currency
+                && e.reformat == reformat
+                && e.as_of.is_none_or(|a| fresh_at(a, now_ms, loc) == e.fresh)
+        })
+        .map(|e| Rc::clone(&e.priced))
     });
     if let Some(p) = found {
         return p;
@@ -101,12 +101,7 @@ pub fn priced(
         fresh: as_of.is_some_and(|a| fresh_at(a, now_ms, loc)),
         priced: Rc::clone(&priced),
     };
-    MEMO.with_borrow_mut(|memo| {
-        if memo.len() >= MAX_ENTRIES {
-            memo.remove(0);
-        }
-        memo.push(entry);
-    });
+    MEMO.with_borrow_mut(|memo| memo.push(entry));
     priced
 }
 
@@ -247,6 +242,6 @@ mod tests {
             let fx = rates("2026-11-22T00:00:00Z", 1.0 + i as f64);
             priced(&s, &loc, None, Some(&fx), "EUR", true, 0);
         }
-        assert_eq!(MEMO.with_borrow(Vec::len), MAX_ENTRIES);
+        assert_eq!(MEMO.with_borrow(Recent::len), MAX_ENTRIES);
     }
 }

@@ -264,6 +264,11 @@ impl Context {
             .and_then(|p| part(p.value))
     }
 
+    /// A crawler: by its User-Agent, or a bot Cloudflare verified.
+    pub fn crawler(&self) -> bool {
+        self.device == Device::Bot || self.geo.verified_bot
+    }
+
     /// The time zone name in effect (`UTC` when unknown).
     pub fn timezone(&self) -> &str {
         self.geo.timezone.as_deref().unwrap_or("UTC")
@@ -279,6 +284,22 @@ fn bounded(s: Option<&str>, max: usize) -> String {
         end -= 1;
     }
     s.get(..end).unwrap_or("").to_string()
+}
+
+/// Tests of the later stages: the context of `cf` (JSON, as the runtime
+/// gives it) and `head`, at time 0, without overrides or a time zone.
+#[cfg(test)]
+impl Context {
+    pub(crate) fn of_test(cf: &str, head: &Head) -> Context {
+        let cf = serde_json::from_str(cf).expect("cf JSON");
+        Context::new(
+            Geo::from_cf(Some(&Geo::cf_line(&cf))),
+            head,
+            0,
+            &Overrides::default(),
+            &|_, _| None,
+        )
+    }
 }
 
 #[cfg(test)]
