@@ -3,6 +3,8 @@
 //! parse, host checks and setters were a quarter of phase one's work. Any
 //! other URL goes through the crate, so both give the same parts.
 
+use crate::base::recent::Recent;
+use std::cell::RefCell;
 use url::Url;
 
 /// A request URL: `http(s)://host[:port]/path[?query]` as it came, or parsed.
@@ -105,7 +107,7 @@ fn split(s: &str) -> Option<(usize, Option<usize>)> {
         None => ("http", s.strip_prefix("http://")?),
     };
     let auth_len = rest.find('/')?;
-    if !plain_authority(rest.get(..auth_len)?, scheme) {
+    if !known_plain(rest.get(..auth_len)?, scheme) {
         return None;
     }
     let path_at = s.len() - rest.len() + auth_len;
@@ -121,6 +123,28 @@ fn split(s: &str) -> Option<(usize, Option<usize>)> {
         }
     }
     Some((path_at, query_at.map(|q| path_at + q)))
+}
+
+/// Authorities found plain lately, with their scheme: a shop's requests
+/// name one or a few hosts, checked once per isolate, not per request.
+const MAX_HOSTS: usize = 8;
+
+thread_local! {
+    static PLAIN_HOSTS: RefCell<Recent<(bool, String)>> = const { RefCell::new(Recent::new(MAX_HOSTS)) };
+}
+
+/// [`plain_authority`], remembered for the authorities it accepted.
+fn known_plain(auth: &str, scheme: &str) -> bool {
+    let https = scheme == "https";
+    let known = PLAIN_HOSTS.with_borrow(|h| h.find(|(s, a)| *s == https && a == auth).is_some());
+    if known {
+        return true;
+    }
+    let plain = plain_authority(auth, scheme);
+    if plain {
+        PLAIN_HOSTS.with_borrow_mut(|h| h.push((https, auth.to_string())));
+    }
+    plain
 }
 
 /// A lower-case host name or dotted-quad IPv4 address, and a port other
@@ -270,6 +294,16 @@ mod tests {
 
     fn agrees(s: &str) -> bool {
         same_as_crate(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_remembered_host_is_plain_only_for_its_scheme() {
+        for _ in 0..2 {
+            assert!(agrees("http://shop.test:443/a"));
+            assert!(!agrees("https://shop.test:443/a"));
+            assert!(agrees("https://shop.test:80/a"));
+            assert!(!agrees("http://shop.test:80/a"));
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod beacon;
 pub mod body;
 pub mod cache;
 pub mod customer;
+mod localized;
 pub mod log;
 pub mod privacy;
 #[cfg(test)]
@@ -41,7 +42,7 @@ use crate::base::request_url::RequestUrl;
 use crate::base::url::{is_local_path, percent_decode};
 use crate::config::{ConfigError, SiteConfig};
 use crate::decide::{locale, Decisions, Visitor};
-use crate::plan::l10n::{self, PageUrl, SWITCH_PATH};
+use crate::plan::l10n::{PageUrl, SWITCH_PATH};
 use crate::plan::personal::{self, PersonalReport};
 use crate::plan::Plan;
 use crate::request::preview::{self, Overrides};
@@ -191,7 +192,7 @@ pub fn prepare(
         cookie: req.header("cookie"),
         path: &path,
     };
-    let ctx = Context::new(Geo::from_cf(req.cf), &head, req.now_ms, &ov, rt.tz);
+    let ctx = Context::new(Geo::remembered(req.cf), &head, req.now_ms, &ov, rt.tz);
 
     let site = match site {
         Ok(s) => s,
@@ -461,34 +462,28 @@ impl Prepared {
             query: &self.query,
         };
         let fx = values.rates();
-        let memory = values.tm.filter(|t| t.locale == self.d.locale).map(|base| {
-            Rc::new(crate::rewrite::tm::memory::Memory::new(
-                base,
-                values.tm_shard,
-            ))
-        });
-        let mut l10n = l10n::build(
+        let local = localized::localized(
             &self.site,
             &self.d,
             values.dict,
             fx.as_ref(),
             &page,
             self.now_ms,
+            values.tm.filter(|t| t.locale == self.d.locale),
+            values.tm_shard,
         );
-        if let Some(l) = l10n.as_mut() {
-            l.tm.clone_from(&memory);
-        }
-        let l10n = l10n.map(Rc::new);
+        let l10n = local.l10n.clone();
         let conversion = self.page_conversion(fx).map(Rc::new);
         let assignment = self.assignment_line();
         let mut plan = self.plan;
         plan.l10n = l10n.clone();
         plan.conversion = conversion;
         plan.assignment = assignment;
-        plan.tm = memory;
+        plan.tm = local.tm.clone();
         // The variant key, if the page may be kept: never for a preview.
         let key = origin.filter(|_| self.keep && !self.head).and_then(|o| {
-            variants::Key::of(&plan, &self.d, &page, header(o.headers, "content-type"))
+            let ct = header(o.headers, "content-type");
+            variants::Key::of(&plan, &self.d, &page, ct, &local.tail)
         });
         let kept = key
             .as_ref()

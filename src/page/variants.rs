@@ -9,9 +9,10 @@
 //! blocks), the order confirmation, previews, a rewrite that bailed out.
 
 use crate::decide::Decisions;
-use crate::plan::l10n::PageUrl;
+use crate::plan::l10n::{L10n, PageUrl};
 use crate::plan::Plan;
 use crate::rewrite::prices::Counts;
+use crate::rewrite::tm::memory::Memory;
 use crate::rewrite::tm::Report;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -41,6 +42,7 @@ impl Key {
         d: &Decisions,
         page: &PageUrl,
         content_type: Option<&str>,
+        tail: &[u8],
     ) -> Option<Key> {
         if plan.conversion.is_some() {
             return None;
@@ -62,8 +64,19 @@ impl Key {
             }
             k.text(e.text.as_deref().unwrap_or("\u{0}"));
         }
-        match plan.l10n.as_deref() {
-            // Its locale is the decisions' (above).
+        // Made once with the localization it names (`page::localized`).
+        k.0.extend_from_slice(tail);
+        // Not the visitor's blocks: a page is kept only if no slot of the
+        // config matched (`Plan::watch_slots`), so none would show.
+        Some(k)
+    }
+
+    /// The parts of the key that the page's localization and memory give
+    /// (`Key::of` appends them): the same for every request that shares them.
+    pub fn tail(l10n: Option<&L10n>, tm: Option<&Memory>) -> Vec<u8> {
+        let mut k = Key(Vec::with_capacity(128));
+        match l10n {
+            // Its locale is the decisions' (a part `of` writes).
             Some(l) => {
                 k.text(&l.currency);
                 k.text(l.prices_status);
@@ -83,15 +96,15 @@ impl Key {
             }
             None => k.text("no-l10n"),
         }
-        k.text(&plan.tm.as_ref().map(|m| m.id()).unwrap_or_default());
-        // Not the visitor's blocks: a page is kept only if no slot of the
-        // config matched (`Plan::watch_slots`), so none would show.
-        Some(k)
+        k.text(&tm.map(|m| m.id()).unwrap_or_default());
+        k.0
     }
 
     /// One part of `pieces` joined, prefixed by its length, so no two lists
     /// of parts give one key. Bytes, not text: the digest and numbers go in
-    /// raw (no hex or decimal made per request).
+    /// raw (no hex or decimal made per request). Out of line: one copy of
+    /// its code, not one per part.
+    #[inline(never)]
     fn joined(&mut self, pieces: &[&[u8]]) {
         let len: usize = pieces.iter().map(|p| p.len()).sum();
         self.0.extend_from_slice(&(len as u64).to_le_bytes());

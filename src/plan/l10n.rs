@@ -7,7 +7,7 @@ use crate::base::money::Converter;
 use crate::base::url::{percent_encode, same_site_path};
 use crate::config::SiteConfig;
 use crate::decide::{locale, Decisions};
-use crate::plan::priced::priced;
+use crate::plan::priced::{priced, Priced};
 use crate::schema::{Dictionary, FxRates};
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -111,10 +111,35 @@ pub fn build(
     url: &PageUrl,
     now_ms: i64,
 ) -> Option<L10n> {
+    let p = price_work(site, d, dict.as_ref(), fx, now_ms)?;
+    with_prices(site, d, dict, &p, url)
+}
+
+/// The price work `build` uses (once per isolate, `plan::priced`): the only
+/// input of the localization that reads the time. `None` without
+/// localization.
+pub fn price_work(
+    site: &Rc<SiteConfig>,
+    d: &Decisions,
+    dict: Option<&Rc<Dictionary>>,
+    fx: Option<&Rc<FxRates>>,
+    now_ms: i64,
+) -> Option<Rc<Priced>> {
+    let loc = site.doc.localization.as_ref()?;
+    let reformat = d.locale != site.doc.site.default_locale;
+    Some(priced(site, loc, dict, fx, &d.currency, reformat, now_ms))
+}
+
+/// `build` with its price work `p` made.
+pub fn with_prices(
+    site: &Rc<SiteConfig>,
+    d: &Decisions,
+    dict: Option<Rc<Dictionary>>,
+    p: &Priced,
+    url: &PageUrl,
+) -> Option<L10n> {
     let loc = site.doc.localization.as_ref()?;
     let site_currency = &site.doc.site.currency;
-    let reformat = d.locale != site.doc.site.default_locale;
-    let p = priced(site, loc, dict.as_ref(), fx, &d.currency, reformat, now_ms);
     let (converter, prices_status) = match &p.main {
         Ok(c) => (Some(c.clone()), "converted"),
         Err(why) => (None, why.as_str()),

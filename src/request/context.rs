@@ -3,10 +3,13 @@
 //! every field has a defined default.
 
 use crate::base::ids::{valid_country, valid_timezone};
+use crate::base::recent::Recent;
 use crate::request::clock::LocalTime;
 use crate::request::device::{self, Device};
 use crate::request::preview::Overrides;
 use serde::Serialize;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Geo facts from `request.cf`, validated.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -45,6 +48,13 @@ pub const UNKNOWN_COUNTRY: &str = "XX";
 
 /// Longer than any line of valid fields: a longer one is ignored whole.
 const MAX_CF_LINE: usize = 4 << 10;
+/// `cf` lines remembered (`Geo::remembered`), and the longest kept.
+const MAX_PLACES: usize = 64;
+const MAX_KEPT_LINE: usize = 256;
+
+thread_local! {
+    static PLACES: RefCell<Recent<(String, Rc<Geo>)>> = const { RefCell::new(Recent::new(MAX_PLACES)) };
+}
 
 impl Geo {
     /// Reads `request.cf` as the entry sends it (see [`CF_KEYS`]). Bad or
@@ -79,6 +89,21 @@ impl Geo {
             }
         }
         g
+    }
+
+    /// [`Geo::from_cf`], shared by the requests with the same line (one per
+    /// place and network, seen again and again): parsing it, floats
+    /// included, was a tenth of a request's code run.
+    pub fn remembered(line: Option<&str>) -> Rc<Geo> {
+        let line = line.unwrap_or("");
+        let found = PLACES.with_borrow(|p| p.find(|(l, _)| l == line).map(|(_, g)| Rc::clone(g)));
+        found.unwrap_or_else(|| {
+            let g = Rc::new(Geo::from_cf(Some(line)));
+            if line.len() <= MAX_KEPT_LINE {
+                PLACES.with_borrow_mut(|p| p.push((line.to_string(), Rc::clone(&g))));
+            }
+            g
+        })
     }
 
     /// The line the entry sends for `request.cf` (`worker/entry.mjs`
@@ -157,7 +182,7 @@ const MAX_COOKIE: usize = 8 << 10;
 #[derive(Debug, Clone, Serialize)]
 pub struct Context {
     #[serde(flatten)]
-    pub geo: Geo,
+    pub geo: Rc<Geo>,
     pub device: Device,
     pub time: LocalTime,
     /// Raw `Accept-Language`, bounded; empty when absent.
@@ -207,33 +232,43 @@ fn cookie_pairs(cookies: &str) -> Vec<CookiePair> {
 pub type TzOffset<'a> = &'a dyn Fn(&str, i64) -> Option<i32>;
 
 impl Context {
-    pub fn new(mut geo: Geo, head: &Head, now_ms: i64, ov: &Overrides, tz: TzOffset) -> Context {
+    /// `geo` is shared (`Geo::remembered`); a preview's overrides and a
+    /// time zone the clock does not know change a copy.
+    pub fn new(
+        geo: impl Into<Rc<Geo>>,
+        head: &Head,
+        now_ms: i64,
+        ov: &Overrides,
+        tz: TzOffset,
+    ) -> Context {
+        let mut geo = geo.into();
         if let Some(c) = &ov.country {
             if *c != geo.country {
                 // A previewed country must not inherit the real visitor's place.
-                geo = Geo {
+                geo = Rc::new(Geo {
                     is_eu: EU.contains(&c.as_str()),
                     country: c.clone(),
                     ..Geo::default()
-                };
+                });
             }
         }
         if ov.region.is_some() {
-            geo.region.clone_from(&ov.region);
-            geo.region_code = None;
+            let g = Rc::make_mut(&mut geo);
+            g.region.clone_from(&ov.region);
+            g.region_code = None;
         }
         if ov.timezone.is_some() {
-            geo.timezone.clone_from(&ov.timezone);
+            Rc::make_mut(&mut geo).timezone.clone_from(&ov.timezone);
         }
         if ov.latitude.is_some() {
-            geo.latitude = ov.latitude;
+            Rc::make_mut(&mut geo).latitude = ov.latitude;
         }
         let now = ov.now_ms.unwrap_or(now_ms);
         let offset = match &geo.timezone {
             Some(z) => match tz(z, now) {
                 Some(o) if o.abs() <= 18 * 60 => o,
                 _ => {
-                    geo.timezone = None;
+                    Rc::make_mut(&mut geo).timezone = None;
                     0
                 }
             },
@@ -315,6 +350,38 @@ mod tests {
     /// `request.cf` as the entry sends it.
     fn line(json: &str) -> String {
         Geo::cf_line(&serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn a_remembered_place_is_the_parsed_one_and_never_changed() {
+        let de = line(CF_DE);
+        let a = Geo::remembered(Some(&de));
+        assert_eq!(*a, Geo::from_cf(Some(&de)));
+        assert!(Rc::ptr_eq(&a, &Geo::remembered(Some(&de))));
+        assert_eq!(*Geo::remembered(None), Geo::from_cf(None));
+        assert_eq!(Geo::remembered(Some("country:FR")).country, "FR");
+        // A line too long to keep is parsed each time.
+        let long = format!("{de}\tregion:{}", "x".repeat(MAX_KEPT_LINE));
+        assert!(!Rc::ptr_eq(
+            &Geo::remembered(Some(&long)),
+            &Geo::remembered(Some(&long))
+        ));
+        // A preview's overrides and an unknown zone change the request's copy only.
+        let ov = Overrides {
+            region: Some("Bayern".into()),
+            latitude: Some(-10.0),
+            ..Overrides::default()
+        };
+        let c = Context::new(Rc::clone(&a), &Head::default(), 0, &ov, &|_, _| None);
+        assert_eq!(
+            (
+                c.geo.region.as_deref(),
+                c.geo.latitude,
+                c.geo.timezone.as_deref()
+            ),
+            (Some("Bayern"), Some(-10.0), None)
+        );
+        assert_eq!(*Geo::remembered(Some(&de)), Geo::from_cf(Some(&de)));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const MAX_CONFIG_BYTES: usize = 1 << 20;
 
 /// Key of a versioned value in the bundle, e.g. `b/2026-11-22/dict/de`.
+#[inline(never)]
 pub fn bundle_key(bundle: &str, kind: &str, id: &str) -> String {
     crate::base::text::concat(&["b/", bundle, "/", kind, "/", id])
 }
