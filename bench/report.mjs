@@ -57,7 +57,7 @@ export function render(r) {
     "## How it is measured",
     "",
     "- Three workers run side by side, each in its own workerd process (Miniflare 4), against one in-process origin serving the pages from memory:",
-    "  (a) `bench/passthrough.mjs`, a `fetch` passthrough; (b) Borderless, the exact bundle wrangler uploads (`dist/`), with `KEPT_PAGES=off` so that every request is rewritten (for the fixed cost a fourth process runs it as shipped, pages kept: a repeat request of a variant is answered from its kept page); (c) `bench/reference/worker.mjs`,",
+    "  (a) `bench/passthrough.mjs`, a `fetch` passthrough; (b) Borderless, the exact bundle wrangler uploads (`dist/`), with `KEPT_PAGES=off` so that every request is rewritten (for the fixed cost three more processes run it as shipped, pages kept: a repeat request of a variant is answered from its kept page, beside two more passthrough processes); (c) `bench/reference/worker.mjs`,",
     "  a JavaScript worker written for this benchmark with the runtime's `HTMLRewriter` and `Intl.NumberFormat` that does the same transforms",
     "  (locale and currency negotiation, `lang`/`dir`, dictionary strings, price conversion and formatting, switcher, personalized blocks, exposure log,",
     "  cookies and headers). `tests/e2e/reference.test.mjs` checks that (b) and (c) give byte-identical responses on the demo pages and real pages.",

@@ -3,6 +3,17 @@
 //! first. Found by a scan: a memo compares its inputs, not a hash of them.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// Whether two optional shared values are the same value (or both none):
+/// how memos compare the KV values they were made from.
+pub fn same<T>(a: Option<&Rc<T>>, b: Option<&Rc<T>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
 
 pub struct Recent<T> {
     max: usize,

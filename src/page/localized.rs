@@ -3,7 +3,7 @@
 //! inputs (a fifth of a kept page's phase two made them afresh each time).
 
 use super::variants::Key;
-use crate::base::recent::Recent;
+use crate::base::recent::{same, Recent};
 use crate::config::SiteConfig;
 use crate::decide::Decisions;
 use crate::plan::l10n::{self, L10n, PageUrl};
@@ -39,21 +39,15 @@ struct Entry {
     made: Rc<Localized>,
 }
 
-/// Entries kept: pages times locales and currencies seen lately.
+/// Entries kept: pages times locales and currencies seen lately. An entry
+/// holds its values, so a republished bundle's old ones live on until
+/// newer entries push theirs out.
 const MAX_ENTRIES: usize = 128;
 /// A page URL longer than this is localized afresh and not kept.
 const MAX_URL_BYTES: usize = 512;
 
 thread_local! {
     static MEMO: RefCell<Recent<Entry>> = const { RefCell::new(Recent::new(MAX_ENTRIES)) };
-}
-
-fn same<T>(a: Option<&Rc<T>>, b: Option<&Rc<T>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
-    }
 }
 
 /// The localization of `page` for the decisions `d` with these KV values

@@ -36,7 +36,8 @@ pub struct Key(Vec<u8>);
 
 impl Key {
     /// The key of `plan`'s page, or `None` if it is never kept (the order
-    /// confirmation). `content_type` is the origin's header (its charset).
+    /// confirmation). `content_type` is the origin's header (its charset);
+    /// `tail` is [`Key::tail`] of the plan's localization and memory.
     pub fn of(
         plan: &Plan,
         d: &Decisions,

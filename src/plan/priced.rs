@@ -4,7 +4,7 @@
 //! not on every request (it was a fifth of a kept page's phase two).
 
 use crate::base::money::{as_of_ms, fresh_at, Converter, NoConversion};
-use crate::base::recent::Recent;
+use crate::base::recent::{same, Recent};
 use crate::config::SiteConfig;
 use crate::plan::format::{self, FormatFn};
 use crate::plan::prices::Setup;
@@ -45,14 +45,6 @@ const MAX_ENTRIES: usize = 64;
 
 thread_local! {
     static MEMO: RefCell<Recent<Entry>> = const { RefCell::new(Recent::new(MAX_ENTRIES)) };
-}
-
-fn same<T>(a: Option<&Rc<T>>, b: Option<&Rc<T>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
-    }
 }
 
 /// The price work for `currency` (the visitor's) in the locale whose
