@@ -418,8 +418,14 @@ async function fixedRun(workers, page, warm = 2000, rounds = 30) {
     }
   }
   const per = Object.fromEntries(workers.map((w) => [w.name, []]));
+  let last = null;
   for (let r = 0; r < rounds; r++) {
-    for (const w of shuffled(workers, r + 7)) {
+    const order = shuffled(workers, r + 7);
+    // Never two batches of one worker in a row: the second would find the
+    // caches warm (tens of µs a request cheaper; bench/fixed-cost.md).
+    if (order[0] === last) order.push(order.shift());
+    last = order[order.length - 1];
+    for (const w of order) {
       const c0 = cpuNs(w.pid);
       for (let k = 0; k < 2; k++) for (const v of VISITORS) await getAgain(w, page.path, headersFor(v));
       per[w.name].push((cpuNs(w.pid) - c0) / (2 * VISITORS.length) / 1e3);
