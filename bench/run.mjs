@@ -39,9 +39,9 @@ const { values: opt } = parseArgs({
 const ROUNDS = Number(opt.rounds ?? (opt.quick ? 2 : 3));
 // CPU per request (slowest worker, warm-up) from which a page gets one round.
 const HEAVY_MS = 100;
-// Processes of the kept-page worker and of the passthrough in the fixed-cost
-// run: two processes of one build read up to ~60 µs apart on a busy host.
-const FIXED_PROCESSES = 3;
+// Fixed-cost runs, each with its own kept-page and passthrough processes:
+// two processes of one build read tens of µs apart on a busy host.
+const FIXED_RUNS = 3;
 const DIST = path.resolve(opt.variant ?? path.join(ROOT, "dist"));
 const log = (...a) => console.error("[bench]", ...a);
 
@@ -410,8 +410,10 @@ async function cpuRun(workers, pages, heavy = [], firstCpu = new Map()) {
  * process. Every worker first serves `warm` requests of the page, then the
  * figure is the median over `rounds` batches (10 requests) of CPU per request.
  */
-async function fixedRun(workers, page, warm = 2000, rounds = 30) {
+async function fixedRun(workers, page, warmed = new Set(), warm = 2000, rounds = 30) {
   for (const w of workers) {
+    if (warmed.has(w)) continue;
+    warmed.add(w);
     for (let i = 0; i < warm; i++) {
       const r = await getAgain(w, page.path, headersFor(VISITORS[i % VISITORS.length]));
       if (r.status !== 200) throw new Error(`${w.name} ${page.path}: ${r.status}`);
@@ -431,14 +433,20 @@ async function fixedRun(workers, page, warm = 2000, rounds = 30) {
       per[w.name].push((cpuNs(w.pid) - c0) / (2 * VISITORS.length) / 1e3);
     }
   }
-  // A worker in several processes (`kept`, `kept-2`, ...): the mean of
-  // their medians, as two processes of one build read tens of µs apart.
-  const byProcess = Object.fromEntries(Object.entries(per).map(([k, xs]) => [k, median(xs)]));
+  return { warm_requests: warm, rounds, median_us: Object.fromEntries(Object.entries(per).map(([k, xs]) => [k, median(xs)])) };
+}
+
+/**
+ * The fixed-cost runs put together: each run's kept page and passthrough
+ * are processes of their own (`kept-2`, `passthrough-2`, ...), two of one
+ * build reading tens of µs apart; a worker's figure is the mean over runs.
+ */
+function fixedSummary(runs) {
   const groups = {};
-  for (const [k, v] of Object.entries(byProcess)) (groups[k.replace(/-\d+$/, "")] ??= []).push(v);
+  for (const r of runs) for (const [k, v] of Object.entries(r.median_us)) (groups[k.replace(/-\d+$/, "")] ??= []).push(v);
   const us = Object.fromEntries(Object.entries(groups).map(([k, vs]) => [k, vs.reduce((a, b) => a + b, 0) / vs.length]));
   const net = (name) => (us[name] === undefined ? null : us[name] - us.passthrough);
-  return { warm_requests: warm, rounds, processes: Object.fromEntries(Object.entries(groups).map(([k, vs]) => [k, vs.length])), median_us: us, process_median_us: byProcess, borderless_net_us: net("borderless"), kept_net_us: net("kept"), reference_net_us: net("reference") };
+  return { warm_requests: runs[0].warm_requests, rounds: runs[0].rounds, runs: runs.length, median_us: us, run_median_us: runs.map((r) => r.median_us), borderless_net_us: net("borderless"), kept_net_us: net("kept"), reference_net_us: net("reference") };
 }
 
 async function ttfbRun(workers, page) {
@@ -643,13 +651,23 @@ async function main() {
         log("fixed cost: the 1 KB page at steady state");
         // Beside it, the shipped worker, which keeps pages: from the second
         // request of a variant on, the 1 KB page is answered from its kept copy.
-        // The kept page and the passthrough it is net of, in FIXED_PROCESSES
-        // processes each (`fixed_overhead_us` is the difference of means).
-        for (let c = 1; c <= FIXED_PROCESSES; c++) {
-          workers.push(await startWorker(c > 1 ? `kept-${c}` : "kept", WORKERS.borderless(), origin, { entries: seg.entries }));
-          if (c > 1) workers.push(await startWorker(`passthrough-${c}`, WORKERS.passthrough(), origin, { entries: seg.entries }));
+        // FIXED_RUNS runs, each with a kept page's worker and a passthrough
+        // of its own beside the same rewriting and reference workers: four
+        // workers in each, as in the rounds before (`fixed_overhead_us` is
+        // the mean over runs; more workers at once would leave each one's
+        // caches colder).
+        const warmed = new Set();
+        const runs = [];
+        const [pass, rewrite, reference] = workers;
+        for (let c = 1; c <= FIXED_RUNS; c++) {
+          const sfx = c > 1 ? `-${c}` : "";
+          const p = c > 1 ? await startWorker(`passthrough${sfx}`, WORKERS.passthrough(), origin, { entries: seg.entries }) : pass;
+          if (c > 1) workers.push(p);
+          const kept = await startWorker(`kept${sfx}`, WORKERS.borderless(), origin, { entries: seg.entries });
+          workers.push(kept);
+          runs.push(await fixedRun([p, rewrite, ...(reference ? [reference] : []), kept], tiny, warmed));
         }
-        steady = await fixedRun(workers, tiny);
+        steady = fixedSummary(runs);
         done("fixed");
       }
     } finally {
