@@ -584,6 +584,15 @@ impl Prepared {
 
     /// The visitor's place in the experiments, for the line that counts them.
     fn attributed(&self, event: &str) -> Option<crate::base::conversion::EventLine> {
+        self.attributed_in(event, crate::decide::segment::Segment::key_of(&self.ctx))
+    }
+
+    /// [`Prepared::attributed`] with the visitor's `segment` key made.
+    fn attributed_in(
+        &self,
+        event: &str,
+        segment: String,
+    ) -> Option<crate::base::conversion::EventLine> {
         let v = self.visitor.as_ref()?;
         let country = self.ctx.geo.country.clone();
         Some(crate::base::conversion::EventLine {
@@ -591,7 +600,7 @@ impl Prepared {
             visitor: v.id.clone()?,
             arm: v.assignment.label.clone(),
             holdout: v.assignment.label == "holdout",
-            segment: crate::decide::segment::Segment::key_of(&self.ctx),
+            segment,
             country,
             path: self.page_path.clone(),
             ..Default::default()
@@ -604,15 +613,15 @@ impl Prepared {
         // A line logged lately is not due at the page's end either (`seen`):
         // not made for a visitor's next pages.
         let v = self.visitor.as_ref()?;
+        let segment = crate::decide::segment::Segment::key_of(&self.ctx);
         if !every {
-            let segment = crate::decide::segment::Segment::key_of(&self.ctx);
             let parts = [v.id.as_deref()?, &v.assignment.label, &segment];
             if seen::logged(&parts, self.now_ms) {
                 return None;
             }
         }
         Some(crate::plan::Assignment {
-            line: self.attributed("assignment")?,
+            line: self.attributed_in("assignment", segment)?,
             every,
         })
     }

@@ -103,6 +103,9 @@ pub struct PageUrl<'a> {
 
 /// Resolves localization for a request; `None` when the site has none.
 /// `L10n::prices_status` says whether prices are converted and if not, why.
+/// The request path makes it in two steps, remembered (`page::localized`);
+/// this is their composition, the reference the tests compare against.
+#[cfg(test)]
 pub fn build(
     site: &Rc<SiteConfig>,
     d: &Decisions,
