@@ -6,7 +6,12 @@
 //   node bench/fixed.mjs [--dist DIR ...] [--rounds N] [--copies N] [--tiny-only]
 //                        [--warm N] [--no-liftoff] [--series FILE]
 //                        [--profile FILE.cpuprofile [--requests N] [--warm N]]
-//                        [--crossings] [--stages]
+//                        [--crossings] [--stages] [--perf DIR [--requests N] [--warm N]]
+//
+// --perf DIR: perf's cpu-clock samples of the passthrough and the first --dist
+// (DIR/NAME.data; V8's code map in /tmp/perf-PID.map names the JS and Wasm
+// code): `perf report -i DIR/NAME.data --sort dso,sym` (bench/fixed-cost.md,
+// "workerd counted, not timed", also runs it under callgrind).
 //
 // --warm N: requests per page through every worker before the rounds (V8
 // tiers Wasm up over the first thousands of requests; bench/run.mjs warms
@@ -17,8 +22,9 @@
 //
 // --stages splits the cost of the first --dist into the request's stages by
 // measuring, side by side, copies of it cut short (`stageDists`): the entry
-// alone, + the reads, + phase one, + phase two, + the response head, + the
-// body through JS, and the build without its console log line.
+// alone, + the reads, + phase one, + the body read, + phase two (with the
+// body's rewrite), and the build without its console log line; the build
+// less phase two is the response made from the origin's head and the edits.
 //
 // Several --dist (each a `make dist` output) are measured side by side in one
 // run, for before/after tables. Two workerd processes of the same build read
@@ -48,6 +54,7 @@ const { values: opt } = parseArgs({
     copies: { type: "string" },
     "no-liftoff": { type: "boolean" },
     series: { type: "string" },
+    perf: { type: "string" },
   },
 });
 const ROUNDS = Number(opt.rounds ?? 20);
@@ -146,11 +153,11 @@ globalThis.__bl_exports = (ex) => { const o = {}; for (const [k, fn] of Object.e
  * `entry`: worker/entry.mjs fetches the origin itself, no Wasm call;
  * `read`: + the request headers and `cf` read, then the same fetch;
  * `start`: + phase one in Wasm and the origin request it names;
- * `origin`: + phase two in Wasm; the origin's response goes out as it came;
- * `head`: + the response's header edits; its body passed on untouched;
- * `body`: + the body read in JS and sent, not through Wasm;
+ * `bodyread`: + a small page's body read whole, then sent as read;
+ * `origin`: + phase two in Wasm (with that body's rewrite); the origin's
+ *   response goes out as it came;
  * `nolog`: the build with its log lines not written to the console;
- * then the build itself (the rewrite and the log line).
+ * then the build itself (the response made with the header edits).
  */
 function stageDists(dist) {
   const patch = (name, edits) => {
@@ -175,16 +182,11 @@ function stageDists(dist) {
     patch("entry", [[/async fetch\(request, env, ctx\) \{/, (m) => `${m} ${self}`]]),
     patch("read", [[/const cf = cfLine\(request\);/, (m) => `${m} ${read}`]]),
     patch("start", [[/origin = await sent;/, (m) => `${m} forget(); return { response: origin };`]]),
+    // The body read whole, then sent as read: phase two's own share is "origin" less this.
+    patch("bodyread", [[/let got, rest;/, "if (buf) { forget(); return { response: new Response(buf, { status: origin.status, headers: origin.headers }) }; } let got, rest;"]]),
+    // Phase two, which rewrites a body read whole in the same call (`W`), its
+    // answer dropped: the origin's bytes sent as read.
     patch("origin", [[/nl = got\.indexOf\("\\n"\);/, (m) => `{ const m = /^R (\\d+)/.exec(got); if (m) bodyDrop(Number(m[1])); return { response: buf ? new Response(buf, { status: origin.status, headers: origin.headers }) : origin }; } ${m}`]]),
-    patch("head", [[/const \{ id, whole, respond \} = out;/, (m) => `${m} { bodyDrop(id); inflight.delete(r); return respond(out.buf ?? out.body); }`]]),
-    patch("body", [
-      // A page sent whole: the bytes as read; streamed: a copy of each read.
-      [/bodyWhole\(id, out\.buf\)/, "(bodyDrop(id), out.buf)"],
-      [/bodyWhole\(id, buf\)/, "(bodyDrop(id), buf)"],
-      [/bodyWhole\(id, first\.value\)/, "(bodyDrop(id), first.value)"],
-      [/bodyWrite\(id, (\w+)\.value\)/g, (_, v) => `${v}.value.slice()`],
-      [/bodyEnd\(id\)/g, "new Uint8Array(0)"],
-    ]),
     patch("nolog", [[/(__wbg_log_\w+: function\(\w+\) \{)/, "$1 return;"]]),
     dist,
   ];
@@ -331,7 +333,7 @@ async function profile(w, port, page, n, file) {
 
 async function main() {
   const tiny = { name: "tiny", path: "/t/about", html: fs.readFileSync(path.join(ROOT, "bench", "tiny.html")) };
-  const pages = opt["tiny-only"] || opt.profile || opt.crossings ? [tiny] : [tiny, ...(await demoPages())];
+  const pages = opt["tiny-only"] || opt.profile || opt.crossings || opt.perf ? [tiny] : [tiny, ...(await demoPages())];
   const server = await startOrigin(pages);
   const origin = `http://127.0.0.1:${server.address().port}`;
   const workers = [];
@@ -363,6 +365,31 @@ async function main() {
       await batch(w, tiny, Math.ceil(Number(opt.warm ?? 20) / VISITORS.length));
       const p = await profile(w, port, tiny, Number(opt.requests ?? 2000), path.resolve(opt.profile));
       console.log(JSON.stringify(p, null, 1));
+      return;
+    }
+    if (opt.perf) {
+      // perf's cpu-clock samples of the passthrough and the first --dist,
+      // each over the same tiny-page requests (V8 names its code in
+      // /tmp/perf-PID.map): where a request's time goes, native included.
+      const out = path.resolve(opt.perf);
+      fs.mkdirSync(out, { recursive: true });
+      const flags = ["--perf-basic-prof", "--no-logfile-per-isolate", "--logfile=/dev/null"];
+      const ws = [await startWorker("passthrough", origin, null, {}, flags), await startWorker("borderless", origin, DISTS[0], {}, flags)];
+      workers.push(...ws);
+      for (const w of ws) await batch(w, tiny, Math.ceil(Number(opt.warm ?? 2000) / VISITORS.length));
+      const res = [];
+      for (const w of ws) {
+        const data = path.join(out, `${w.name}.data`);
+        const rec = spawn("perf", ["record", "-q", "-e", "cpu-clock", "-F", "10000", "-g", "-p", String(w.pid), "-o", data], { stdio: "inherit" });
+        await new Promise((ok) => setTimeout(ok, 500));
+        const c0 = cpuNs(w.pid);
+        let n = 0;
+        while (n < Number(opt.requests ?? 5000)) n += await batch(w, tiny, 1);
+        const us = (cpuNs(w.pid) - c0) / n / 1e3;
+        await new Promise((ok) => (rec.on("exit", ok), rec.kill("SIGINT")));
+        res.push({ worker: w.name, pid: w.pid, requests: n, cpu_us_per_request: us, data });
+      }
+      console.log(JSON.stringify(res, null, 1));
       return;
     }
     workers.push(await startWorker("passthrough", origin, null));

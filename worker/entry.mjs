@@ -68,7 +68,10 @@ globalThis.__borderless_panic = (detail) => {
   for (const r of lost) r.fail(String(detail));
 };
 
-class Panic extends Error {}
+class Panic extends Error {
+  // Whether the response head or its body was being made.
+  phase = "head";
+}
 
 // Bodies to pump through a page the Rust worker parked carry this header,
 // its value the page's id (src/glue/body.rs).
@@ -112,7 +115,7 @@ export default {
       // A panic traps the instance: the call throws a RuntimeError after the
       // hook has recorded the panic.
       const e = r.panic ?? err;
-      if (e instanceof Panic) log("worker_panic", e.message, path(), "head");
+      if (e instanceof Panic) log("worker_panic", e.message, path(), e.phase);
       else if (!(e instanceof OriginError)) log("worker_exception", (e && e.stack) || e, path());
       return fallback(spare, env, path);
     }
@@ -122,17 +125,6 @@ export default {
     }
     // A body the worker rewrites.
     const { id, whole, respond } = out;
-    if (out.buf) {
-      // Read whole before phase two (`direct`): its one Wasm call first.
-      try {
-        const bytes = bodyWhole(id, out.buf);
-        inflight.delete(r);
-        return respond(bytes);
-      } catch (err) {
-        wholeFailed(r, id, err, "worker", path);
-        return fallback(spare, env, path);
-      }
-    }
     if (out.body && whole > 0 && whole <= SMALL_BYTES) {
       // A body the origin declared small (a few packets: it comes in about
       // the time of a read): read in one call, no reader, and sent as bytes
@@ -219,11 +211,12 @@ function dropPage(r, drop, id) {
 async function direct(request, env, heard, cf, r, path) {
   // One argument, encoded here: wasm-bindgen copies a string argument into
   // Wasm memory a character at a time in JS.
-  const s = rustStart(env, encoder.encode(request.method + "\n" + request.url + "\n" + (cf ?? "") + "\n" + heard));
-  if (s === undefined) return undefined;
+  const started = rustStart(env, encoder.encode(request.method + "\n" + request.url + "\n" + (cf ?? "") + "\n" + heard));
+  if (started === undefined) return undefined;
+  const { s, body: answer } = reply(started);
   let nl = s.indexOf("\n");
   const [kind, arg] = s.slice(0, nl).split(" ");
-  if (kind === "A") return { response: answered(s, arg, nl) };
+  if (kind === "A") return { response: answered(s, answer, arg, nl) };
   const id = Number(arg);
   const urlEnd = s.indexOf("\n", nl + 1);
   const forget = () => dropPage(r, pendingDrop, id);
@@ -249,12 +242,12 @@ async function direct(request, env, heard, cf, r, path) {
     origin.body?.cancel().catch(() => {});
     throw r.panic;
   }
-  // A small HTML body is read before phase two, so that phase two and the
-  // page's one Wasm call run back to back, the second on warm code (no
-  // header copy, no event-loop turn between them). Nothing has gone out:
-  // a failure serves the origin's page.
+  // A small HTML body is read before phase two, which then rewrites it in
+  // the same call (`W`): one Wasm call for the page, on warm code, no page
+  // parked. Nothing has gone out: a failure serves the origin's page.
   let buf = null;
-  if (request.method === "GET" && readFirst(origin)) {
+  const head = originHead(origin);
+  if (request.method === "GET" && head.small) {
     try {
       buf = new Uint8Array(await origin.arrayBuffer());
     } catch (err) {
@@ -264,18 +257,26 @@ async function direct(request, env, heard, cf, r, path) {
     }
     if (r.panic) throw r.panic;
   }
-  let got;
+  let got, rest;
   try {
-    got = rustOrigin(id, origin.status, encoder.encode(originLines(origin.headers)), buf ?? undefined);
+    ({ s: got, body: rest } = reply(rustOrigin(id, origin.status, encoder.encode(head.lines), buf ?? undefined)));
   } catch (err) {
     origin.body?.cancel().catch(() => {});
+    // With a body read whole, the call was rewriting it too.
+    if (buf && r.panic) r.panic.phase = "body";
     throw err;
   }
   nl = got.indexOf("\n");
   const [k, x, y] = got.slice(0, nl).split(" ");
   if (k === "A") {
     origin.body?.cancel().catch(() => {});
-    return { response: answered(got, x, nl) };
+    return { response: answered(got, rest, x, nl) };
+  }
+  if (k === "W") {
+    // The origin's headers copied once, into the response, and edited there.
+    const resp = new Response(rest, { status: origin.status, headers: origin.headers });
+    applyEdits(resp.headers, got, nl + 1);
+    return { response: resp };
   }
   if (k === "P" && buf) {
     const resp = new Response(buf, { status: origin.status, statusText: origin.statusText, headers: origin.headers });
@@ -289,23 +290,45 @@ async function direct(request, env, heard, cf, r, path) {
     if (origin.status === 101 && origin.webSocket) i.webSocket = origin.webSocket;
     return { response: new Response(origin.body, i) };
   }
-  // The response, made after the body's Wasm call (see above): the origin's
-  // headers copied once, into the response, and edited there.
+  // `R`: a body read whole is never parked (`W`), so this one is unread.
+  if (buf) throw new Error(`page ${x}: parked after its body was read`);
+  // The response, made once the body's first bytes are out of Wasm.
   const respond = (body) => {
     const resp = new Response(body, { status: origin.status, headers: origin.headers });
     applyEdits(resp.headers, got, nl + 1);
     return resp;
   };
-  return { id: Number(x), whole: Number(y), body: origin.body, source: origin, respond, buf };
+  return { id: Number(x), whole: Number(y), body: origin.body, source: origin, respond };
 }
 
-// A body read whole before phase two: declared at most `SMALL_BYTES`, not
-// content-coded (its length is then the bytes'), HTML.
-function readFirst(origin) {
+// The bytes a handler call answers (src/glue/sync.rs): the length of its
+// text (4 bytes, little-endian), the text `s` (lines), then the `body`'s
+// bytes (`A`, `W`; empty for the others).
+function reply(bytes) {
+  const end = 4 + ((bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0);
+  return { s: decoder.decode(bytes.subarray(4, end)), body: bytes.subarray(end) };
+}
+
+// The origin's headers the Rust side reads, as `lines`, and whether its
+// body is `small`, to be read whole before phase two: declared at most
+// `SMALL_BYTES`, not content-coded (its length is then the bytes'), HTML.
+// One read of each header (the type, coding and length are among them).
+function originHead(origin) {
+  let s = "";
+  let type = "";
+  let coded = false;
+  let length = 0;
   const h = origin.headers;
-  if (!origin.body || h.has("content-encoding") || !(h.get("content-type") ?? "").includes("html")) return false;
-  const n = Number(h.get("content-length"));
-  return n > 0 && n <= SMALL_BYTES;
+  for (const n of reads().origin) {
+    const v = h.get(n);
+    if (v === null) continue;
+    s += n + ":" + v + "\n";
+    if (n === "content-type") type = v;
+    else if (n === "content-encoding") coded = true;
+    else if (n === "content-length") length = Number(v);
+  }
+  const small = origin.body !== null && !coded && type.includes("html") && length > 0 && length <= SMALL_BYTES;
+  return { lines: s, small };
 }
 
 // The async handler's response: as it is, or a body to rewrite when it
@@ -340,17 +363,16 @@ function applyEdits(h, s, at) {
   return h;
 }
 
-// The worker's own answer: `A <status>`, its headers as edit lines, a blank
-// line, the body (bytes: no content type of its own).
-function answered(s, status, nl) {
-  const end = s.indexOf("\n\n", nl);
-  const headers = edited(undefined, s.slice(0, end + 1), nl + 1);
+// The worker's own answer: `A <status>`, its headers as edit lines in `s`
+// (from `nl`), and its body's bytes (no content type of its own).
+function answered(s, body, status, nl) {
+  const headers = edited(undefined, s, nl + 1);
   const code = Number(status);
-  const body = NULL_BODY.has(code) ? null : encoder.encode(s.slice(end + 2));
-  return new Response(body, { status: code, headers });
+  return new Response(NULL_BODY.has(code) ? null : body, { status: code, headers });
 }
 const NULL_BODY = new Set([101, 204, 205, 304]);
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 // What the Rust side reads (names fixed for the isolate's life): a header
 // by name costs less than listing all, and the runtime's `cf` has ~40 fields.
@@ -375,7 +397,6 @@ function lines(headers, list) {
   return s;
 }
 const requestLines = (headers) => lines(headers, reads().request);
-const originLines = (headers) => lines(headers, reads().origin);
 
 // The origin's page again, untouched, for a request the worker failed; a
 // request with a body (`spare` null) cannot be sent again.

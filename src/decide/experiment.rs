@@ -20,17 +20,22 @@ pub fn valid_visitor_id(s: &str) -> bool {
 /// FNV-1a 64 over `id \0 salt`, then a 64-bit finalizer so that every bit
 /// of the input moves the top bits.
 pub fn bucket(id: &str, salt: &str) -> f64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes().chain([0]).chain(salt.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
+    let mut h = fnv1a(id.bytes().chain([0]).chain(salt.bytes()));
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^= h >> 33;
     (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
 }
 
 /// Salt of the holdout bucket.
@@ -50,6 +55,9 @@ pub struct Assignment {
 /// Assignments made lately in this isolate: a visitor's next pages get
 /// theirs again, shared, not made anew (its slots are a map to build).
 struct Made {
+    /// [`fnv1a`] of the id: a scan of the entries compares this first (a
+    /// new visitor's id matches none, so every entry is looked at).
+    tag: u64,
     config: [u8; 16],
     id: Option<String>,
     assignment: Rc<Assignment>,
@@ -65,8 +73,9 @@ thread_local! {
 /// [`assign`] for the personalization of the config whose digest is
 /// `config`, made once per isolate for an id.
 pub fn assigned(p: &Personalization, config: &[u8; 16], id: Option<&str>) -> Rc<Assignment> {
+    let tag = id.map_or(0, |i| fnv1a(i.bytes()));
     let found = MADE.with_borrow(|m| {
-        m.find(|e| e.config == *config && e.id.as_deref() == id)
+        m.find(|e| e.tag == tag && e.id.as_deref() == id && e.config == *config)
             .map(|e| Rc::clone(&e.assignment))
     });
     if let Some(a) = found {
@@ -75,6 +84,7 @@ pub fn assigned(p: &Personalization, config: &[u8; 16], id: Option<&str>) -> Rc<
     let assignment = Rc::new(assign(p, id));
     MADE.with_borrow_mut(|m| {
         m.push(Made {
+            tag,
             config: *config,
             id: id.map(str::to_string),
             assignment: Rc::clone(&assignment),

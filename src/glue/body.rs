@@ -94,16 +94,31 @@ pub fn borderless_body_end(id: u32) -> Result<Vec<u8>, JsValue> {
 /// (`page::variants`).
 #[wasm_bindgen]
 pub fn borderless_body_whole(id: u32, body: &[u8]) -> Result<Vec<u8>, JsValue> {
-    let mut pump = PUMPS
+    let pump = PUMPS
         .with_borrow_mut(|(_, pumps)| pumps.remove(&id))
         .ok_or_else(|| lost(id))?;
-    if pump.test_panic {
+    Ok(whole(
+        pump.page,
+        pump.events.as_ref(),
+        pump.test_panic,
+        body,
+    ))
+}
+
+/// `page` rewritten from the origin's whole `body`, not parked (phase two
+/// got the body with the head, `sync.rs`), or parked and taken back.
+pub(super) fn whole(
+    mut page: Box<PageBody>,
+    events: Option<&AnalyticsEngineDataset>,
+    test_panic: bool,
+    body: &[u8],
+) -> Vec<u8> {
+    if test_panic {
         super::panic::trip("body");
     }
-    let (out, logs) = pump.page.whole(body);
-    super::events::emit_to(pump.events.as_ref(), &logs);
-    pump.sending(&out);
-    Ok(out)
+    let (out, logs) = page.whole(body);
+    super::events::emit_to(events, &logs);
+    out
 }
 
 /// The body broke off (origin or visitor): forget it, no log lines.

@@ -41,7 +41,8 @@ pub async fn fetch(req: Request, env: Env, _ctx: JsValue) -> std::result::Result
         .ok()
         .filter(JsValue::is_object)
         .map(|cf| cf_line(&cf));
-    let headers = by_name(&req.headers(), &page::REQUEST_HEADERS);
+    let mut headers = by_name(&req.headers(), &page::REQUEST_HEADERS);
+    headers.extend(by_name(&req.headers(), panic::HEADERS));
     respond(handle(req, &env, headers, cf).await)
 }
 
@@ -97,9 +98,15 @@ fn respond(r: Result<Response>) -> std::result::Result<JsValue, JsValue> {
 /// `name:value` lines: header values hold no line breaks (the runtime
 /// refuses them) and names no colon.
 pub(super) fn header_lines(s: &str) -> Vec<(String, String)> {
-    s.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+    s.split('\n')
+        .filter_map(|l| {
+            // By byte: a char pattern searches in several times the
+            // instructions, and this runs on every request line.
+            let colon = l.bytes().position(|b| b == b':')?;
+            let (k, v) = l.split_at_checked(colon)?;
+            let v = v.get(1..)?;
+            Some((k.to_string(), v.strip_suffix('\r').unwrap_or(v).to_string()))
+        })
         .collect()
 }
 

@@ -28,6 +28,13 @@ fn hook(info: &std::panic::PanicHookInfo) {
     }
 }
 
+/// The header that asks for it, read besides the pipeline's: test builds
+/// only, so the release worker reads one header less per request.
+#[cfg(feature = "test-panic")]
+pub(super) const HEADERS: &[&str] = &["x-borderless-test-panic"];
+#[cfg(not(feature = "test-panic"))]
+pub(super) const HEADERS: &[&str] = &[];
+
 /// Test builds only (`--features test-panic`, never the release worker):
 /// whether the request asks, with `x-borderless-test-panic: head|body`, for a
 /// panic at that point, to prove the fail-open path end to end

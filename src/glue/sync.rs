@@ -5,15 +5,20 @@
 //! KV read to make, a proxy, the beacon, an error) returns `None`, and the
 //! entry calls the async handler, which does it all again from the start.
 //!
-//! Both calls answer one string, which `worker/entry.mjs` reads:
+//! Both calls answer bytes, which `worker/entry.mjs` reads: the length of
+//! a text (4 bytes, little-endian), the text, UTF-8 lines, then a body's
+//! bytes (`A` and `W`; none for the others):
 //! - `F <id>\n<url>\n<edits>`: fetch `url` with the request's headers and
 //!   `edits`, then call [`borderless_origin`];
-//! - `A <status>\n<edits>\n<body>`: the worker's own answer, its headers
-//!   as `a` edits to none;
+//! - `A <status>\n<edits>`: the worker's own answer, its headers as `a`
+//!   edits to none;
 //! - `P\n<edits>`: the origin's response with `edits` to its headers;
 //! - `R <id> <length>\n<edits>`: the same, its body through the page
 //!   parked as `id` (`body.rs`); `length` is the origin's byte count as the
-//!   entry reads it, 0 if unknown.
+//!   entry reads it, 0 if unknown;
+//! - `W\n<edits>`: the same, its body the page rewritten from the origin's
+//!   body the entry read whole first: no page parked, no second call, and
+//!   the body's work follows phase two's on warm code.
 //!
 //! An edit line is `s`, `a` or `d` (set, append, delete), the name, `:` and
 //! the value. A name or value that could break a line takes the async path.
@@ -55,7 +60,7 @@ const MAX_PENDING: usize = 1024;
 /// (one copy into Wasm memory, where a string argument is copied a
 /// character at a time in JS).
 #[wasm_bindgen]
-pub fn borderless_start(env: Env, request: &[u8]) -> Option<String> {
+pub fn borderless_start(env: Env, request: &[u8]) -> Option<Vec<u8>> {
     let (site, config_read) = kv::cached_config()?;
     let request = std::str::from_utf8(request).ok()?;
     let (method, rest) = request.split_once('\n')?;
@@ -94,21 +99,21 @@ pub fn borderless_start(env: Env, request: &[u8]) -> Option<String> {
         parked.push_back((*next, pending));
         *next
     });
-    Some(headed("F", &[u64::from(id)], &out))
+    framed(&headed("F", &[u64::from(id)], &out), &[])
 }
 
 /// Phase two for page `id`, from the origin's status and the headers of
 /// [`borderless_reads`] it sent (`name:value` lines, UTF-8), and its body
-/// if the entry read it whole first: `A`, `P` or `R`. An unknown id throws;
-/// a response it cannot write throws too (the entry serves the origin's
-/// page).
+/// if the entry read it whole first: `A`, `P`, `R`, or with a body read
+/// whole, `W`. An unknown id throws; a response it cannot write throws too
+/// (the entry serves the origin's page).
 #[wasm_bindgen]
 pub fn borderless_origin(
     id: u32,
     status: u16,
     headers: &[u8],
     body: Option<Box<[u8]>>,
-) -> Result<String, JsValue> {
+) -> Result<Vec<u8>, JsValue> {
     let p = take(id).ok_or_else(|| JsValue::from_str(&format!("page {id}: not pending")))?;
     let mut headers = header_lines(&String::from_utf8_lossy(headers));
     let length = headers
@@ -125,14 +130,22 @@ pub fn borderless_origin(
         Finish::Passthrough { edits: e } => {
             let mut out = String::from("P\n");
             edits(&mut out, &e).ok_or_else(unwritable)?;
-            Ok(out)
+            framed(&out, &[]).ok_or_else(unwritable)
         }
-        Finish::Rewrite { edits: e, body } => {
+        Finish::Rewrite {
+            edits: e,
+            body: page,
+        } => {
             let mut out = String::new();
             edits(&mut out, &e).ok_or_else(unwritable)?;
-            let whole = whole_length(&headers, length.as_deref()).unwrap_or(0);
-            let id = body::park(body, p.events, p.test_panic);
-            Ok(headed("R", &[u64::from(id), whole], &out))
+            let Some(origin_body) = body.as_deref() else {
+                let whole = whole_length(&headers, length.as_deref()).unwrap_or(0);
+                let id = body::park(page, p.events, p.test_panic);
+                return framed(&headed("R", &[u64::from(id), whole], &out), &[])
+                    .ok_or_else(unwritable);
+            };
+            let sent = body::whole(page, p.events.as_ref(), p.test_panic, origin_body);
+            framed(&headed("W", &[], &out), &sent).ok_or_else(unwritable)
         }
     }
 }
@@ -144,7 +157,9 @@ pub fn borderless_origin(
 #[wasm_bindgen]
 pub fn borderless_reads() -> String {
     [
-        page::REQUEST_HEADERS.join(","),
+        [&page::REQUEST_HEADERS[..], panic::HEADERS]
+            .concat()
+            .join(","),
         crate::request::CF_KEYS.join(","),
         page::ORIGIN_HEADERS.join(",") + ",content-length",
     ]
@@ -178,13 +193,22 @@ fn headed(kind: &str, numbers: &[u64], rest: &str) -> String {
     out
 }
 
-fn answer(a: &Answer) -> Option<String> {
+fn answer(a: &Answer) -> Option<Vec<u8>> {
     let mut out = headed("A", &[u64::from(a.status)], "");
     for (n, v) in &a.headers {
         field(&mut out, "a", n, v)?;
     }
-    out.push('\n');
-    out.push_str(&a.body);
+    framed(&out, a.body.as_bytes())
+}
+
+/// `text`'s length (4 bytes, little-endian), `text`, then `body`: the
+/// entry splits it at a known place, no scan for a separator.
+fn framed(text: &str, body: &[u8]) -> Option<Vec<u8>> {
+    let len = u32::try_from(text.len()).ok()?;
+    let mut out = Vec::with_capacity(4 + text.len() + body.len());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(body);
     Some(out)
 }
 
@@ -200,7 +224,7 @@ fn edits(out: &mut String, edits: &[HeaderEdit]) -> Option<()> {
 }
 
 fn field(out: &mut String, op: &str, name: &str, value: &str) -> Option<()> {
-    if name.contains([':', '\n', '\r']) || value.contains(['\n', '\r']) {
+    if name.bytes().any(|b| b == b':') || breaks(name) || breaks(value) {
         return None;
     }
     // By hand: `writeln!` is `core::fmt`, cold code on every request.
@@ -211,10 +235,16 @@ fn field(out: &mut String, op: &str, name: &str, value: &str) -> Option<()> {
 }
 
 fn line(out: &mut String, s: &str) -> Option<()> {
-    if s.contains(['\n', '\r']) {
+    if breaks(s) {
         return None;
     }
     out.push_str(s);
     out.push('\n');
     Some(())
+}
+
+/// Whether `s` holds a line break. By byte: a pattern of chars searches
+/// char by char, in many times the instructions (on every edit line).
+fn breaks(s: &str) -> bool {
+    s.bytes().any(|b| b == b'\n' || b == b'\r')
 }

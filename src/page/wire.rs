@@ -129,7 +129,7 @@ pub(crate) fn json_answer(status: u16, v: &serde_json::Value) -> Answer {
 
 /// The request headers the pipeline reads (lower-case). The entry asks for
 /// these by name rather than listing all the visitor sent.
-pub const REQUEST_HEADERS: [&str; 16] = [
+pub const REQUEST_HEADERS: [&str; 15] = [
     "user-agent",
     "sec-ch-ua-mobile",
     "accept-language",
@@ -145,8 +145,6 @@ pub const REQUEST_HEADERS: [&str; 16] = [
     preview::OVERRIDE_HEADERS[3],
     preview::OVERRIDE_HEADERS[4],
     preview::OVERRIDE_HEADERS[5],
-    // Test builds only: the fail-open tests' panic (`glue::panic`).
-    "x-borderless-test-panic",
 ];
 
 /// The origin's response head.
