@@ -272,12 +272,14 @@ async function direct(request, env, heard, cf, r, path) {
     origin.body?.cancel().catch(() => {});
     return { response: answered(got, rest, x, nl) };
   }
-  if (k === "W") {
-    // The origin's headers copied once, into the response, and edited there.
-    const resp = new Response(rest, { status: origin.status, headers: origin.headers });
+  // The response to a body from Wasm: the origin's headers copied once,
+  // into the response, and edited there.
+  const respond = (body) => {
+    const resp = new Response(body, { status: origin.status, headers: origin.headers });
     applyEdits(resp.headers, got, nl + 1);
-    return { response: resp };
-  }
+    return resp;
+  };
+  if (k === "W") return { response: respond(rest) };
   if (k === "P" && buf) {
     const resp = new Response(buf, { status: origin.status, statusText: origin.statusText, headers: origin.headers });
     applyEdits(resp.headers, got, nl + 1);
@@ -292,12 +294,6 @@ async function direct(request, env, heard, cf, r, path) {
   }
   // `R`: a body read whole is never parked (`W`), so this one is unread.
   if (buf) throw new Error(`page ${x}: parked after its body was read`);
-  // The response, made once the body's first bytes are out of Wasm.
-  const respond = (body) => {
-    const resp = new Response(body, { status: origin.status, headers: origin.headers });
-    applyEdits(resp.headers, got, nl + 1);
-    return resp;
-  };
   return { id: Number(x), whole: Number(y), body: origin.body, source: origin, respond };
 }
 

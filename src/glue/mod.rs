@@ -41,8 +41,9 @@ pub async fn fetch(req: Request, env: Env, _ctx: JsValue) -> std::result::Result
         .ok()
         .filter(JsValue::is_object)
         .map(|cf| cf_line(&cf));
-    let mut headers = by_name(&req.headers(), &page::REQUEST_HEADERS);
-    headers.extend(by_name(&req.headers(), panic::HEADERS));
+    let h = req.headers();
+    let mut headers = by_name(&h, &page::REQUEST_HEADERS);
+    headers.extend(by_name(&h, panic::HEADERS));
     respond(handle(req, &env, headers, cf).await)
 }
 
