@@ -91,21 +91,24 @@ export default {
   async fetch(request, env, ctx) {
     // GET and HEAD have no body, so the request itself can be replayed
     // (no clone: it costs a tee per request).
-    const replayable = request.method === "GET" || request.method === "HEAD";
+    // Each read of a request's or response's field is a runtime call: made
+    // once here.
+    const method = request.method;
+    const replayable = method === "GET" || method === "HEAD";
     const spare = replayable ? request : null;
     const path = () => new URL(request.url).pathname;
     const r = new InFlight();
     inflight.add(r);
     let out;
     try {
-      const heard = requestLines(request.headers);
-      const cf = cfLine(request);
+      const headers = request.headers;
+      const seen = { method, headers, lines: requestLines(headers), cf: cfLine(request) };
       // The synchronous handler first; the async one when it declines (a KV
       // read to make, a proxy, the beacon) or after a trap.
-      out = healthy() ? await direct(request, env, heard, cf, r, path) : undefined;
+      out = healthy() ? await direct(request, seen, env, r, path) : undefined;
       if (out === undefined) {
         const run = healthy()
-          ? rustFetch(request, env, heard, cf)
+          ? rustFetch(request, env, seen.lines, seen.cf)
           : new Borderless(ctx, env).fetch(request);
         out = marked(await Promise.race([run, r.panicked()]));
       }
@@ -207,11 +210,13 @@ function dropPage(r, drop, id) {
 
 // The synchronous handler (src/glue/sync.rs): `{ response }`, or a body to
 // rewrite (`{ id, whole, body, respond }`); undefined where it declines. The
-// origin request is sent from here and one response is built here.
-async function direct(request, env, heard, cf, r, path) {
+// origin request is sent from here and one response is built here. `seen`:
+// the request's method, headers, header lines and `cf` line.
+async function direct(request, seen, env, r, path) {
+  const { method, cf } = seen;
   // One argument, encoded here: wasm-bindgen copies a string argument into
   // Wasm memory a character at a time in JS.
-  const started = rustStart(env, encoder.encode(request.method + "\n" + request.url + "\n" + (cf ?? "") + "\n" + heard));
+  const started = rustStart(env, encoder.encode(method + "\n" + request.url + "\n" + (cf ?? "") + "\n" + seen.lines));
   if (started === undefined) return undefined;
   const { s, body: answer } = reply(started);
   let nl = s.indexOf("\n");
@@ -224,14 +229,14 @@ async function direct(request, env, heard, cf, r, path) {
   try {
     // No edits (the usual case): the request's own headers, which the
     // runtime copies into the origin request anyway.
-    headers = urlEnd + 1 < s.length ? edited(request.headers, s, urlEnd + 1) : request.headers;
+    headers = urlEnd + 1 < s.length ? edited(seen.headers, s, urlEnd + 1) : seen.headers;
   } catch (err) {
     forget();
     throw err;
   }
   let origin;
   try {
-    const sent = fetch(s.slice(nl + 1, urlEnd), { method: request.method, headers, redirect: "manual" });
+    const sent = fetch(s.slice(nl + 1, urlEnd), { method, headers, redirect: "manual" });
     origin = await sent;
   } catch (err) {
     forget();
@@ -246,8 +251,10 @@ async function direct(request, env, heard, cf, r, path) {
   // the same call (`W`): one Wasm call for the page, on warm code, no page
   // parked. Nothing has gone out: a failure serves the origin's page.
   let buf = null;
-  const head = originHead(origin);
-  if (request.method === "GET" && head.small) {
+  const status = origin.status;
+  const originHeaders = origin.headers;
+  const head = originHead(origin, originHeaders);
+  if (method === "GET" && head.small) {
     try {
       buf = new Uint8Array(await origin.arrayBuffer());
     } catch (err) {
@@ -259,7 +266,7 @@ async function direct(request, env, heard, cf, r, path) {
   }
   let got, rest;
   try {
-    ({ s: got, body: rest } = reply(rustOrigin(id, origin.status, encoder.encode(head.lines), buf ?? undefined)));
+    ({ s: got, body: rest } = reply(rustOrigin(id, status, encoder.encode(head.lines), buf ?? undefined)));
   } catch (err) {
     origin.body?.cancel().catch(() => {});
     // With a body read whole, the call was rewriting it too.
@@ -275,21 +282,21 @@ async function direct(request, env, heard, cf, r, path) {
   // The response to a body from Wasm: the origin's headers copied once,
   // into the response, and edited there.
   const respond = (body) => {
-    const resp = new Response(body, { status: origin.status, headers: origin.headers });
+    const resp = new Response(body, { status, headers: originHeaders });
     applyEdits(resp.headers, got, nl + 1);
     return resp;
   };
   if (k === "W") return { response: respond(rest) };
   if (k === "P" && buf) {
-    const resp = new Response(buf, { status: origin.status, statusText: origin.statusText, headers: origin.headers });
+    const resp = new Response(buf, { status, statusText: origin.statusText, headers: originHeaders });
     applyEdits(resp.headers, got, nl + 1);
     return { response: resp };
   }
   if (k === "P" && nl + 1 === got.length) return { response: origin };
   if (k === "P") {
-    const i = { status: origin.status, headers: edited(origin.headers, got, nl + 1) };
+    const i = { status, headers: edited(originHeaders, got, nl + 1) };
     // A WebSocket the origin accepted goes on to the visitor.
-    if (origin.status === 101 && origin.webSocket) i.webSocket = origin.webSocket;
+    if (status === 101 && origin.webSocket) i.webSocket = origin.webSocket;
     return { response: new Response(origin.body, i) };
   }
   // `R`: a body read whole is never parked (`W`), so this one is unread.
@@ -305,16 +312,15 @@ function reply(bytes) {
   return { s: decoder.decode(bytes.subarray(4, end)), body: bytes.subarray(end) };
 }
 
-// The origin's headers the Rust side reads, as `lines`, and whether its
+// The origin's headers (`h`) the Rust side reads, as `lines`, and whether its
 // body is `small`, to be read whole before phase two: declared at most
 // `SMALL_BYTES`, not content-coded (its length is then the bytes'), HTML.
 // One read of each header (the type, coding and length are among them).
-function originHead(origin) {
+function originHead(origin, h) {
   let s = "";
   let type = "";
   let coded = false;
   let length = 0;
-  const h = origin.headers;
   for (const n of reads().origin) {
     const v = h.get(n);
     if (v === null) continue;

@@ -32,7 +32,8 @@ pub(super) fn emit_to(ds: Option<&AnalyticsEngineDataset>, logs: &[Log]) {
             continue;
         }
         console::log_1(&line);
-        let (Some(ds), Some(p)) = (ds, data_point_of_line(&l.line)) else {
+        // The dataset first: without it the line is not parsed at all.
+        let Some((ds, p)) = ds.and_then(|ds| Some((ds, data_point_of_line(&l.line)?))) else {
             continue;
         };
         let written = AnalyticsEngineDataPointBuilder::new()

@@ -553,14 +553,15 @@ impl Prepared {
         // Validators name the variant, so a revalidation never returns another
         // language's copy; Last-Modified cannot tell variants apart. A
         // personal page is one of a kind: no validator at all.
-        let etag = (!personal)
-            .then_some(&self.variant)
-            .zip(h("etag"))
-            .and_then(|(v, e)| proxy::variant_etag(v, e));
-        edits.push(match etag {
-            Some(tag) => set("etag", tag),
-            None => delete("etag"),
-        });
+        if let Some(e) = h("etag") {
+            let tag = (!personal)
+                .then_some(&self.variant)
+                .and_then(|v| proxy::variant_etag(v, e));
+            edits.push(match tag {
+                Some(tag) => set("etag", tag),
+                None => delete("etag"),
+            });
+        }
         edits.push(delete("last-modified"));
         edits.push(set("vary", proxy::vary(h("vary"))));
         if let Some(r) = report {
