@@ -334,4 +334,22 @@ mod tests {
         assert_eq!(json["indexes"][0], e.visitor.as_str());
         assert!(export_sql("borderless", 14).ends_with("FORMAT JSONEachRow"));
     }
+
+    #[test]
+    fn data_points_only_of_the_three_events() {
+        let line = |event: &str| {
+            format!(
+                r#"{{"event":"{event}","visitor":"v1","arm":"exp:a","segment":"DE|desktop","country":"DE"}}"#
+            )
+        };
+        for event in ["exposure", "assignment", "conversion"] {
+            let p = data_point_of_line(&line(event)).expect(event);
+            assert_eq!((p.blobs[0].as_str(), p.indexes[0].as_str()), (event, "v1"));
+        }
+        // The name elsewhere in the line, or the event unknown, gives none.
+        let other = r#"{"event":"worker_panic","visitor":"v1","arm":"exposure"}"#;
+        for no in [other, &line("exposures"), "exposure", r#""exposure""#, ""] {
+            assert_eq!(data_point_of_line(no), None, "{no}");
+        }
+    }
 }
