@@ -91,8 +91,8 @@ export default {
   async fetch(request, env, ctx) {
     // GET and HEAD have no body, so the request itself can be replayed
     // (no clone: it costs a tee per request).
-    // Each read of a request's or response's field is a runtime call: made
-    // once here.
+    // Each read of a request's or response's field is a runtime call: each
+    // is made once (the request's here, the origin response's in `direct`).
     const method = request.method;
     const replayable = method === "GET" || method === "HEAD";
     const spare = replayable ? request : null;

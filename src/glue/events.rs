@@ -33,7 +33,8 @@ pub(super) fn emit_to(ds: Option<&AnalyticsEngineDataset>, logs: &[Log]) {
         }
         console::log_1(&line);
         // The dataset first: without it the line is not parsed at all.
-        let Some((ds, p)) = ds.and_then(|ds| Some((ds, data_point_of_line(&l.line)?))) else {
+        let Some(ds) = ds else { continue };
+        let Some(p) = data_point_of_line(&l.line) else {
             continue;
         };
         let written = AnalyticsEngineDataPointBuilder::new()
