@@ -279,19 +279,16 @@ async function direct(request, seen, env, r, path) {
     origin.body?.cancel().catch(() => {});
     return { response: answered(got, rest, x, nl) };
   }
-  // The response to a body from Wasm: the origin's headers copied once,
-  // into the response, and edited there.
-  const respond = (body) => {
-    const resp = new Response(body, { status, headers: originHeaders });
+  // The response to a body: the origin's headers copied once, into the
+  // response, and edited there. The origin's own body, read whole, keeps
+  // its status text too.
+  const respond = (body, statusText) => {
+    const resp = new Response(body, { status, statusText, headers: originHeaders });
     applyEdits(resp.headers, got, nl + 1);
     return resp;
   };
   if (k === "W") return { response: respond(rest) };
-  if (k === "P" && buf) {
-    const resp = new Response(buf, { status, statusText: origin.statusText, headers: originHeaders });
-    applyEdits(resp.headers, got, nl + 1);
-    return { response: resp };
-  }
+  if (k === "P" && buf) return { response: respond(buf, origin.statusText) };
   if (k === "P" && nl + 1 === got.length) return { response: origin };
   if (k === "P") {
     const i = { status, headers: edited(originHeaders, got, nl + 1) };
